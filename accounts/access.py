@@ -1,0 +1,100 @@
+"""Who may see what, in one place.
+
+Admins see every portfolio and may manage it. Managers see the portfolios they hold a grant
+on and manage those granted at the manage level. Investors see only the portfolios they are
+granted or hold a stake in, read-only. Every view fetches objects through the helpers below,
+which answer 404 (never 403) for anything outside the user's reach, so that another tenant's
+objects cannot even be shown to exist.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, TypeVar
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from accounts.models import AccessLevel, InvestorStake, Role
+from portfolio.models import CustodyLocation, ExchangeAccount, HoldingSnapshot, Portfolio, SyncRun
+from riskmodels.models import Alert, ExposureSnapshot
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+M = TypeVar("M")
+
+
+def portfolios_for(user: User, *, manage: bool = False) -> QuerySet[Portfolio]:
+    """The portfolios `user` may see, or with `manage` those they may act on."""
+    if not user.is_authenticated or not user.is_active:
+        return Portfolio.objects.none()
+    if user.role == Role.ADMIN:
+        return Portfolio.objects.all()
+    if manage:
+        if user.role != Role.MANAGER:
+            return Portfolio.objects.none()
+        return Portfolio.objects.filter(grants__user=user, grants__level=AccessLevel.MANAGE)
+    reach = Q(grants__user=user)
+    if user.role == Role.INVESTOR:
+        reach |= Q(stakes__investor=user)
+    return Portfolio.objects.filter(reach).distinct()
+
+
+def can_manage(user: User, portfolio: Portfolio) -> bool:
+    return portfolios_for(user, manage=True).filter(pk=portfolio.pk).exists()
+
+
+def investor_share(user: User, portfolio: Portfolio) -> Decimal | None:
+    """The stake an investor sees the portfolio through, or None to see it whole.
+
+    An investor with a stake sees stake × every figure even when also granted the portfolio:
+    the smaller view is the safe one. Admins and managers always see it whole.
+    """
+    if user.role != Role.INVESTOR:
+        return None
+    stake = InvestorStake.objects.filter(investor=user, portfolio=portfolio).first()
+    return stake.share if stake else None
+
+
+def _get_or_404(queryset: QuerySet[M], **lookup: object) -> M:
+    try:
+        return queryset.get(**lookup)
+    except queryset.model.DoesNotExist:
+        raise Http404 from None
+
+
+def get_portfolio_for_user(user: User, slug: str, *, manage: bool = False) -> Portfolio:
+    return _get_or_404(portfolios_for(user, manage=manage), slug=slug)
+
+
+def get_location_for_user(user: User, pk: int, *, manage: bool = False) -> CustodyLocation:
+    allowed = portfolios_for(user, manage=manage)
+    queryset = CustodyLocation.objects.select_related("portfolio", "custodian")
+    return _get_or_404(queryset.filter(portfolio__in=allowed), pk=pk)
+
+
+def get_exchange_account_for_user(user: User, pk: int, *, manage: bool = False) -> ExchangeAccount:
+    allowed = portfolios_for(user, manage=manage)
+    queryset = ExchangeAccount.objects.select_related("location__portfolio")
+    return _get_or_404(queryset.filter(location__portfolio__in=allowed), pk=pk)
+
+
+def get_snapshot_for_user(user: User, pk: int) -> HoldingSnapshot:
+    queryset = HoldingSnapshot.objects.select_related("location__portfolio")
+    return _get_or_404(queryset.filter(location__portfolio__in=portfolios_for(user)), pk=pk)
+
+
+def get_sync_run_for_user(user: User, pk: int) -> SyncRun:
+    queryset = SyncRun.objects.select_related("location__portfolio")
+    return _get_or_404(queryset.filter(location__portfolio__in=portfolios_for(user)), pk=pk)
+
+
+def get_exposure_for_user(user: User, pk: int) -> ExposureSnapshot:
+    queryset = ExposureSnapshot.objects.select_related("portfolio")
+    return _get_or_404(queryset.filter(portfolio__in=portfolios_for(user)), pk=pk)
+
+
+def get_alert_for_user(user: User, pk: int, *, manage: bool = False) -> Alert:
+    queryset = Alert.objects.select_related("portfolio")
+    return _get_or_404(queryset.filter(portfolio__in=portfolios_for(user, manage=manage)), pk=pk)

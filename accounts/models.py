@@ -1,0 +1,93 @@
+"""Users, their role, and what each user may see: access grants and investor stakes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    MANAGER = "manager", "Fund manager"
+    INVESTOR = "investor", "Investor"
+
+
+class User(AbstractUser):
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.INVESTOR)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="user_role_valid"),
+        ]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == Role.MANAGER
+
+    @property
+    def is_investor(self) -> bool:
+        return self.role == Role.INVESTOR
+
+
+class AccessLevel(models.TextChoices):
+    VIEW = "view", "View"
+    MANAGE = "manage", "Manage"
+
+
+class AccessGrant(models.Model):
+    """A user may see (view) or run (manage) one portfolio. Investors only ever view."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="grants")
+    portfolio = models.ForeignKey(
+        "portfolio.Portfolio", on_delete=models.CASCADE, related_name="grants"
+    )
+    level = models.CharField(max_length=8, choices=AccessLevel.choices, default=AccessLevel.VIEW)
+    granted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "portfolio"], name="one_grant_per_user"),
+            models.CheckConstraint(
+                condition=Q(level__in=AccessLevel.values), name="grant_level_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.level} {self.portfolio}"
+
+    def clean(self) -> None:
+        if self.level == AccessLevel.MANAGE and self.user.role != Role.MANAGER:
+            raise ValidationError({"level": "Only fund managers manage portfolios."})
+
+
+class InvestorStake(models.Model):
+    """An investor's pro-rata share of a portfolio: they see share × every figure."""
+
+    investor = models.ForeignKey(User, on_delete=models.CASCADE, related_name="stakes")
+    portfolio = models.ForeignKey(
+        "portfolio.Portfolio", on_delete=models.CASCADE, related_name="stakes"
+    )
+    share = models.DecimalField(max_digits=11, decimal_places=10)
+    since = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["investor", "portfolio"], name="one_stake_per_investor"
+            ),
+            models.CheckConstraint(
+                condition=Q(share__gt=Decimal(0)) & Q(share__lte=Decimal(1)),
+                name="stake_share_between_0_and_1",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.investor} {self.share} of {self.portfolio}"

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+from accounts.views import home
+from config.views import health
+
+admin.site.site_header = "Counterweight administration"
+admin.site.site_title = "Counterweight"
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("health/", health, name="health"),
+    path("accounts/", include("accounts.urls")),
+    path("", include("portfolio.urls")),
+    path("admin/", admin.site.urls),
+]

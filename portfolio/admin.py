@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+
+from portfolio.models import (
+    Asset,
+    Counterparty,
+    CustodyLocation,
+    ExchangeAccount,
+    Holding,
+    HoldingSnapshot,
+    Portfolio,
+    Price,
+    SyncRun,
+)
+from portfolio.services import set_exchange_credentials
+
+
+@admin.register(Counterparty)
+class CounterpartyAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "kind", "parent", "jurisdiction", "rating_tier", "status"]
+    list_filter = ["kind", "rating_tier", "status"]
+    search_fields = ["name", "slug", "legal_name"]
+    autocomplete_fields = ["parent"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Asset)
+class AssetAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "kind", "issuer", "underlying"]
+    list_filter = ["kind"]
+    search_fields = ["code", "name"]
+    autocomplete_fields = ["issuer", "underlying"]
+
+
+class ExchangeAccountInline(admin.StackedInline):
+    model = ExchangeAccount
+    extra = 0
+    fields = ["exchange_id", "wallets", "credentials_updated_at", "credentials_broken_at"]
+    readonly_fields = ["credentials_updated_at", "credentials_broken_at"]
+
+
+@admin.register(Portfolio)
+class PortfolioAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "base_currency", "created_at"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(CustodyLocation)
+class CustodyLocationAdmin(admin.ModelAdmin):
+    list_display = ["name", "portfolio", "kind", "custodian"]
+    list_filter = ["kind", "portfolio"]
+    search_fields = ["name", "portfolio__name"]
+    autocomplete_fields = ["custodian"]
+    inlines = [ExchangeAccountInline]
+
+
+class ExchangeAccountForm(forms.ModelForm):
+    """Credentials are write-only: the fields start empty and are never sent back."""
+
+    api_key = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False))
+    secret = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False))
+    password = forms.CharField(
+        required=False,
+        label="Passphrase",
+        help_text="OKX and some others need one.",
+        widget=forms.PasswordInput(render_value=False),
+    )
+
+    class Meta:
+        model = ExchangeAccount
+        fields = ["location", "exchange_id", "wallets"]
+
+    def new_credentials(self) -> dict[str, str] | None:
+        data = self.cleaned_data
+        if not (data.get("api_key") or data.get("secret")):
+            return None  # left empty: keep the stored credentials
+        return {"apiKey": data["api_key"], "secret": data["secret"], "password": data["password"]}
+
+
+@admin.register(ExchangeAccount)
+class ExchangeAccountAdmin(admin.ModelAdmin):
+    form = ExchangeAccountForm
+    list_display = ["location", "exchange_id", "credentials_updated_at", "credentials_broken_at"]
+    list_filter = ["exchange_id"]
+    readonly_fields = ["credentials_updated_at", "credentials_broken_at", "credentials_error"]
+
+    def save_model(
+        self, request: HttpRequest, obj: ExchangeAccount, form: ExchangeAccountForm, change: bool
+    ) -> None:
+        super().save_model(request, obj, form, change)
+        credentials = form.new_credentials()
+        if credentials:
+            set_exchange_credentials(account=obj, credentials=credentials)
+
+
+class HoldingInline(admin.TabularInline):
+    model = Holding
+    extra = 0
+    autocomplete_fields = ["asset"]
+
+
+@admin.register(HoldingSnapshot)
+class HoldingSnapshotAdmin(admin.ModelAdmin):
+    list_display = ["location", "taken_at", "source"]
+    list_filter = ["source"]
+    date_hierarchy = "taken_at"
+    inlines = [HoldingInline]
+
+
+@admin.register(Holding)
+class HoldingAdmin(admin.ModelAdmin):
+    list_display = ["snapshot", "asset", "product", "amount"]
+    list_filter = ["product"]
+    list_select_related = ["snapshot__location__portfolio", "asset"]
+    autocomplete_fields = ["asset"]
+    raw_id_fields = ["snapshot"]
+
+
+@admin.register(Price)
+class PriceAdmin(admin.ModelAdmin):
+    list_display = ["asset", "price_usd", "source", "is_manual", "as_of"]
+    list_filter = ["source", "is_manual"]
+    date_hierarchy = "as_of"
+    autocomplete_fields = ["asset"]
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(admin.ModelAdmin):
+    list_display = ["location", "started_at", "outcome", "error_class", "request_count"]
+    list_filter = ["outcome"]
+    date_hierarchy = "started_at"

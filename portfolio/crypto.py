@@ -1,0 +1,41 @@
+"""Exchange credentials at rest: Fernet tokens under a MultiFernet so that keys can rotate."""
+
+from __future__ import annotations
+
+import json
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+
+CREDENTIAL_FIELDS = ("apiKey", "secret", "password", "uid", "privateKey")
+
+
+class CredentialsUnreadable(Exception):
+    """No configured key decrypts the stored credentials (a key was retired too early)."""
+
+
+def _fernet() -> MultiFernet:
+    return MultiFernet([Fernet(key.encode()) for key in settings.CREDENTIALS_KEYS])
+
+
+def encrypt_credentials(credentials: dict[str, str]) -> str:
+    unknown = set(credentials) - set(CREDENTIAL_FIELDS)
+    if unknown:
+        raise ValueError(f"Unknown credential fields: {', '.join(sorted(unknown))}")
+    kept = {name: value for name, value in credentials.items() if value}
+    return _fernet().encrypt(json.dumps(kept, sort_keys=True).encode()).decode()
+
+
+def decrypt_credentials(token: str) -> dict[str, str]:
+    try:
+        return json.loads(_fernet().decrypt(token.encode()))
+    except InvalidToken:
+        raise CredentialsUnreadable("no configured CREDENTIALS_KEYS entry decrypts this") from None
+
+
+def reencrypt_credentials(token: str) -> str:
+    """The same credentials under the newest key; any configured key may have made `token`."""
+    try:
+        return _fernet().rotate(token.encode()).decode()
+    except InvalidToken:
+        raise CredentialsUnreadable("no configured CREDENTIALS_KEYS entry decrypts this") from None

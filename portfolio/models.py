@@ -1,0 +1,382 @@
+"""Counterparties, assets, portfolios, where their assets sit, and what the syncs found there."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from portfolio.fields import ExactDecimalField
+
+# Wide enough for 18 decimals (wei-scale amounts) on balances of up to 10^20 units.
+AMOUNT = {"max_digits": 38, "decimal_places": 18}
+
+
+class CounterpartyKind(models.TextChoices):
+    EXCHANGE = "exchange", "Exchange"
+    CUSTODIAN = "custodian", "Custodian"
+    ISSUER = "issuer", "Issuer"
+    PROTOCOL = "protocol", "Protocol"
+    BANK = "bank", "Bank"
+    GROUP = "group", "Holding group"
+
+
+class RatingTier(models.TextChoices):
+    A = "A", "A"
+    B = "B", "B"
+    C = "C", "C"
+    D = "D", "D"
+    UNRATED = "unrated", "Unrated"
+
+
+class CounterpartyStatus(models.TextChoices):
+    OPERATING = "operating", "Operating"
+    WITHDRAWALS_HALTED = "withdrawals_halted", "Withdrawals halted"
+    INSOLVENT = "insolvent", "Insolvent"
+
+
+class Counterparty(models.Model):
+    """A legal entity; `parent` links it to its group, where limits apply by default."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=120)
+    legal_name = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(max_length=16, choices=CounterpartyKind.choices)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="entities"
+    )
+    jurisdiction = models.CharField(max_length=80, blank=True)
+    rating_tier = models.CharField(
+        max_length=8, choices=RatingTier.choices, default=RatingTier.UNRATED
+    )
+    rating_note = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=24, choices=CounterpartyStatus.choices, default=CounterpartyStatus.OPERATING
+    )
+    notes = models.TextField(blank=True)
+    # Digest of the registry values last loaded; differs from the row when an admin edited it.
+    registry_digest = models.CharField(max_length=64, blank=True, editable=False)
+
+    class Meta:
+        verbose_name_plural = "counterparties"
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=CounterpartyKind.values), name="counterparty_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(rating_tier__in=RatingTier.values), name="counterparty_tier_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=CounterpartyStatus.values),
+                name="counterparty_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(parent=models.F("pk")), name="counterparty_not_own_parent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        seen = {self.pk}
+        parent = self.parent
+        while parent is not None:
+            if parent.pk in seen:
+                raise ValidationError({"parent": "A counterparty cannot be its own ancestor."})
+            seen.add(parent.pk)
+            parent = parent.parent
+
+    @property
+    def group(self) -> Counterparty:
+        """The top-level group: limits apply here unless an admin sets one per entity."""
+        node = self
+        while node.parent_id is not None:
+            node = node.parent
+        return node
+
+
+class AssetKind(models.TextChoices):
+    NATIVE = "native", "Native coin"
+    FIAT_STABLECOIN = "fiat_stablecoin", "Fiat-backed stablecoin"
+    CRYPTO_STABLECOIN = "crypto_stablecoin", "Crypto-collateralised stablecoin"
+    ALGO_STABLECOIN = "algo_stablecoin", "Algorithmic or synthetic stablecoin"
+    EXCHANGE_TOKEN = "exchange_token", "Exchange token"
+    WRAPPED = "wrapped", "Wrapped token"
+    LIQUID_STAKING = "liquid_staking", "Liquid-staking token"
+    FIAT = "fiat", "Fiat currency"
+    OTHER = "other", "Other"
+    UNCLASSIFIED = "unclassified", "Unclassified"
+
+
+class Asset(models.Model):
+    """A currency code as ccxt reports it after normalisation; unknown codes stay, unclassified."""
+
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=120, blank=True)
+    kind = models.CharField(
+        max_length=24, choices=AssetKind.choices, default=AssetKind.UNCLASSIFIED
+    )
+    issuer = models.ForeignKey(
+        Counterparty, null=True, blank=True, on_delete=models.PROTECT, related_name="issued_assets"
+    )
+    underlying = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="derivatives"
+    )
+    notes = models.TextField(blank=True)
+    registry_digest = models.CharField(max_length=64, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=AssetKind.values), name="asset_kind_valid"),
+            models.CheckConstraint(
+                condition=~Q(underlying=models.F("pk")), name="asset_not_own_underlying"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Portfolio(models.Model):
+    """A fund or a separately managed account. Everything is valued in USD."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=120)
+    base_currency = models.CharField(max_length=8, default="USD", editable=False)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(base_currency="USD"), name="portfolio_base_currency_usd"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LocationKind(models.TextChoices):
+    EXCHANGE = "exchange", "Exchange account"
+    CUSTODIAN = "custodian", "Custodian account"
+    SELF_CUSTODY = "self_custody", "Self-custody wallet"
+    DEFI = "defi", "DeFi position"
+    BANK = "bank", "Bank account"
+
+
+class WalletType(models.TextChoices):
+    HARDWARE = "hardware", "Hardware"
+    MULTISIG = "multisig", "Multisig"
+    HOT = "hot", "Hot wallet"
+
+
+class CustodyLocation(models.Model):
+    """Where assets sit; the custodian is whom the fund has a claim on (none for self-custody)."""
+
+    portfolio = models.ForeignKey(Portfolio, on_delete=models.CASCADE, related_name="locations")
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=16, choices=LocationKind.choices)
+    custodian = models.ForeignKey(
+        Counterparty, null=True, blank=True, on_delete=models.PROTECT, related_name="locations"
+    )
+    wallet_type = models.CharField(max_length=16, choices=WalletType.choices, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["portfolio", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["portfolio", "name"], name="location_name_unique"),
+            models.CheckConstraint(
+                condition=Q(kind__in=LocationKind.values), name="location_kind_valid"
+            ),
+            # A custodian on every location but self-custody, and none on self-custody.
+            models.CheckConstraint(
+                condition=(Q(kind=LocationKind.SELF_CUSTODY) & Q(custodian__isnull=True))
+                | (~Q(kind=LocationKind.SELF_CUSTODY) & Q(custodian__isnull=False)),
+                name="location_custodian_unless_self_custody",
+            ),
+            models.CheckConstraint(
+                condition=Q(wallet_type="") | Q(kind=LocationKind.SELF_CUSTODY),
+                name="location_wallet_type_only_self_custody",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.portfolio.slug}/{self.name}"
+
+    def clean(self) -> None:
+        if self.kind == LocationKind.SELF_CUSTODY and self.custodian_id is not None:
+            raise ValidationError({"custodian": "A self-custody wallet has no custodian."})
+        if self.kind != LocationKind.SELF_CUSTODY and self.custodian_id is None:
+            raise ValidationError({"custodian": "Name who holds the assets for this location."})
+
+
+class Wallet(models.TextChoices):
+    SPOT = "spot", "Spot"
+    FUNDING = "funding", "Funding"
+    EARN = "earn", "Earn / savings / staking"
+    MARGIN = "margin", "Margin"
+    FUTURES = "futures", "Futures"
+
+
+def default_wallets() -> list[str]:
+    return list(Wallet.values)
+
+
+def validate_exchange_id(value: str) -> None:
+    from portfolio.exchanges import is_known_exchange  # ccxt is imported there only
+
+    if not is_known_exchange(value):
+        raise ValidationError(f"{value!r} is not a ccxt exchange id.")
+
+
+class ExchangeAccount(models.Model):
+    """An exchange location with credentials. Credentials are Fernet tokens, never plain text."""
+
+    location = models.OneToOneField(
+        CustodyLocation, primary_key=True, on_delete=models.CASCADE, related_name="exchange_account"
+    )
+    exchange_id = models.CharField(max_length=40, validators=[validate_exchange_id])
+    credentials_encrypted = models.TextField(blank=True, editable=False)
+    credentials_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    wallets = models.JSONField(default=default_wallets)
+    # Set when the exchange rejected the key (authentication or permission); cleared on change.
+    credentials_broken_at = models.DateTimeField(null=True, blank=True, editable=False)
+    credentials_error = models.TextField(blank=True, editable=False)
+    key_permissions = models.JSONField(default=dict, blank=True, editable=False)
+
+    def __str__(self) -> str:
+        return f"{self.exchange_id}: {self.location}"
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.credentials_encrypted)
+
+    def clean(self) -> None:
+        unknown = set(self.wallets or []) - set(Wallet.values)
+        if unknown:
+            raise ValidationError(
+                {"wallets": f"Unknown wallet types: {', '.join(sorted(unknown))}"}
+            )
+
+
+class Product(models.TextChoices):
+    SPOT = "spot", "Spot"
+    FUNDING = "funding", "Funding"
+    EARN = "earn", "Earn / lending"
+    STAKING = "staking", "Staking"
+    MARGIN = "margin", "Margin"
+    FUTURES = "futures", "Futures"
+
+
+class SnapshotSource(models.TextChoices):
+    SYNC = "sync", "Exchange sync"
+    MANUAL = "manual", "Manual entry"
+    IMPORT = "import", "CSV import"
+
+
+class HoldingSnapshot(models.Model):
+    """Everything one location held at one moment. Only successful syncs or entries make one."""
+
+    location = models.ForeignKey(
+        CustodyLocation, on_delete=models.CASCADE, related_name="snapshots"
+    )
+    taken_at = models.DateTimeField()
+    source = models.CharField(max_length=8, choices=SnapshotSource.choices)
+    sync_run = models.OneToOneField(
+        "SyncRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="snapshot"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        get_latest_by = "taken_at"
+        indexes = [models.Index(fields=["location", "-taken_at"], name="snapshot_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.location} at {self.taken_at:%Y-%m-%d %H:%M}"
+
+
+class Holding(models.Model):
+    """An amount of one asset in one product; debts (margin borrowings) are negative."""
+
+    snapshot = models.ForeignKey(HoldingSnapshot, on_delete=models.CASCADE, related_name="holdings")
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="holdings")
+    product = models.CharField(max_length=8, choices=Product.choices, default=Product.SPOT)
+    amount = ExactDecimalField(**AMOUNT)
+    # The code as the exchange reported it (e.g. Kraken's ETH2.S) before normalisation.
+    reported_code = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["snapshot", "asset", "product"], name="holding_unique_per_snapshot"
+            ),
+            models.CheckConstraint(
+                condition=Q(product__in=Product.values), name="holding_product_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.asset.code} ({self.product})"
+
+
+class Price(models.Model):
+    """A USD price of an asset at a time, from an exchange's tickers or entered by hand."""
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="prices")
+    price_usd = ExactDecimalField(**AMOUNT)
+    source = models.CharField(max_length=40)
+    is_manual = models.BooleanField(default=False)
+    as_of = models.DateTimeField()
+
+    class Meta:
+        get_latest_by = "as_of"
+        indexes = [models.Index(fields=["asset", "-as_of"], name="price_latest")]
+        constraints = [
+            models.CheckConstraint(condition=Q(price_usd__gte=0), name="price_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.asset.code} {self.price_usd} USD ({self.source})"
+
+
+class SyncOutcome(models.TextChoices):
+    RUNNING = "running", "Running"
+    SUCCESS = "success", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class SyncRun(models.Model):
+    """One attempt to read a location's holdings from its exchange, kept whatever its outcome."""
+
+    location = models.ForeignKey(
+        CustodyLocation, on_delete=models.CASCADE, related_name="sync_runs"
+    )
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(
+        max_length=8, choices=SyncOutcome.choices, default=SyncOutcome.RUNNING
+    )
+    error_class = models.CharField(max_length=80, blank=True)
+    error_message = models.TextField(blank=True)
+    request_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        get_latest_by = "started_at"
+        indexes = [models.Index(fields=["location", "-started_at"], name="syncrun_latest")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome__in=SyncOutcome.values), name="syncrun_outcome_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.location} {self.outcome} at {self.started_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,98 @@
+"""Demo data: users for each role, two funds, their locations and starting holdings.
+
+Development only. Safe to run again: rows are matched by their names; passwords are reset
+and printed each time so that the person running the demo can log in.
+"""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import AccessGrant, AccessLevel, InvestorStake, Role, User
+from accounts.services import apply_role
+from portfolio.models import (
+    Asset,
+    Counterparty,
+    CustodyLocation,
+    Holding,
+    HoldingSnapshot,
+    LocationKind,
+    Portfolio,
+    SnapshotSource,
+)
+
+DEMO_USERS = (("admin", Role.ADMIN), ("manager", Role.MANAGER), ("investor", Role.INVESTOR))
+FUNDS = (
+    ("aurora-fund", "Aurora Digital Fund", "Multi-strategy fund; the demo investor holds 25%."),
+    ("borealis-fund", "Borealis Opportunities", "Directional fund with a custodian account."),
+)
+# Manual locations: (fund, name, kind, custodian slug, {asset code: amount}).
+MANUAL_LOCATIONS = (
+    ("aurora-fund", "Cold storage (multisig)", LocationKind.SELF_CUSTODY, None,
+     {"BTC": "42.5", "ETH": "610"}),
+    ("aurora-fund", "Anchorage custody", LocationKind.CUSTODIAN, "anchorage",
+     {"BTC": "18", "USDC": "2500000"}),
+    ("borealis-fund", "BitGo custody", LocationKind.CUSTODIAN, "bitgo",
+     {"BTC": "12.25", "WBTC": "3", "STETH": "400"}),
+    ("borealis-fund", "Ledger wallet", LocationKind.SELF_CUSTODY, None,
+     {"ETH": "150", "SOL": "9000"}),
+)  # fmt: skip
+
+
+@transaction.atomic
+def seed_demo() -> dict[str, str]:
+    """Create or refresh the demo; return each demo user's new password."""
+    passwords = {name: _ensure_user(name, role) for name, role in DEMO_USERS}
+    funds = {slug: _ensure_fund(slug, name, text) for slug, name, text in FUNDS}
+    manager = User.objects.get(username="manager")
+    investor = User.objects.get(username="investor")
+    for fund in funds.values():
+        AccessGrant.objects.update_or_create(
+            user=manager, portfolio=fund, defaults={"level": AccessLevel.MANAGE}
+        )
+    InvestorStake.objects.update_or_create(
+        investor=investor, portfolio=funds["aurora-fund"], defaults={"share": Decimal("0.25")}
+    )
+    for fund_slug, name, kind, custodian, amounts in MANUAL_LOCATIONS:
+        _ensure_manual_location(funds[fund_slug], name, kind, custodian, amounts)
+    return passwords
+
+
+def _ensure_user(username: str, role: str) -> str:
+    user, _ = User.objects.get_or_create(username=username, defaults={"role": role})
+    password = secrets.token_urlsafe(12)
+    user.role = role
+    user.email = f"{username}@counterweight.test"
+    user.set_password(password)
+    apply_role(user)
+    user.save()
+    return password
+
+
+def _ensure_fund(slug: str, name: str, description: str) -> Portfolio:
+    fund, _ = Portfolio.objects.update_or_create(
+        slug=slug, defaults={"name": name, "description": description}
+    )
+    return fund
+
+
+def _ensure_manual_location(
+    fund: Portfolio, name: str, kind: str, custodian: str | None, amounts: dict[str, str]
+) -> None:
+    holder = Counterparty.objects.get(slug=custodian) if custodian else None
+    location, created = CustodyLocation.objects.get_or_create(
+        portfolio=fund, name=name, defaults={"kind": kind, "custodian": holder}
+    )
+    if not created and location.snapshots.exists():
+        return
+    snapshot = HoldingSnapshot.objects.create(
+        location=location, taken_at=timezone.now(), source=SnapshotSource.MANUAL
+    )
+    Holding.objects.bulk_create(
+        Holding(snapshot=snapshot, asset=Asset.objects.get(code=code), amount=Decimal(amount))
+        for code, amount in amounts.items()
+    )

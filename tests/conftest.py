@@ -1,0 +1,66 @@
+"""Users per role over two tenants, as in healthchecks' hc/test.py.
+
+- ada: admin
+- alice: manager of fund A (manage grant); bob: investor with a 25% stake in fund A
+- charlie: manager of fund B, the other tenant; dora: investor granted fund B (view)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from accounts.models import AccessLevel, Role, User
+from portfolio.models import Portfolio
+from tests.factories import (
+    PASSWORD,
+    PortfolioFactory,
+    UserFactory,
+    grant,
+    stake,
+)
+
+
+@dataclass
+class Tenants:
+    ada: User
+    alice: User
+    bob: User
+    charlie: User
+    dora: User
+    fund_a: Portfolio
+    fund_b: Portfolio
+
+
+@pytest.fixture
+def tenants(db: None) -> Tenants:
+    fund_a = PortfolioFactory(slug="fund-a", name="Fund A")
+    fund_b = PortfolioFactory(slug="fund-b", name="Fund B")
+    people = Tenants(
+        ada=UserFactory(username="ada", role=Role.ADMIN),
+        alice=UserFactory(username="alice", role=Role.MANAGER),
+        bob=UserFactory(username="bob", role=Role.INVESTOR),
+        charlie=UserFactory(username="charlie", role=Role.MANAGER),
+        dora=UserFactory(username="dora", role=Role.INVESTOR),
+        fund_a=fund_a,
+        fund_b=fund_b,
+    )
+    grant(people.alice, fund_a, AccessLevel.MANAGE)
+    stake(people.bob, fund_a, "0.25")
+    grant(people.charlie, fund_b, AccessLevel.MANAGE)
+    grant(people.dora, fund_b, AccessLevel.VIEW)
+    return people
+
+
+def login(user: User) -> Client:
+    client = Client()
+    assert client.login(username=user.username, password=PASSWORD)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings) -> None:
+    # PBKDF2 at production strength costs ~0.3 s per hash; tests hash hundreds of times.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import factory
+from django.utils import timezone
+
+from accounts.models import AccessGrant, AccessLevel, InvestorStake, Role, User
+from portfolio.models import (
+    Asset,
+    AssetKind,
+    Counterparty,
+    CounterpartyKind,
+    CustodyLocation,
+    ExchangeAccount,
+    Holding,
+    HoldingSnapshot,
+    LocationKind,
+    Portfolio,
+    Price,
+    SnapshotSource,
+    SyncRun,
+)
+from riskmodels.models import Alert, AlertLevel, ExposureSnapshot
+
+PASSWORD = "correct horse battery staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.test")
+    role = Role.INVESTOR
+    password = factory.django.Password(PASSWORD)
+    is_staff = factory.LazyAttribute(lambda u: u.role == Role.ADMIN)
+    is_superuser = factory.LazyAttribute(lambda u: u.role == Role.ADMIN)
+
+
+class CounterpartyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Counterparty
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"counterparty-{n}")
+    name = factory.LazyAttribute(lambda c: c.slug.title())
+    kind = CounterpartyKind.EXCHANGE
+    rating_tier = "A"
+
+
+class AssetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Asset
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"TKN{n}")
+    kind = AssetKind.NATIVE
+
+
+class PortfolioFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Portfolio
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"fund-{n}")
+    name = factory.LazyAttribute(lambda p: p.slug.replace("-", " ").title())
+
+
+class LocationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CustodyLocation
+
+    portfolio = factory.SubFactory(PortfolioFactory)
+    name = factory.Sequence(lambda n: f"Location {n}")
+    kind = LocationKind.CUSTODIAN
+    custodian = factory.SubFactory(CounterpartyFactory, kind=CounterpartyKind.CUSTODIAN)
+
+
+class SelfCustodyFactory(LocationFactory):
+    kind = LocationKind.SELF_CUSTODY
+    custodian = None
+
+
+class ExchangeAccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ExchangeAccount
+
+    location = factory.SubFactory(
+        LocationFactory,
+        kind=LocationKind.EXCHANGE,
+        custodian=factory.SubFactory(CounterpartyFactory, slug="binance"),
+    )
+    exchange_id = "binance"
+
+
+class SnapshotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = HoldingSnapshot
+
+    location = factory.SubFactory(LocationFactory)
+    taken_at = factory.LazyFunction(timezone.now)
+    source = SnapshotSource.MANUAL
+
+
+class HoldingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Holding
+
+    snapshot = factory.SubFactory(SnapshotFactory)
+    asset = factory.SubFactory(AssetFactory)
+    amount = Decimal("1.5")
+
+
+class PriceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Price
+
+    asset = factory.SubFactory(AssetFactory)
+    price_usd = Decimal("100")
+    source = "manual"
+    is_manual = True
+    as_of = factory.LazyFunction(timezone.now)
+
+
+class SyncRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SyncRun
+
+    location = factory.SubFactory(LocationFactory)
+    started_at = factory.LazyFunction(timezone.now)
+
+
+class ExposureFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ExposureSnapshot
+
+    portfolio = factory.SubFactory(PortfolioFactory)
+    computed_at = factory.LazyFunction(timezone.now)
+    nav = Decimal("1000")
+    inputs_digest = factory.Sequence(lambda n: f"{n:064d}")
+    report = factory.LazyFunction(dict)
+
+
+class AlertFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Alert
+
+    portfolio = factory.SubFactory(PortfolioFactory)
+    rule = "group"
+    subject = factory.Sequence(lambda n: f"group-{n}")
+    level = AlertLevel.WARN
+    value = Decimal("0.21")
+    threshold = Decimal("0.20")
+    first_seen = factory.LazyFunction(timezone.now)
+    last_seen = factory.LazyFunction(timezone.now)
+
+
+def grant(user: User, portfolio: Portfolio, level: str = AccessLevel.VIEW) -> AccessGrant:
+    return AccessGrant.objects.create(user=user, portfolio=portfolio, level=level)
+
+
+def stake(investor: User, portfolio: Portfolio, share: str) -> InvestorStake:
+    return InvestorStake.objects.create(
+        investor=investor, portfolio=portfolio, share=Decimal(share)
+    )

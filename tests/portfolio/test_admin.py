@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from portfolio.crypto import decrypt_credentials
+from portfolio.models import ExchangeAccount
+from portfolio.services import set_exchange_credentials
+from riskmodels.models import Limit, RiskPolicy
+from tests.conftest import login
+from tests.factories import (
+    AlertFactory,
+    ExchangeAccountFactory,
+    ExposureFactory,
+    HoldingFactory,
+    PriceFactory,
+    SyncRunFactory,
+)
+
+SECRET = {"apiKey": "visible-nowhere-key", "secret": "visible-nowhere-secret"}
+APP_LABELS = {"accounts", "portfolio", "riskmodels"}
+
+
+def _our_models() -> list:
+    return [model for model in admin.site._registry if model._meta.app_label in APP_LABELS]
+
+
+def test_every_model_of_ours_is_in_the_admin():
+    from django.apps import apps
+
+    ours = {m for label in APP_LABELS for m in apps.get_app_config(label).get_models()}
+    assert ours == set(_our_models())
+
+
+@pytest.fixture
+def filled(tenants):
+    HoldingFactory(snapshot__location__portfolio=tenants.fund_a)
+    PriceFactory()
+    SyncRunFactory(location__portfolio=tenants.fund_a)
+    ExposureFactory(portfolio=tenants.fund_a)
+    AlertFactory(portfolio=tenants.fund_a)
+    policy = RiskPolicy.objects.create(name="Global default")
+    Limit.objects.create(policy=policy, rule="group", rating_tier="A", warn="0.2", breach="0.25")
+    account = ExchangeAccountFactory(location__portfolio=tenants.fund_a)
+    set_exchange_credentials(account=account, credentials=SECRET)
+    return tenants
+
+
+@pytest.mark.parametrize("page", ["changelist", "add"])
+def test_admin_pages_of_every_model_render(filled, page):
+    client = login(filled.ada)
+    for model in _our_models():
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{page}")
+        response = client.get(url)
+        expected = 403 if page == "add" and model._meta.model_name == "exposuresnapshot" else 200
+        assert response.status_code == expected, url
+
+
+def test_admin_change_pages_render_and_never_show_credentials(filled):
+    client = login(filled.ada)
+    account = ExchangeAccount.objects.get()
+    for model in _our_models():
+        obj = model.objects.first()
+        url = reverse(
+            f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[obj.pk]
+        )
+        response = client.get(url)
+        assert response.status_code == 200, url
+        page = response.content.decode()
+        for secret in (*SECRET.values(), account.credentials_encrypted):
+            assert secret not in page, url
+
+
+def _post_account(client, account: ExchangeAccount, **fields: str):
+    url = reverse("admin:portfolio_exchangeaccount_change", args=[account.pk])
+    data = {"location": account.pk, "exchange_id": "binance", "wallets": '["spot"]'}
+    return client.post(url, {**data, "api_key": "", "secret": "", "password": "", **fields})
+
+
+def test_admin_sets_new_credentials_write_only(filled):
+    account = ExchangeAccount.objects.get()
+    response = _post_account(login(filled.ada), account, api_key="k2", secret="s2")
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert decrypt_credentials(account.credentials_encrypted) == {"apiKey": "k2", "secret": "s2"}
+
+
+def test_admin_leaves_credentials_alone_when_fields_are_empty(filled):
+    account = ExchangeAccount.objects.get()
+    assert _post_account(login(filled.ada), account).status_code == 302
+    account.refresh_from_db()
+    assert decrypt_credentials(account.credentials_encrypted) == SECRET
