@@ -1,0 +1,41 @@
+"""Investor view: an investor with stake s sees s * each money figure of the portfolio.
+
+Shares of NAV, HHI, ages and thresholds are ratios and stay as they are. The multiplication runs in
+the exact context, so s * figure is exact for any Decimal stake.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields, is_dataclass, replace
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from riskmodels.engine.arith import ONE, ZERO, exact
+from riskmodels.engine.outputs import SCALED, Report
+
+T = TypeVar("T")
+
+
+@exact
+def investor_view(report: Report, stake: Decimal) -> Report:
+    """The report as seen by an investor owning ``stake`` (0..1) of the portfolio."""
+    if not isinstance(stake, Decimal) or not ZERO <= stake <= ONE:
+        raise ValueError(f"stake must be a Decimal in [0, 1], got {stake!r}")
+    scaled = _scale(report, stake)
+    return replace(scaled, stake=report.stake * stake)
+
+
+def _scale(item: T, stake: Decimal) -> T:
+    """Multiply every field marked ``scaled`` by the stake, recursing into parts and tuples."""
+    if isinstance(item, tuple):
+        return tuple(_scale(part, stake) for part in item)  # type: ignore[return-value]
+    if not is_dataclass(item) or isinstance(item, type):
+        return item
+    changes: dict[str, Any] = {}
+    for f in fields(item):
+        value = getattr(item, f.name)
+        if f.metadata.get(SCALED):
+            changes[f.name] = None if value is None else value * stake
+        elif isinstance(value, tuple) or is_dataclass(value):
+            changes[f.name] = _scale(value, stake)
+    return replace(item, **changes)
