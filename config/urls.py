@@ -14,5 +14,6 @@ urlpatterns = [
     path("health/", health, name="health"),
     path("accounts/", include("accounts.urls")),
     path("", include("portfolio.urls")),
+    path("", include("portfolio.manual_urls")),
     path("admin/", admin.site.urls),
 ]
