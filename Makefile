@@ -23,8 +23,7 @@ demo: install
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput
 	$(DEMO_ENV) $(BIN)/python manage.py load_registry
 	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
-	@echo "Counterweight runs at http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
-	$(DEMO_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	HOST=$(HOST) PORT=$(PORT) $(DEMO_ENV) $(BIN)/python -m sandbox.rundemo
 
 lint: install
 	$(BIN)/ruff check .

@@ -70,7 +70,7 @@ def get_portfolio_for_user(user: User, slug: str, *, manage: bool = False) -> Po
 
 def get_location_for_user(user: User, pk: int, *, manage: bool = False) -> CustodyLocation:
     allowed = portfolios_for(user, manage=manage)
-    queryset = CustodyLocation.objects.select_related("portfolio", "custodian")
+    queryset = CustodyLocation.objects.select_related("portfolio", "custodian", "exchange_account")
     return _get_or_404(queryset.filter(portfolio__in=allowed), pk=pk)
 
 

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_celery_beat",
     "accounts",
     "portfolio",
     "riskmodels",
@@ -106,7 +107,12 @@ DATABASES = {
         default=f"sqlite:///{VAR_DIR / 'counterweight.sqlite3'}", conn_max_age=60
     )
 }
-DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME") or None}
+# On SQLite the test database is a file, not memory, so that a real Celery worker started
+# by a test can open it too.
+_sqlite = DATABASES["default"]["ENGINE"].endswith("sqlite3")
+DATABASES["default"]["TEST"] = {
+    "NAME": env_str("TEST_DATABASE_NAME") or (str(VAR_DIR / "test.sqlite3") if _sqlite else None)
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -145,6 +151,9 @@ else:
 # Celery: JSON only (never pickle from a broker), bounded tasks, acknowledged after the work
 # so that a worker lost mid-task hands the task to another.
 BROKER_DIR = VAR_DIR / "broker"
+if not REDIS_URL:  # kombu's filesystem transport expects its folders to exist
+    for folder in ("out", "processed"):
+        (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {}
@@ -159,6 +168,17 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
+
+# Beat reads its schedule from the database, so an admin changes it in the admin.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# Syncs: the exchange whose public tickers price what an account's own exchange does not
+# quote in USD (USDT/USD on binance, say); attempts per sync; how long one may hold its lease.
+PRICE_REFERENCE_EXCHANGE = env_str("PRICE_REFERENCE_EXCHANGE", "kraken")
+SYNC_MAX_RETRIES = env_int("SYNC_MAX_RETRIES", 4)
+SYNC_TIMEOUT_MS = env_int("SYNC_TIMEOUT_MS", 10_000)
+SYNC_LEASE_SECONDS = env_int("SYNC_LEASE_SECONDS", 300)
+SYNC_INTERVAL_MINUTES = env_int("SYNC_INTERVAL_MINUTES", 15)
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "counterweight@localhost")

@@ -13,6 +13,7 @@ from portfolio.models import (
     HoldingSnapshot,
     Portfolio,
     Price,
+    SyncRound,
     SyncRun,
 )
 from portfolio.services import set_exchange_credentials
@@ -130,6 +131,13 @@ class PriceAdmin(admin.ModelAdmin):
 
 @admin.register(SyncRun)
 class SyncRunAdmin(admin.ModelAdmin):
-    list_display = ["location", "started_at", "outcome", "error_class", "request_count"]
+    list_display = ["location", "started_at", "attempt", "outcome", "error_class", "request_count"]
     list_filter = ["outcome"]
+    date_hierarchy = "started_at"
+
+
+@admin.register(SyncRound)
+class SyncRoundAdmin(admin.ModelAdmin):
+    list_display = ["portfolio", "started_at", "location_count", "completed_at"]
+    list_filter = ["portfolio"]
     date_hierarchy = "started_at"

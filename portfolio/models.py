@@ -250,6 +250,9 @@ class ExchangeAccount(models.Model):
     credentials_broken_at = models.DateTimeField(null=True, blank=True, editable=False)
     credentials_error = models.TextField(blank=True, editable=False)
     key_permissions = models.JSONField(default=dict, blank=True, editable=False)
+    # A sync holds this lease while it runs; claimed with a conditional UPDATE so that a
+    # duplicated task never syncs the same account twice at once.
+    sync_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     def __str__(self) -> str:
         return f"{self.exchange_id}: {self.location}"
@@ -257,6 +260,17 @@ class ExchangeAccount(models.Model):
     @property
     def has_credentials(self) -> bool:
         return bool(self.credentials_encrypted)
+
+    @property
+    def permission_warning(self) -> str:
+        """Words for a key that can do more than read, as far as the exchange reports it."""
+        powers = [name for name in ("trade", "withdraw") if self.key_permissions.get(name)]
+        if not powers:
+            return ""
+        return (
+            f"This API key can {' and '.join(powers)}. Counterweight only reads balances: "
+            "replace it with a read-only key."
+        )
 
     def clean(self) -> None:
         unknown = set(self.wallets or []) - set(Wallet.values)
@@ -351,7 +365,24 @@ class Price(models.Model):
 class SyncOutcome(models.TextChoices):
     RUNNING = "running", "Running"
     SUCCESS = "success", "Succeeded"
+    RETRYING = "retrying", "Failed, will retry"
     FAILED = "failed", "Failed"
+
+
+FINAL_OUTCOMES = (SyncOutcome.SUCCESS, SyncOutcome.FAILED)
+
+
+class SyncRound(models.Model):
+    """One sync of all of a portfolio's exchange accounts; its exposure follows when all end."""
+
+    portfolio = models.ForeignKey(Portfolio, on_delete=models.CASCADE, related_name="sync_rounds")
+    started_at = models.DateTimeField()
+    location_count = models.PositiveIntegerField()
+    # Set once, by whichever location finishes last (a conditional UPDATE decides).
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.portfolio} round at {self.started_at:%Y-%m-%d %H:%M}"
 
 
 class SyncRun(models.Model):
@@ -360,10 +391,16 @@ class SyncRun(models.Model):
     location = models.ForeignKey(
         CustodyLocation, on_delete=models.CASCADE, related_name="sync_runs"
     )
+    sync_round = models.ForeignKey(
+        SyncRound, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    # The Celery task id: a redelivered task finds its own successful run and stops.
+    task_id = models.CharField(max_length=64, blank=True, db_index=True)
+    attempt = models.PositiveSmallIntegerField(default=1)
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(
-        max_length=8, choices=SyncOutcome.choices, default=SyncOutcome.RUNNING
+        max_length=10, choices=SyncOutcome.choices, default=SyncOutcome.RUNNING
     )
     error_class = models.CharField(max_length=80, blank=True)
     error_message = models.TextField(blank=True)
@@ -375,6 +412,11 @@ class SyncRun(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(outcome__in=SyncOutcome.values), name="syncrun_outcome_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["task_id"],
+                condition=Q(outcome=SyncOutcome.SUCCESS) & ~Q(task_id=""),
+                name="syncrun_one_success_per_task",
             ),
         ]
 

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
 from accounts.access import (
     can_manage,
@@ -12,7 +14,9 @@ from accounts.access import (
     get_portfolio_for_user,
     investor_share,
 )
-from portfolio.selectors import current_holdings, locations_of
+from portfolio.models import SyncRound
+from portfolio.rounds import start_sync_round
+from portfolio.selectors import current_holdings, locations_with_health, sync_round_progress
 
 
 @login_required
@@ -23,7 +27,7 @@ def portfolio_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "portfolio": portfolio,
         "share": share,
         "rows": _holding_rows(current_holdings(portfolio), share),
-        "locations": locations_of(portfolio) if share is None else None,
+        "locations": locations_with_health(portfolio) if share is None else None,
         "can_manage": can_manage(request.user, portfolio),
     }
     return render(request, "portfolio/portfolio_detail.html", context)
@@ -36,6 +40,40 @@ def location_detail(request: HttpRequest, pk: int) -> HttpResponse:
     holdings = current_holdings(location.portfolio).filter(snapshot__location=location)
     context = {"location": location, "share": share, "rows": _holding_rows(holdings, share)}
     return render(request, "portfolio/location_detail.html", context)
+
+
+@login_required
+@require_POST
+def sync_portfolio_now(request: HttpRequest, slug: str) -> HttpResponse:
+    portfolio = get_portfolio_for_user(request.user, slug, manage=True)
+    sync_round = start_sync_round(portfolio=portfolio)
+    _say_sync_started(request, sync_round)
+    return redirect("portfolio:portfolio_detail", slug=portfolio.slug)
+
+
+@login_required
+@require_POST
+def sync_location_now(request: HttpRequest, pk: int) -> HttpResponse:
+    location = get_location_for_user(request.user, pk, manage=True)
+    sync_round = start_sync_round(portfolio=location.portfolio, locations=[location])
+    _say_sync_started(request, sync_round)
+    return redirect("portfolio:location_detail", pk=location.pk)
+
+
+@login_required
+def sync_round_status(request: HttpRequest, slug: str, round_id: int) -> JsonResponse:
+    portfolio = get_portfolio_for_user(request.user, slug, manage=True)
+    sync_round = get_object_or_404(SyncRound, pk=round_id, portfolio=portfolio)
+    return JsonResponse(sync_round_progress(sync_round))
+
+
+def _say_sync_started(request: HttpRequest, sync_round: SyncRound | None) -> None:
+    if sync_round is None:
+        messages.warning(request, "Nothing to sync: no exchange account with working credentials.")
+    else:
+        count = sync_round.location_count
+        messages.info(request, f"Sync started for {count} account{'s' if count != 1 else ''}.")
+        request.session["last_sync_round"] = sync_round.pk
 
 
 def _holding_rows(holdings: object, share: Decimal | None) -> list[dict[str, object]]:

@@ -6,8 +6,10 @@ and printed each time so that the person running the demo can log in.
 
 from __future__ import annotations
 
+import json
 import secrets
 from decimal import Decimal
+from pathlib import Path
 
 from django.db import transaction
 from django.utils import timezone
@@ -18,13 +20,16 @@ from portfolio.models import (
     Asset,
     Counterparty,
     CustodyLocation,
+    ExchangeAccount,
     Holding,
     HoldingSnapshot,
     LocationKind,
     Portfolio,
     SnapshotSource,
 )
+from portfolio.services import create_exchange_account, set_exchange_credentials
 
+DEMO_SCENARIO = Path(__file__).resolve().parent / "scenarios" / "demo.json"
 DEMO_USERS = (("admin", Role.ADMIN), ("manager", Role.MANAGER), ("investor", Role.INVESTOR))
 FUNDS = (
     ("aurora-fund", "Aurora Digital Fund", "Multi-strategy fund; the demo investor holds 25%."),
@@ -59,7 +64,25 @@ def seed_demo() -> dict[str, str]:
     )
     for fund_slug, name, kind, custodian, amounts in MANUAL_LOCATIONS:
         _ensure_manual_location(funds[fund_slug], name, kind, custodian, amounts)
+    for account in json.loads(DEMO_SCENARIO.read_text())["accounts"]:
+        fund = funds["aurora-fund" if "aurora" in account["api_key"] else "borealis-fund"]
+        _ensure_exchange_account(fund, account)
     return passwords
+
+
+def _ensure_exchange_account(fund: Portfolio, account: dict[str, str]) -> None:
+    """One location per emulated account, with the scenario's credentials."""
+    name = f"{account['exchange'].capitalize()} main"
+    credentials = {"apiKey": account["api_key"], "secret": account["secret"]}
+    if account.get("password"):
+        credentials["password"] = account["password"]
+    existing = ExchangeAccount.objects.filter(location__portfolio=fund, location__name=name)
+    if existing.exists():
+        set_exchange_credentials(account=existing.get(), credentials=credentials)
+        return
+    create_exchange_account(
+        portfolio=fund, name=name, exchange_id=account["exchange"], credentials=credentials
+    )
 
 
 def _ensure_user(username: str, role: str) -> str:

@@ -7,13 +7,17 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.test import Client
 
 from accounts.models import AccessLevel, Role, User
 from portfolio.models import Portfolio
+from sandbox.emulator import Emulator, run_emulator
 from tests.factories import (
     PASSWORD,
     PortfolioFactory,
@@ -64,3 +68,38 @@ def login(user: User) -> Client:
 def fast_password_hasher(settings) -> None:
     # PBKDF2 at production strength costs ~0.3 s per hash; tests hash hundreds of times.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+TEST_SCENARIO = Path(__file__).resolve().parents[1] / "sandbox" / "scenarios" / "test.json"
+
+
+@pytest.fixture(scope="session")
+def running_emulator() -> Iterator[Emulator]:
+    with run_emulator(TEST_SCENARIO) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def emulator(running_emulator: Emulator, settings) -> Iterator[Emulator]:
+    """The test scenario's exchanges, with the app's settings pointing at them."""
+    running_emulator.update_scenario(_scenario_text(), replace=True)
+    running_emulator.clear_faults()
+    running_emulator.reset_stats()
+    settings.EXCHANGE_EMULATOR_URL = running_emulator.url
+    yield running_emulator
+    running_emulator.clear_faults()
+
+
+def _scenario_text() -> dict:
+    return json.loads(TEST_SCENARIO.read_text())
+
+
+@pytest.fixture
+def eager_celery() -> Iterator[None]:
+    """Tasks run inline, for tests of a flow rather than of the worker."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = False

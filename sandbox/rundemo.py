@@ -1,0 +1,59 @@
+"""`make demo`'s last step: the emulator, a Celery worker and beat, a first sync, the server.
+
+Every child process is stopped when the server stops (Ctrl-C). Development only.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+CELERY = str(Path(PYTHON).parent / "celery")
+
+
+def start_emulator() -> tuple[subprocess.Popen, str]:
+    command = [PYTHON, "-m", "sandbox", "demo", "--port", os.environ.get("EMULATOR_PORT", "0")]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    url = process.stdout.readline().strip()
+    if not url.startswith("http://127.0.0.1:"):
+        process.terminate()
+        sys.exit(f"the exchange emulator did not start (it said {url!r})")
+    return process, url
+
+
+def start_workers(env: dict[str, str]) -> list[subprocess.Popen]:
+    worker = [CELERY, "-A", "config", "worker", "-Q", "sync,risk", "-c", "2", "-l", "WARNING"]
+    beat = [CELERY, "-A", "config", "beat", "-l", "WARNING", "-s", str(ROOT / "var" / "beat")]
+    return [subprocess.Popen(command, cwd=ROOT, env=env) for command in (worker, beat)]
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True)
+
+
+def main() -> None:
+    emulator, url = start_emulator()
+    env = {**os.environ, "DEBUG": "1", "EXCHANGE_EMULATOR_URL": url}
+    print(f"Exchange emulator (demo scenario) at {url}")
+    children = [emulator, *start_workers(env)]
+    try:
+        manage(env, "sync_all_now")
+        address = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+        print(f"Counterweight runs at http://{address}/ (Ctrl-C stops everything)")
+        manage(env, "runserver", "--noreload", address)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for child in children:
+            child.send_signal(signal.SIGTERM)
+        for child in children:
+            child.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    main()

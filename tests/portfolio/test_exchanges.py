@@ -1,0 +1,402 @@
+"""portfolio.exchanges against ccxt's real classes over real HTTP to the emulator (no mocks)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from portfolio import exchanges
+from portfolio.exchanges import ExchangeFault, fetch_account, fetch_quotes
+from sandbox.emulator import run_emulator
+from sandbox.urls import leftover_https
+
+SCENARIO = Path(__file__).resolve().parents[2] / "sandbox" / "scenarios" / "exchanges_test.json"
+RAW = json.loads(SCENARIO.read_text())
+ALL_WALLETS = ("spot", "funding", "earn", "margin", "futures")
+BALANCE_PATHS = {
+    "binance": "/api/v3/account",
+    "kraken": "/0/private/BalanceEx",
+    "okx": "/api/v5/account/balance",
+    "bybit": "/v5/account/wallet-balance",
+}
+# Credential-less market loading: binance exchangeInfo; kraken Assets + AssetPairs; okx and bybit
+# spot instruments; coinbase currencies, crypto currencies, rates, spot and future products.
+MARKET_REQUESTS = {"binance": 1, "kraken": 2, "okx": 1, "coinbase": 5, "bybit": 1}
+# One full sync with markets cached: permissions + every wallet + one ticker request.
+SYNC_REQUESTS = {"binance": 9, "kraken": 2, "okx": 5, "coinbase": 2, "bybit": 6}
+D = Decimal
+
+EXPECTED = {
+    "binance": {
+        ("BNB", "spot"): ("BNB", "10"),
+        ("BNB", "staking"): ("BNB", "5"),
+        ("BTC", "earn"): ("BTC", "0.25"),
+        ("BTC", "margin"): ("BTC", "1"),
+        ("BTC", "spot"): ("BTC", "1.5"),
+        ("DAI", "spot"): ("DAI", "1234567.123456789012345678"),
+        ("ETH", "earn"): ("ETH", "2"),
+        ("ETH", "margin"): ("ETH", "1.5"),
+        ("USDC", "funding"): ("USDC", "0.12345678"),
+        ("USDT", "earn"): ("USDT", "10000"),
+        ("USDT", "funding"): ("USDT", "500"),
+        ("USDT", "futures"): ("USDT", "3100"),
+        ("USDT", "margin"): ("USDT", "-1001.5"),
+        ("USDT", "spot"): ("USDT", "1250"),
+    },
+    "kraken": {
+        ("BTC", "spot"): ("XXBT", "2"),
+        ("BTC", "earn"): ("BTC.F", "0.5"),
+        ("ETH", "spot"): ("XETH", "10"),
+        ("ETH", "staking"): ("ETH2.S+ETH2", "4"),
+        ("DOT", "staking"): ("DOT.S", "100"),
+        ("SOL", "staking"): ("SOL.B", "7.5"),
+        ("USDC", "earn"): ("USDC.M", "250"),
+        ("USD", "spot"): ("ZUSD", "6000"),
+    },
+    "okx": {
+        ("BTC", "spot"): ("BTC", "3"),
+        ("OKB", "spot"): ("OKB", "100"),
+        ("USDT", "spot"): ("USDT", "1000"),
+        ("USDT", "funding"): ("USDT", "700"),
+        ("ETH", "funding"): ("ETH", "1.25"),
+        ("USDT", "earn"): ("USDT", "4000"),
+    },
+    "coinbase": {
+        ("BTC", "spot"): ("BTC", "4"),
+        ("USD", "spot"): ("USD", "10500"),
+        ("USDC", "spot"): ("USDC", "2500.5"),
+    },
+    "bybit": {
+        ("BTC", "spot"): ("BTC", "5"),
+        ("USDT", "margin"): ("USDT", "699.5"),
+        ("USDT", "funding"): ("USDT", "600"),
+        ("MNT", "funding"): ("MNT", "1000"),
+        ("USDT", "earn"): ("USDT", "1500"),
+        ("ETH", "staking"): ("ETH", "4"),
+    },
+}
+
+
+def account(exchange, label=None):
+    return next(
+        a
+        for a in RAW["accounts"]
+        if a["exchange"] == exchange and (label is None or a["label"] == label)
+    )
+
+
+def creds(exchange, **overrides):
+    raw = account(exchange)
+    found = {"apiKey": raw["api_key"], "secret": raw["secret"], "password": raw.get("password")}
+    return {k: v for k, v in (found | overrides).items() if v}
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    exchanges.clear_markets_cache()
+    with run_emulator(SCENARIO) as emu:
+        yield emu
+    exchanges.clear_markets_cache()
+
+
+@pytest.fixture(autouse=True)
+def clean(emulator):
+    emulator.clear_faults()
+    emulator.reset_stats()
+    yield
+    emulator.clear_faults()
+
+
+@pytest.fixture
+def sync(emulator):
+    def run(exchange, wallets=ALL_WALLETS, timeout_ms=2000, **overrides):
+        return fetch_account(
+            exchange,
+            creds(exchange, **overrides),
+            wallets,
+            emulator_url=emulator.url,
+            timeout_ms=timeout_ms,
+        )
+
+    return run
+
+
+def by_key(result):
+    return {(b.code, b.product): (b.reported_code, b.amount) for b in result.balances}
+
+
+@pytest.mark.parametrize("exchange", list(EXPECTED))
+def test_every_wallet_lands_exact_with_its_product(sync, exchange):
+    want = {k: (code, D(v)) for k, (code, v) in EXPECTED[exchange].items()}
+    assert by_key(sync(exchange)) == want
+
+
+def test_eighteen_decimal_amount_survives_exactly(sync):
+    dai = by_key(sync("binance"))[("DAI", "spot")][1]
+    assert str(dai) == "1234567.123456789012345678"
+
+
+def test_binance_margin_debt_is_negative_net_of_interest(sync):
+    assert by_key(sync("binance"))[("USDT", "margin")][1] == D("-1001.5")
+
+
+def test_zero_balances_are_dropped(sync):
+    assert all(b.amount != 0 for b in sync("binance").balances)
+    assert "DUST" not in {b.code for b in sync("binance").balances}
+
+
+def test_kraken_codes_normalised_and_kfee_dropped(sync):
+    result = sync("kraken")
+    assert {b.code for b in result.balances} == {"BTC", "ETH", "DOT", "SOL", "USDC", "USD"}
+    assert not any("KFEE" in b.reported_code for b in result.balances)
+
+
+def test_kraken_spot_only_leaves_out_earn_and_staking(sync, emulator):
+    result = sync("kraken", wallets=["spot"])
+    assert {b.product for b in result.balances} == {"spot"}
+    assert emulator.count(exchange="kraken", kind="balance") == 1
+
+
+def test_unselected_wallets_are_not_requested(sync, emulator):
+    sync("binance")  # markets loaded
+    emulator.reset_stats()
+    result = sync("binance", wallets=["spot"])
+    assert {b.product for b in result.balances} == {"spot"}
+    assert result.request_count == emulator.stats()["total"] == 3  # permissions, spot, tickers
+
+
+def test_quotes_are_exact_for_held_bases_and_stable_pairs(sync):
+    assert sync("binance").quotes == {
+        "BNB/USDT": D("700"),
+        "BTC/USDT": D("100000"),
+        "BTC/USDC": D("100010.5"),
+        "DAI/USDT": D("0.99987654321"),
+        "ETH/USDT": D("4000"),
+        "USDC/USDT": D("0.9998"),
+    }
+    assert sync("kraken").quotes["SOL/USD"] == D("150.25")
+
+
+def test_fetch_quotes_prices_from_a_reference_exchange(emulator):
+    quotes = fetch_quotes("kraken", ["btc", "USDT"], emulator_url=emulator.url)
+    assert quotes == {"BTC/USD": D("100000"), "USDT/USD": D("1.0001"), "USDC/USD": D("0.9999")}
+    assert emulator.count(exchange="kraken", kind="balance") == 0
+
+
+def test_key_permissions_reported_where_the_exchange_tells(sync, emulator):
+    full = {"read": True, "trade": True, "withdraw": True}
+    assert sync("binance").key_permissions == full
+    assert sync("bybit").key_permissions == full
+    assert sync("okx").key_permissions == {"read": True, "trade": True, "withdraw": False}
+    assert sync("kraken").key_permissions is None
+    assert sync("coinbase").key_permissions is None
+
+
+def test_read_only_binance_key_is_visible_as_such(emulator):
+    raw = account("binance", "read-only binance key")
+    result = fetch_account(
+        "binance",
+        {"apiKey": raw["api_key"], "secret": raw["secret"]},
+        ["spot"],
+        emulator_url=emulator.url,
+    )
+    assert result.key_permissions == {"read": True, "trade": False, "withdraw": False}
+
+
+@pytest.mark.parametrize("exchange", list(SYNC_REQUESTS))
+def test_request_count_matches_the_emulator(sync, emulator, exchange):
+    sync(exchange)  # markets loaded
+    emulator.reset_stats()
+    assert sync(exchange).request_count == emulator.stats()["total"] == SYNC_REQUESTS[exchange]
+
+
+def test_markets_load_once_per_exchange_across_syncs(sync, emulator):
+    exchanges.clear_markets_cache()
+    for exchange in MARKET_REQUESTS:
+        for _ in range(3):
+            sync(exchange)
+        assert emulator.count(exchange=exchange, kind="markets") == MARKET_REQUESTS[exchange]
+    assert dict(exchanges.market_requests_by_exchange) == MARKET_REQUESTS
+    assert exchanges.market_requests == sum(MARKET_REQUESTS.values())
+
+
+def test_concurrent_first_syncs_share_one_market_load(sync, emulator):
+    exchanges.clear_markets_cache()
+    threads = [threading.Thread(target=sync, args=("kraken",)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert emulator.count(exchange="kraken", kind="markets") == 2
+    assert emulator.count(exchange="kraken", kind="balance") == 4
+
+
+def test_revoked_after_success_is_authentication_not_rate_limit(sync, emulator):
+    doomed = account("binance") | {"api_key": "xt-soon-revoked-key"}
+    emulator.update_scenario({"accounts": [doomed]})
+    assert sync("binance", apiKey="xt-soon-revoked-key").balances
+    emulator.update_scenario({"accounts": [doomed | {"revoked": True}]})
+    with pytest.raises(ExchangeFault) as caught:
+        sync("binance", apiKey="xt-soon-revoked-key")
+    assert caught.value.kind == "authentication"
+    assert caught.value.credentials_broken
+
+
+def test_without_emulator_urls_stay_https_and_limiter_on():
+    client = exchanges.build_client("okx", {"apiKey": "k", "secret": "s", "password": "p"})
+    urls = json.dumps(client.urls["api"])
+    assert "127.0.0.1" not in urls and "https://" in urls
+    assert client.enableRateLimit is True
+
+
+def test_with_emulator_every_url_is_rewritten(emulator):
+    for exchange in EXPECTED:
+        client = exchanges.build_client(exchange, emulator_url=emulator.url)
+        assert leftover_https(client.urls["api"]) == []
+        assert client.enableRateLimit is False
+
+
+def test_supported_wallets_per_exchange():
+    assert exchanges.supported_wallets("binance") == ALL_WALLETS
+    assert exchanges.supported_wallets("kraken") == ("spot", "earn")
+    assert exchanges.supported_wallets("okx") == ("spot", "funding", "earn")
+    assert exchanges.supported_wallets("coinbase") == ("spot",)
+    assert exchanges.supported_wallets("bitstamp") == ()
+
+
+def test_unsupported_exchange_is_an_exchange_error():
+    with pytest.raises(ExchangeFault) as caught:
+        fetch_account("bitstamp", {"apiKey": "k", "secret": "s"}, ["spot"])
+    assert (caught.value.kind, caught.value.retryable) == ("exchange_error", False)
+
+
+def test_unknown_wallet_name_is_a_programming_error():
+    with pytest.raises(ValueError, match="savings"):
+        fetch_account("binance", {}, ["savings"])
+
+
+def test_is_known_exchange():
+    assert exchanges.is_known_exchange("kraken")
+    assert not exchanges.is_known_exchange("ftx-but-not-really")
+
+
+# ----------------------------------------------------------------------------- faults
+
+AUTH = ("authentication", False, True)
+WRONG_SECRETS = {"kraken": "d3Jvbmctc2VjcmV0LXh4"}  # valid base64, wrong
+RATE_LIMIT_BODIES = {"okx": {"code": "50011", "msg": "Too Many Requests", "data": []}}
+HTML = {"content_type": "text/html"}
+TRUNCATED = '{"result": {"XXBT": {"bal'
+BAD = ("bad_response",)
+FAULTS = {
+    "401": (lambda ex: {"status": 401, "body": ""}, AUTH),
+    "429": (lambda ex: {"status": 429, "body": RATE_LIMIT_BODIES.get(ex, "")}, ("rate_limit",)),
+    "503": (lambda ex: {"status": 503, "body": "<html>down</html>"} | HTML, ("maintenance",)),
+    "timeout": (lambda ex: {"delay": 0.6}, ("timeout",)),
+    "closed": (lambda ex: {"close": True}, ("network",)),
+    "empty-200": (lambda ex: {"status": 200, "body": ""}, BAD),
+    "truncated-200": (lambda ex: {"status": 200, "body": TRUNCATED}, BAD),
+    "html-200": (lambda ex: {"status": 200, "body": "<html>hi</html>"} | HTML, BAD),
+    "no-balances-200": (lambda ex: {"status": 200, "body": "{}"}, BAD),
+}
+FAULT_EXCHANGES = ("binance", "kraken", "okx", "bybit")
+
+
+def expected_fault(outcome):
+    if len(outcome) == 3:
+        return outcome
+    return (outcome[0], True, False)  # every non-credential fault here is retryable
+
+
+def assert_fault(caught, exchange, outcome):
+    fault = caught.value
+    assert (fault.kind, fault.retryable, fault.credentials_broken) == expected_fault(outcome)
+    assert exchanges.DISPLAY_NAMES[exchange] in fault.message
+    secret = creds(exchange)["secret"]
+    assert secret not in fault.message
+    assert creds(exchange)["apiKey"] not in fault.message
+
+
+@pytest.mark.parametrize("exchange", FAULT_EXCHANGES)
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_emulated_fault_becomes_the_documented_exchange_fault(sync, emulator, exchange, fault):
+    options, outcome = FAULTS[fault]
+    sync(exchange)  # markets loaded: the fault hits the balance request
+    emulator.add_fault(exchange, BALANCE_PATHS[exchange], **options(exchange))
+    with pytest.raises(ExchangeFault) as caught:
+        sync(exchange, timeout_ms=200)
+    assert_fault(caught, exchange, outcome)
+
+
+@pytest.mark.parametrize("exchange", FAULT_EXCHANGES)
+def test_wrong_secret_is_authentication(sync, exchange):
+    with pytest.raises(ExchangeFault) as caught:
+        sync(exchange, secret=WRONG_SECRETS.get(exchange, "wrong-secret"))
+    assert_fault(caught, exchange, AUTH)
+
+
+@pytest.mark.parametrize("exchange", FAULT_EXCHANGES)
+def test_unknown_key_is_authentication(sync, exchange):
+    with pytest.raises(ExchangeFault) as caught:
+        sync(exchange, apiKey="xt-nobody-knows-this-key")
+    assert_fault(caught, exchange, AUTH)
+    assert "…-key" in caught.value.message  # the key's end only
+
+
+def test_kraken_invalid_signature_is_documented_as_authentication(sync):
+    with pytest.raises(ExchangeFault) as caught:
+        sync("kraken", secret=WRONG_SECRETS["kraken"])
+    assert caught.value.error_class == "ExchangeError"
+    assert "Replace the key" in caught.value.message
+
+
+def test_kraken_secret_not_base64_is_authentication(sync):
+    with pytest.raises(ExchangeFault) as caught:
+        sync("kraken", secret="not base64!")
+    assert (caught.value.kind, caught.value.error_class) == ("authentication", "binascii.Error")
+    assert "not base64!" not in caught.value.message
+
+
+def test_missing_secret_is_authentication(sync):
+    with pytest.raises(ExchangeFault) as caught:
+        sync("okx", secret="")
+    assert caught.value.kind == "authentication"
+
+
+def test_wrong_okx_passphrase_is_authentication(sync):
+    with pytest.raises(ExchangeFault) as caught:
+        sync("okx", password="wrong-pass")
+    assert caught.value.kind == "authentication"
+    assert "wrong-pass" not in caught.value.message
+
+
+def test_fault_on_a_later_wallet_fails_the_whole_sync(sync, emulator):
+    sync("binance")
+    emulator.add_fault("binance", "/sapi/v1/staking/position", status=200, body="")
+    with pytest.raises(ExchangeFault) as caught:
+        sync("binance")
+    assert caught.value.kind == "bad_response"
+
+
+def test_failed_market_load_is_a_fault_and_is_retried(sync, emulator):
+    exchanges.clear_markets_cache()
+    emulator.add_fault("bybit", "/v5/market/instruments-info", status=503, body="")
+    with pytest.raises(ExchangeFault) as caught:
+        sync("bybit")
+    assert caught.value.kind == "maintenance"
+    assert sync("bybit").balances
+
+
+def test_fault_message_reads_for_a_fund_manager(sync, emulator):
+    sync("binance")
+    emulator.add_fault("binance", BALANCE_PATHS["binance"], status=401, body="")
+    with pytest.raises(ExchangeFault) as caught:
+        sync("binance")
+    message = caught.value.message
+    assert message.startswith("Binance rejected the API key ending in …0001 or its secret (")
+    assert message.endswith("Replace the key; syncing is paused until then.")
+    assert "signature=" not in message

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import AccessGrant
+from portfolio.models import HoldingSnapshot, SyncRound
+from tests.conftest import login
+from tests.portfolio.test_sync import make_account
+
+
+@pytest.fixture
+def account(tenants, emulator, eager_celery):
+    account = make_account("binance")
+    account.location.portfolio = tenants.fund_a
+    account.location.save()
+    return account
+
+
+def test_manager_sync_now_runs_a_round_and_shows_fresh_data(
+    account, tenants, django_capture_on_commit_callbacks
+):
+    client = login(tenants.alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("portfolio:sync_portfolio", args=["fund-a"]), follow=True)
+    assert "Sync started for 1 account" in response.content.decode()
+    assert HoldingSnapshot.objects.filter(location=account.location).count() == 1
+    sync_round = SyncRound.objects.get()
+    status = client.get(reverse("portfolio:sync_round_status", args=["fund-a", sync_round.pk]))
+    assert status.json()["finished"] == 1 and status.json()["complete"] is True
+
+
+@pytest.mark.parametrize("who", ["bob", "charlie", "dora"])
+def test_only_managers_of_the_portfolio_can_sync(account, tenants, who):
+    client = login(getattr(tenants, who))
+    assert client.post(reverse("portfolio:sync_portfolio", args=["fund-a"])).status_code == 404
+    url = reverse("portfolio:sync_location", args=[account.pk])
+    assert client.post(url).status_code == 404
+    assert not SyncRound.objects.exists()
+
+
+def test_view_only_manager_cannot_sync(account, tenants):
+    AccessGrant.objects.filter(user=tenants.alice).update(level="view")
+    response = login(tenants.alice).post(reverse("portfolio:sync_portfolio", args=["fund-a"]))
+    assert response.status_code == 404
+
+
+def test_sync_now_is_post_only(account, tenants):
+    response = login(tenants.alice).get(reverse("portfolio:sync_portfolio", args=["fund-a"]))
+    assert response.status_code == 405
+
+
+def test_location_page_warns_about_a_key_that_can_trade(account, tenants):
+    account.key_permissions = {"read": True, "trade": True, "withdraw": True}
+    account.save()
+    page = login(tenants.alice).get(reverse("portfolio:location_detail", args=[account.pk]))
+    assert "This API key can trade and withdraw" in page.content.decode()
+
+
+def test_failed_sync_is_shown_in_words_on_the_portfolio_page(
+    account, tenants, emulator, django_capture_on_commit_callbacks
+):
+    rejected = {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}
+    emulator.add_fault("binance", "/api/v3/account", status=401, body=rejected, times=None)
+    client = login(tenants.alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("portfolio:sync_location", args=[account.pk]))
+    page = client.get(reverse("portfolio:portfolio_detail", args=["fund-a"])).content.decode()
+    assert "failed" in page and "rejected the API key" in page
+    assert not HoldingSnapshot.objects.filter(location=account.location).exists()
