@@ -33,13 +33,18 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Tests run with DEBUG off, as in production, on secrets made for this run only.
-test: lint
-	SECRET_KEY="$${SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')}" \
-	CREDENTIALS_KEYS="$${CREDENTIALS_KEYS:-$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')}" \
-	$(BIN)/pytest $(PYTEST_ARGS)
+# Tests and benchmarks run with DEBUG off, as in production, on secrets made for the run.
+RUN_SECRETS = SECRET_KEY="$${SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')}" \
+	CREDENTIALS_KEYS="$${CREDENTIALS_KEYS:-$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')}"
 
+test: lint
+	$(RUN_SECRETS) $(BIN)/pytest $(PYTEST_ARGS)
+
+# Benchmarks need the real services: PostgreSQL and Redis on this machine by default.
 bench: install
+	$(RUN_SECRETS) \
+	DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}" \
+	REDIS_URL="$${REDIS_URL:-redis://127.0.0.1:6379/14}" \
 	$(BIN)/python -m bench
 
 clean:

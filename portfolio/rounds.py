@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from portfolio.models import (
@@ -13,7 +14,6 @@ from portfolio.models import (
     ExchangeAccount,
     Portfolio,
     SyncRound,
-    SyncRun,
 )
 
 
@@ -54,14 +54,11 @@ def finish_round_member(round_id: int | None) -> bool:
     """
     if round_id is None:
         return False
-    sync_round = SyncRound.objects.get(pk=round_id)
-    done = (
-        SyncRun.objects.filter(sync_round=sync_round, outcome__in=FINAL_OUTCOMES)
-        .values("location")
-        .distinct()
-        .count()
-    )
-    if done < sync_round.location_count:
+    finished = Q(runs__outcome__in=FINAL_OUTCOMES)
+    sync_round = SyncRound.objects.annotate(
+        done=Count("runs__location", filter=finished, distinct=True)
+    ).get(pk=round_id)
+    if sync_round.done < sync_round.location_count:
         return False
     claimed = SyncRound.objects.filter(pk=round_id, completed_at=None).update(
         completed_at=timezone.now()

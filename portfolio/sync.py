@@ -15,7 +15,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, Q, Value
 from django.utils import timezone
 
 from portfolio import exchanges
@@ -54,25 +54,37 @@ class SyncRequest:
 def sync_location(request: SyncRequest) -> SyncRun | None:
     """Sync one exchange account; None when there was nothing to do.
 
-    1. Skip if this task already succeeded (a redelivered message) or the credentials are
-       known to be broken.
+    1. Skip if this task already succeeded (a redelivered message); record a skipped run if
+       the credentials are missing or known to be broken.
     2. Claim the account's lease with a conditional UPDATE, so one sync runs at a time.
     3. Fetch every wallet outside any transaction, then store the snapshot atomically, or
        record the failure; raise RetryableSyncError when a retry is worth it.
     """
-    if request.task_id and _already_succeeded(request.task_id):
+    account = _load_account(request)
+    if account.already_succeeded:
         return None
-    account = ExchangeAccount.objects.select_related("location").get(pk=request.location_id)
     if account.credentials_broken_at is not None or not account.has_credentials:
         return _record_skip(account, request)
-    if not _claim_lease(account):
+    run = _start_run(account, request)
+    if run is None:
         if request.retries_left > 0:
             raise RetryableSyncError("another sync of this account is running")
         return None  # the sync holding the lease is doing this work
     try:
-        return _run(account, request)
+        return _fetch_and_store(account, run, request)
     finally:
-        ExchangeAccount.objects.filter(pk=account.pk).update(sync_lease_until=None)
+        if run.outcome == SyncOutcome.RUNNING:  # neither stored nor recorded: an exception
+            ExchangeAccount.objects.filter(pk=account.pk).update(sync_lease_until=None)
+
+
+def _load_account(request: SyncRequest) -> ExchangeAccount:
+    succeeded = SyncRun.objects.filter(task_id=request.task_id, outcome=SyncOutcome.SUCCESS)
+    queryset = ExchangeAccount.objects.select_related("location")
+    if request.task_id:
+        queryset = queryset.annotate(already_succeeded=Exists(succeeded))
+    else:
+        queryset = queryset.annotate(already_succeeded=Value(False))
+    return queryset.get(pk=request.location_id)
 
 
 def _record_skip(account: ExchangeAccount, request: SyncRequest) -> SyncRun:
@@ -97,32 +109,37 @@ def _record_skip(account: ExchangeAccount, request: SyncRequest) -> SyncRun:
     )
 
 
-def _already_succeeded(task_id: str) -> bool:
-    return SyncRun.objects.filter(task_id=task_id, outcome=SyncOutcome.SUCCESS).exists()
-
-
-def _claim_lease(account: ExchangeAccount) -> bool:
+@transaction.atomic
+def _start_run(account: ExchangeAccount, request: SyncRequest) -> SyncRun | None:
+    """Claim the lease and record a running run in one commit; None if another sync holds it."""
     now = timezone.now()
     free = Q(sync_lease_until__isnull=True) | Q(sync_lease_until__lt=now)
     until = now + timedelta(seconds=settings.SYNC_LEASE_SECONDS)
-    return ExchangeAccount.objects.filter(free, pk=account.pk).update(sync_lease_until=until) == 1
-
-
-def _run(account: ExchangeAccount, request: SyncRequest) -> SyncRun:
-    run = SyncRun.objects.create(
+    if ExchangeAccount.objects.filter(free, pk=account.pk).update(sync_lease_until=until) != 1:
+        return None
+    # With the lease held, a run still marked running belongs to a worker that died mid-sync.
+    SyncRun.objects.filter(location=account.location, outcome=SyncOutcome.RUNNING).update(
+        outcome=SyncOutcome.FAILED,
+        finished_at=now,
+        error_class="Interrupted",
+        error_message="The worker stopped during this sync; the sync was run again.",
+    )
+    return SyncRun.objects.create(
         location=account.location,
         sync_round_id=request.round_id,
         task_id=request.task_id,
         attempt=request.attempt,
-        started_at=timezone.now(),
+        started_at=now,
     )
+
+
+def _fetch_and_store(account: ExchangeAccount, run: SyncRun, request: SyncRequest) -> SyncRun:
     try:
         fetched = _fetch(account)
     except ExchangeFault as fault:
-        _record_failure(
-            run, account, fault, will_retry=fault.retryable and request.retries_left > 0
-        )
-        if fault.retryable and request.retries_left > 0:
+        will_retry = fault.retryable and request.retries_left > 0
+        _record_failure(run, account, fault, will_retry=will_retry)
+        if will_retry:
             raise RetryableSyncError(fault.message) from fault
         return run
     store_snapshot(run=run, account=account, fetched=fetched)
@@ -147,62 +164,64 @@ def _fetch(account: ExchangeAccount) -> FetchedAccount:
     )
 
 
+@transaction.atomic
 def _record_failure(
     run: SyncRun, account: ExchangeAccount, fault: ExchangeFault, *, will_retry: bool
 ) -> None:
+    """The run's outcome and, for rejected credentials, the broken mark; the lease ends."""
     run.outcome = SyncOutcome.RETRYING if will_retry else SyncOutcome.FAILED
     run.finished_at = timezone.now()
     run.error_class = fault.error_class
     run.error_message = fault.message
     run.save(update_fields=["outcome", "finished_at", "error_class", "error_message"])
+    changes: dict[str, object] = {"sync_lease_until": None}
     if fault.credentials_broken:
-        account.credentials_broken_at = run.finished_at
-        account.credentials_error = fault.message
-        account.save(update_fields=["credentials_broken_at", "credentials_error"])
+        changes |= {"credentials_broken_at": run.finished_at, "credentials_error": fault.message}
+    ExchangeAccount.objects.filter(pk=account.pk).update(**changes)
     log.warning("sync of %s failed: %s", account.location, fault.message)
 
 
 @transaction.atomic
 def store_snapshot(*, run: SyncRun, account: ExchangeAccount, fetched: FetchedAccount) -> None:
+    """The snapshot, its holdings and prices, the run's success and the lease's end: one commit."""
     now = timezone.now()
-    assets = assets_for_codes({balance.code for balance in fetched.balances})
+    asset_ids = asset_ids_for_codes({balance.code for balance in fetched.balances})
     snapshot = HoldingSnapshot.objects.create(
         location=account.location, taken_at=now, source=SnapshotSource.SYNC, sync_run=run
     )
     Holding.objects.bulk_create(
         Holding(
             snapshot=snapshot,
-            asset=assets[balance.code],
+            asset_id=asset_ids[balance.code],
             product=balance.product,
             amount=balance.amount,
             reported_code=balance.reported_code,
         )
         for balance in fetched.balances
     )
-    store_prices(assets, _quote_sources(account.exchange_id, fetched, set(assets)), now)
-    _finish_success(run, account, fetched, now)
-
-
-def _finish_success(
-    run: SyncRun, account: ExchangeAccount, fetched: FetchedAccount, now: object
-) -> None:
+    store_prices(asset_ids, _quote_sources(account.exchange_id, fetched, set(asset_ids)), now)
     run.outcome = SyncOutcome.SUCCESS
     run.finished_at = now
     run.request_count = fetched.request_count
     run.save(update_fields=["outcome", "finished_at", "request_count"])
+    changes: dict[str, object] = {"sync_lease_until": None}
     if fetched.key_permissions is not None:
-        account.key_permissions = fetched.key_permissions
-        account.save(update_fields=["key_permissions"])
+        changes["key_permissions"] = fetched.key_permissions
+    ExchangeAccount.objects.filter(pk=account.pk).update(**changes)
 
 
-def assets_for_codes(codes: set[str]) -> dict[str, Asset]:
-    """Assets by code; a code the registry does not know is created unclassified, never dropped."""
-    known = {asset.code: asset for asset in Asset.objects.filter(code__in=codes)}
-    missing = [Asset(code=code, kind=AssetKind.UNCLASSIFIED) for code in codes - set(known)]
+def asset_ids_for_codes(codes: set[str]) -> dict[str, int]:
+    """Asset ids by code; a code the registry does not know is created unclassified, never
+    dropped."""
+    found = dict(Asset.objects.filter(code__in=codes).values_list("code", "pk"))
+    missing = codes - set(found)
     if missing:
-        Asset.objects.bulk_create(missing, ignore_conflicts=True)
-        known = {asset.code: asset for asset in Asset.objects.filter(code__in=codes)}
-    return known
+        Asset.objects.bulk_create(
+            [Asset(code=code, kind=AssetKind.UNCLASSIFIED) for code in missing],
+            ignore_conflicts=True,
+        )
+        found |= dict(Asset.objects.filter(code__in=missing).values_list("code", "pk"))
+    return found
 
 
 def _quote_sources(
@@ -236,10 +255,10 @@ def reference_quotes(exchange_id: str, codes: set[str]) -> dict[str, Decimal]:
 
 
 def store_prices(
-    assets: dict[str, Asset], sources: list[tuple[str, dict[str, Decimal]]], as_of: object
+    asset_ids: dict[str, int], sources: list[tuple[str, dict[str, Decimal]]], as_of: object
 ) -> None:
-    prices = usd_prices(assets, sources)
+    prices = usd_prices(asset_ids, sources)
     Price.objects.bulk_create(
-        Price(asset=assets[code], price_usd=found.price, source=found.source, as_of=as_of)
+        Price(asset_id=asset_ids[code], price_usd=found.price, source=found.source, as_of=as_of)
         for code, found in prices.items()
     )

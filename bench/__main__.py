@@ -1,0 +1,82 @@
+"""`make bench`: run every benchmark in its own process and write bench/RESULTS.md.
+
+Each benchmark module has a `run() -> dict` of figures, its baseline measured in the same
+run included. The figures are written with the machine and the date they were taken on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "RESULTS.md"
+BENCHMARKS = (
+    ("bench_engine", "Risk engine alone (issue: risk engine)"),
+    ("bench_exposure", "Exposure end to end from PostgreSQL (issue: risk engine)"),
+    ("bench_sync", "200 exchange accounts synced through Celery (issue: exchange sync)"),
+)
+
+
+def run_one(module: str) -> dict:
+    code = f"import json; from bench.{module} import run; print('RESULT ' + json.dumps(run()))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    for line in reversed(done.stdout.splitlines()):
+        if line.startswith("RESULT "):
+            return json.loads(line.removeprefix("RESULT "))
+    return {"error": (done.stderr or done.stdout).strip().splitlines()[-5:]}
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [line for line in cpuinfo.read_text().splitlines() if "model name" in line]
+        model = names[0].split(":", 1)[1].strip() if names else model
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{os.cpu_count()} cores ({model}), {memory:.0f} GiB, "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
+
+
+def render(results: dict[str, dict]) -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"- Machine: {machine()}",
+        f"- Command: `make bench` (DATABASE_URL and REDIS_URL: {database_and_redis()})",
+        "",
+    ]
+    for module, title in BENCHMARKS:
+        lines += [f"## {title}", "", "| figure | value |", "| --- | --- |"]
+        lines += [f"| {key} | {value} |" for key, value in results[module].items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def database_and_redis() -> str:
+    database = os.environ.get("DATABASE_URL", "unset").rsplit("@", 1)[-1]
+    return f"{database}, {os.environ.get('REDIS_URL', 'unset')}"
+
+
+def main() -> None:
+    results = {}
+    for module, title in BENCHMARKS:
+        print(f"running {module}: {title}", flush=True)
+        results[module] = run_one(module)
+        print(json.dumps(results[module], indent=2), flush=True)
+    RESULTS.write_text(render(results))
+    print(f"written to {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,238 @@
+"""Sync benchmark: 200 exchange accounts across the five exchanges, synced through Celery.
+
+Measured in one run, against the same emulator process:
+- the lower bound: a bare ccxt loop in one process making the same balance, permission and
+  ticker calls per account, with markets preloaded and nothing stored;
+- Counterweight: `sync_all` on a real Celery worker (2 processes, Redis broker, PostgreSQL),
+  from enqueueing until every portfolio's round has completed (snapshots and prices stored).
+
+Needs DATABASE_URL (PostgreSQL) and REDIS_URL; it uses its own database, counterweight_bench.
+Run with `make bench` or `python -m bench.bench_sync`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCOUNTS = 200
+PORTFOLIOS = 10
+WORKER_PROCESSES = int(os.environ.get("BENCH_WORKER_PROCESSES", "2"))
+EXCHANGES = ("binance", "kraken", "okx", "coinbase", "bybit")
+TEMPLATE = ROOT / "sandbox" / "scenarios" / "test.json"
+TARGET_RATIO = 1.5
+
+
+def build_scenario(accounts: int = ACCOUNTS) -> dict[str, Any]:
+    """The test scenario's five accounts, cloned with their own keys up to `accounts`."""
+    template = json.loads(TEMPLATE.read_text())
+    by_exchange = {account["exchange"]: account for account in template["accounts"]}
+    cloned = []
+    for index in range(accounts):
+        exchange = EXCHANGES[index % len(EXCHANGES)]
+        secret = f"bench-{exchange}-secret-{index}"
+        if exchange == "kraken":  # kraken secrets are base64
+            secret = base64.b64encode(secret.encode()).decode()
+        cloned.append(
+            {**by_exchange[exchange], "api_key": f"bench-{exchange}-{index}", "secret": secret}
+        )
+    return {"name": "bench", "prices": template["prices"], "accounts": cloned}
+
+
+def credentials_of(account: dict[str, Any]) -> dict[str, str]:
+    found = {"apiKey": account["api_key"], "secret": account["secret"]}
+    if account.get("password"):
+        found["password"] = account["password"]
+    return found
+
+
+def start_emulator(scenario: dict[str, Any]) -> tuple[subprocess.Popen, Any]:
+    from sandbox.emulator.api import RemoteEmulator
+
+    path = Path(tempfile.mkstemp(suffix=".json", prefix="bench-scenario-")[1])
+    path.write_text(json.dumps(scenario))
+    command = [sys.executable, "-m", "sandbox", str(path), "--port", "0"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    url = process.stdout.readline().strip()
+    return process, RemoteEmulator(url)
+
+
+def use_bench_database() -> str:
+    """Point Django at a fresh counterweight_bench database and migrate it."""
+    import psycopg
+
+    base = os.environ["DATABASE_URL"]
+    if not base.startswith("postgres"):
+        raise SystemExit("bench_sync needs DATABASE_URL on PostgreSQL")
+    server, _, _ = base.rpartition("/")
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS counterweight_bench WITH (FORCE)")
+        conn.execute("CREATE DATABASE counterweight_bench")
+    os.environ["DATABASE_URL"] = f"{server}/counterweight_bench"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    call_command("load_registry", verbosity=0)
+    return os.environ["DATABASE_URL"]
+
+
+def create_accounts(scenario: dict[str, Any]) -> None:
+    from portfolio.models import Portfolio
+    from portfolio.services import create_exchange_account
+
+    funds = [
+        Portfolio.objects.create(slug=f"bench-{n}", name=f"Bench fund {n}")
+        for n in range(PORTFOLIOS)
+    ]
+    for index, account in enumerate(scenario["accounts"]):
+        create_exchange_account(
+            portfolio=funds[index % PORTFOLIOS],
+            name=f"{account['exchange']} {index}",
+            exchange_id=account["exchange"],
+            credentials=credentials_of(account),
+        )
+
+
+def bare_loop(scenario: dict[str, Any], emulator: Any) -> dict[str, Any]:
+    """The lower bound: the same calls through bare ccxt, markets preloaded, nothing stored."""
+    from portfolio import exchanges
+
+    markets = {}
+    for exchange in EXCHANGES:
+        client = exchanges.build_client(exchange, emulator_url=emulator.url)
+        client.load_markets()
+        markets[exchange] = client.markets
+    emulator.reset_stats()
+    start = time.perf_counter()
+    for account in scenario["accounts"]:
+        bare_sync(account, markets[account["exchange"]], emulator.url)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "requests": emulator.stats()["total"]}
+
+
+def bare_sync(account: dict[str, Any], markets: dict[str, Any], url: str) -> None:
+    from portfolio import exchanges
+
+    exchange = account["exchange"]
+    client = exchanges.build_client(exchange, credentials_of(account), emulator_url=url)
+    client.set_markets(markets)
+    if exchange in exchanges.PERMISSION_CALLS:
+        getattr(client, exchanges.PERMISSION_CALLS[exchange][0])({})
+    seen = set()
+    for specs in exchanges.BALANCE_CALLS[exchange].values():
+        for spec in specs:
+            if spec.key not in seen:
+                seen.add(spec.key)
+                getattr(client, spec.method)(dict(spec.params))
+    client.fetch_tickers(exchanges.quote_symbols(markets, ("BTC", "ETH", "USDT", "USDC")))
+
+
+def start_worker(env: dict[str, str]) -> subprocess.Popen:
+    celery = str(Path(sys.executable).parent / "celery")
+    command = [
+        *(celery, "-A", "config", "worker", "-Q", "sync,risk", "-c", str(WORKER_PROCESSES)),
+        *("-l", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"),
+    ]
+    return subprocess.Popen(command, cwd=ROOT, env=env)
+
+
+def wait_until(condition: Any, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("benchmark step did not finish in time")
+        time.sleep(0.05)
+
+
+def celery_sync(emulator: Any) -> dict[str, Any]:
+    from config.celery import app
+    from portfolio.models import HoldingSnapshot, SyncRound
+    from portfolio.tasks import sync_all
+
+    app.control.purge()
+    worker = start_worker({**os.environ, "EXCHANGE_EMULATOR_URL": emulator.url})
+    try:
+        wait_until(lambda: bool(app.control.ping(timeout=0.5)), 60)
+        emulator.reset_stats()
+        start = time.perf_counter()
+        sync_all.delay()
+        wait_until(
+            lambda: SyncRound.objects.filter(completed_at__isnull=False).count() == PORTFOLIOS, 600
+        )
+        seconds = time.perf_counter() - start
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+    stats = emulator.stats()
+    return {
+        "seconds": seconds,
+        "requests": stats["total"],
+        "market_requests": stats["by_kind"].get("markets", 0),
+        "snapshots": HoldingSnapshot.objects.count(),
+    }
+
+
+def market_requests_per_load(emulator: Any) -> int:
+    """Market-loading requests one process makes per exchange set, measured here."""
+    from portfolio import exchanges
+
+    emulator.reset_stats()
+    exchanges.clear_markets_cache()
+    for exchange in EXCHANGES:
+        exchanges.build_client(exchange, emulator_url=emulator.url).load_markets()
+    return emulator.stats()["by_kind"].get("markets", 0)
+
+
+def run(accounts: int = ACCOUNTS) -> dict[str, Any]:
+    scenario = build_scenario(accounts)
+    process, emulator = start_emulator(scenario)
+    try:
+        use_bench_database()
+        create_accounts(scenario)
+        per_load = market_requests_per_load(emulator)
+        bare = bare_loop(scenario, emulator)
+        synced = celery_sync(emulator)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    return summarise(accounts, per_load, bare, synced)
+
+
+def summarise(accounts: int, per_load: int, bare: dict, synced: dict) -> dict[str, Any]:
+    ratio = synced["seconds"] / bare["seconds"]
+    expected_markets = per_load * WORKER_PROCESSES
+    return {
+        "accounts": accounts,
+        "worker_processes": WORKER_PROCESSES,
+        "bare_seconds": round(bare["seconds"], 3),
+        "bare_requests_per_account": round(bare["requests"] / accounts, 2),
+        "celery_seconds": round(synced["seconds"], 3),
+        "celery_requests_per_account": round(synced["requests"] / accounts, 2),
+        "ratio": round(ratio, 2),
+        "target_ratio": TARGET_RATIO,
+        "within_target": ratio <= TARGET_RATIO,
+        "market_requests": synced["market_requests"],
+        "market_requests_expected": expected_markets,
+        "markets_once_per_process": synced["market_requests"] <= expected_markets,
+        "snapshots": synced["snapshots"],
+    }
+
+
+def main() -> None:
+    for key, value in run().items():
+        print(f"{key:>28}: {value}")
+
+
+if __name__ == "__main__":
+    main()
