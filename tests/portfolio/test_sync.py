@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from portfolio.models import (
     Asset,
@@ -146,3 +147,16 @@ def test_key_permissions_are_kept_for_the_warning(binance):
     binance.refresh_from_db()
     assert binance.key_permissions["trade"] is True
     assert binance.key_permissions["withdraw"] is False
+
+
+def test_a_run_left_running_by_a_dead_worker_is_marked_interrupted(binance):
+    orphan = SyncRun.objects.create(location=binance.location, started_at=timezone.now())
+    done = run(binance)
+    orphan.refresh_from_db()
+    assert (orphan.outcome, orphan.error_class) == (SyncOutcome.FAILED, "Interrupted")
+    assert done.outcome == SyncOutcome.SUCCESS
+
+
+def test_an_expired_lease_no_longer_blocks(binance):
+    ExchangeAccount.objects.filter(pk=binance.pk).update(sync_lease_until="2000-01-01T00:00:00Z")
+    assert run(binance).outcome == SyncOutcome.SUCCESS
