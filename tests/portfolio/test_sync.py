@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import urllib.request
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -19,6 +24,11 @@ from portfolio.models import (
 from portfolio.services import create_exchange_account, set_exchange_credentials
 from portfolio.sync import RetryableSyncError, SyncRequest, sync_location
 from tests.factories import AssetFactory, CounterpartyFactory, PortfolioFactory
+from tests.portfolio.test_exchanges import EXPECTED, creds
+
+RICH_SCENARIO = (
+    Path(__file__).resolve().parents[2] / "sandbox" / "scenarios" / "exchanges_test.json"
+)
 
 KEYS = {
     "binance": {"apiKey": "test-binance-key", "secret": "test-binance-secret"},
@@ -160,3 +170,36 @@ def test_a_run_left_running_by_a_dead_worker_is_marked_interrupted(binance):
 def test_an_expired_lease_no_longer_blocks(binance):
     ExchangeAccount.objects.filter(pk=binance.pk).update(sync_lease_until="2000-01-01T00:00:00Z")
     assert run(binance).outcome == SyncOutcome.SUCCESS
+
+
+@pytest.fixture
+def rich_emulator(db, emulator):
+    """The exchange-client tests' scenario: every wallet of every exchange, 18-decimal amounts."""
+    emulator.update_scenario(json.loads(RICH_SCENARIO.read_text()), replace=True)
+    return emulator
+
+
+@pytest.mark.parametrize("exchange_id", list(EXPECTED))
+def test_every_wallet_lands_as_holdings_with_exact_amounts(rich_emulator, exchange_id):
+    account = make_account(exchange_id, **creds(exchange_id))
+    assert run(account).outcome == SyncOutcome.SUCCESS
+    snapshot = HoldingSnapshot.objects.get(location=account.location)
+    stored = {
+        (h.asset.code, h.product): (h.reported_code, h.amount)
+        for h in snapshot.holdings.select_related("asset")
+    }
+    assert stored == {key: (code, Decimal(v)) for key, (code, v) in EXPECTED[exchange_id].items()}
+
+
+def test_run_exchange_emulator_command_serves_a_scenario():
+    command = [sys.executable, "manage.py", "run_exchange_emulator", "test", "--port", "0"]
+    root = Path(__file__).resolve().parents[2]
+    process = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, text=True)
+    try:
+        url = process.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(f"{url}/_control/health", timeout=5) as response:  # noqa: S310
+            assert response.status == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
