@@ -14,6 +14,7 @@ urlpatterns = [
     path("health/", health, name="health"),
     path("accounts/", include("accounts.urls")),
     path("", include("portfolio.urls")),
+    path("", include("riskmodels.urls")),
     path("", include("portfolio.manual_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,9 +1,37 @@
+"""Admin (admins only): limits are saved through services that record every change."""
+
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 
-from riskmodels.models import Alert, ExposureSnapshot, Limit, RiskPolicy
+from riskmodels.models import (
+    Alert,
+    ExposureSnapshot,
+    Limit,
+    PolicyChange,
+    RiskPolicy,
+    StressScenario,
+    StressShock,
+)
+from riskmodels.services import delete_limit, delete_policy, save_limit
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """History is evidence: admins read it, nobody edits it."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 class LimitInline(admin.TabularInline):
@@ -17,6 +45,26 @@ class RiskPolicyAdmin(admin.ModelAdmin):
     list_display = ["name", "portfolio", "updated_at"]
     inlines = [LimitInline]
 
+    def save_formset(
+        self, request: HttpRequest, form: ModelForm, formset: BaseInlineFormSet, change: bool
+    ) -> None:
+        """Limits edited inline go through the same services as on their own page."""
+        if formset.model is not Limit:
+            super().save_formset(request, form, formset, change)
+            return
+        limits = formset.save(commit=False)
+        for limit in formset.deleted_objects:
+            delete_limit(limit=limit, user=request.user)
+        for limit in limits:
+            save_limit(limit=limit, user=request.user)
+
+    def delete_model(self, request: HttpRequest, obj: RiskPolicy) -> None:
+        delete_policy(policy=obj, user=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[RiskPolicy]) -> None:
+        for policy in queryset:
+            delete_policy(policy=policy, user=request.user)
+
 
 @admin.register(Limit)
 class LimitAdmin(admin.ModelAdmin):
@@ -24,24 +72,81 @@ class LimitAdmin(admin.ModelAdmin):
     list_filter = ["policy", "rule", "rating_tier"]
     autocomplete_fields = ["counterparty"]
 
+    def save_model(self, request: HttpRequest, obj: Limit, form: ModelForm, change: bool) -> None:
+        save_limit(limit=obj, user=request.user)
+
+    def delete_model(self, request: HttpRequest, obj: Limit) -> None:
+        delete_limit(limit=obj, user=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Limit]) -> None:
+        for limit in queryset.select_related("policy", "counterparty"):
+            delete_limit(limit=limit, user=request.user)
+
+
+@admin.register(PolicyChange)
+class PolicyChangeAdmin(ReadOnlyAdmin):
+    list_display = [
+        "changed_at",
+        "changed_by_name",
+        "policy_name",
+        "rule",
+        "scope",
+        "action",
+        "old_warn",
+        "old_breach",
+        "new_warn",
+        "new_breach",
+    ]
+    list_filter = ["action", "rule", "policy_name"]
+    date_hierarchy = "changed_at"
+
 
 @admin.register(ExposureSnapshot)
-class ExposureSnapshotAdmin(admin.ModelAdmin):
-    """The engine's history is evidence: admins read it, nobody edits it."""
-
+class ExposureSnapshotAdmin(ReadOnlyAdmin):
     list_display = ["portfolio", "computed_at", "data_as_of", "nav"]
     list_filter = ["portfolio"]
     date_hierarchy = "computed_at"
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
 
 @admin.register(Alert)
 class AlertAdmin(admin.ModelAdmin):
-    list_display = ["portfolio", "rule", "subject", "level", "state", "first_seen", "last_seen"]
-    list_filter = ["state", "level", "rule", "portfolio"]
+    list_display = [
+        "portfolio",
+        "rule",
+        "subject",
+        "level",
+        "state",
+        "cause",
+        "first_seen",
+        "last_seen",
+    ]
+    list_filter = ["state", "level", "rule", "cause", "portfolio"]
     readonly_fields = ["first_seen", "last_seen", "acknowledged_at", "resolved_at"]
+
+
+class StressShockInline(admin.TabularInline):
+    model = StressShock
+    extra = 1
+    autocomplete_fields = ["custody_group", "issuer_group", "asset"]
+
+
+@admin.register(StressScenario)
+class StressScenarioAdmin(admin.ModelAdmin):
+    list_display = ["name", "portfolio", "created_by", "created_at"]
+    list_filter = ["portfolio"]
+    readonly_fields = ["created_by", "created_at"]
+    inlines = [StressShockInline]
+
+    def save_model(
+        self, request: HttpRequest, obj: StressScenario, form: Any, change: bool
+    ) -> None:
+        if obj.created_by_id is None:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(StressShock)
+class StressShockAdmin(admin.ModelAdmin):
+    list_display = ["scenario", "fraction", "custody_group", "issuer_group", "asset", "asset_kind"]
+    list_filter = ["asset_kind"]
+    autocomplete_fields = ["custody_group", "issuer_group", "asset"]

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from portfolio.fields import ExactDecimalField
-from portfolio.models import AMOUNT, Counterparty, Portfolio, RatingTier
+from portfolio.models import AMOUNT, Asset, AssetKind, Counterparty, Portfolio, RatingTier
 
 
 class RiskPolicy(models.Model):
@@ -44,6 +49,39 @@ class Rule(models.TextChoices):
     STALE_DATA = "stale_data", "Holdings data older than (hours)"
     UNPRICED = "unpriced_asset", "Unpriced asset"
     UNCLASSIFIED = "unclassified_asset", "Unclassified asset"
+
+
+# Rules measured as shares of NAV (fractions 0..1); the others are HHI points, hours or counts.
+SHARE_RULES = (
+    Rule.GROUP,
+    Rule.EXCHANGE_CUSTODY,
+    Rule.EARN_PER_GROUP,
+    Rule.STABLECOIN_ISSUER,
+    Rule.ALGO_STABLECOINS,
+    Rule.EXCHANGE_TOKEN,
+    Rule.WRONG_WAY,
+    Rule.DISTRESSED,
+)
+# Rules whose subjects are counterparties, so that a limit may be scoped to a tier or one of them.
+SCOPED_RULES = (
+    Rule.GROUP,
+    Rule.EARN_PER_GROUP,
+    Rule.STABLECOIN_ISSUER,
+    Rule.WRONG_WAY,
+    Rule.DISTRESSED,
+)
+HHI_MAX = Decimal(10_000)
+
+
+def limit_bounds(rule: str) -> tuple[Decimal, Decimal | None, str]:
+    """(lowest, highest or None, unit) of a rule's levels."""
+    if rule in SHARE_RULES:
+        return Decimal(0), Decimal(1), "A share of NAV (0 to 1)"
+    if rule == Rule.HHI_THIRD_PARTY:
+        return Decimal(0), HHI_MAX, "An HHI (0 to 10,000 points)"
+    if rule == Rule.STALE_DATA:
+        return Decimal(0), None, "An age in hours"
+    return Decimal(0), None, "A number of holdings"
 
 
 class Limit(models.Model):
@@ -92,11 +130,95 @@ class Limit(models.Model):
                 condition=Q(counterparty__isnull=False),
                 name="limit_unique_per_counterparty",
             ),
+            models.CheckConstraint(
+                condition=Q(breach__isnull=True) | Q(breach__gte=0),
+                name="limit_breach_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=~Q(rule__in=SHARE_RULES)
+                | (
+                    (Q(warn__isnull=True) | Q(warn__lte=1))
+                    & (Q(breach__isnull=True) | Q(breach__lte=1))
+                ),
+                name="limit_share_at_most_one",
+            ),
+            models.CheckConstraint(
+                condition=~Q(rule=Rule.HHI_THIRD_PARTY)
+                | (
+                    (Q(warn__isnull=True) | Q(warn__lte=HHI_MAX))
+                    & (Q(breach__isnull=True) | Q(breach__lte=HHI_MAX))
+                ),
+                name="limit_hhi_at_most_10000",
+            ),
+            models.CheckConstraint(
+                condition=~Q(rule=Rule.STALE_DATA)
+                | (
+                    (Q(warn__isnull=True) | Q(warn__gt=0))
+                    & (Q(breach__isnull=True) | Q(breach__gt=0))
+                ),
+                name="limit_staleness_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(rule__in=SCOPED_RULES)
+                | (Q(rating_tier="") & Q(counterparty__isnull=True)),
+                name="limit_scope_only_for_counterparty_rules",
+            ),
         ]
 
     def __str__(self) -> str:
-        scope = self.counterparty or self.rating_tier or "all"
-        return f"{self.rule} ({scope}): warn {self.warn}, breach {self.breach}"
+        return f"{self.rule} ({self.scope}): warn {self.warn}, breach {self.breach}"
+
+    @property
+    def scope(self) -> str:
+        """Who the limit applies to, in words: all subjects, one tier, or one counterparty."""
+        if self.counterparty_id is not None:
+            return f"counterparty {self.counterparty.slug}"
+        if self.rating_tier:
+            return f"tier {self.rating_tier}"
+        return "all"
+
+    def clean(self) -> None:
+        """The same rules as the constraints, with messages an admin can act on."""
+        errors: dict[str, str] = {}
+        if self.warn is None and self.breach is None:
+            errors["warn"] = "Set a warn level, a breach level, or both."
+        elif self.warn is not None and self.breach is not None and self.warn > self.breach:
+            errors["warn"] = "The warn level must not be above the breach level."
+        errors.update(self._unit_errors())
+        errors.update(self._scope_errors())
+        if errors:
+            raise ValidationError(errors)
+
+    def _unit_errors(self) -> dict[str, str]:
+        low, high, unit = limit_bounds(self.rule)
+        # Zero hours would call every snapshot stale: staleness needs a positive age.
+        strict = self.rule == Rule.STALE_DATA
+        errors = {}
+        for name in ("warn", "breach"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if value < low or (strict and value == low):
+                errors[name] = f"{unit} must be {'above' if strict else 'at least'} {low}."
+            elif high is not None and value > high:
+                errors[name] = f"{unit} must be at most {high}."
+        return errors
+
+    def _scope_errors(self) -> dict[str, str]:
+        if self.rating_tier and self.counterparty_id is not None:
+            return {"rating_tier": "Scope a limit to a rating tier or a counterparty, not both."}
+        scoped = bool(self.rating_tier) or self.counterparty_id is not None
+        if scoped and self.rule not in SCOPED_RULES:
+            return {"rule": "This rule has no counterparty subject: it applies to all only."}
+        if (
+            self.counterparty_id is not None
+            and self.rule != Rule.DISTRESSED
+            and self.counterparty.parent_id is not None
+        ):
+            # The engine measures these rules per top-level group; an entity's limit would
+            # never match a subject and would silently do nothing.
+            return {"counterparty": f"Choose the group ({self.counterparty.group.slug})."}
+        return {}
 
 
 class ExposureSnapshot(models.Model):
@@ -108,6 +230,9 @@ class ExposureSnapshot(models.Model):
     nav = ExactDecimalField(**AMOUNT)
     # Digest of the inputs: the same holdings, prices and policy make no second snapshot.
     inputs_digest = models.CharField(max_length=64)
+    # Digest of the holdings alone (location, asset, product, amount): equal to the previous
+    # snapshot's when only prices moved, which makes an alert's cause "passive".
+    holdings_digest = models.CharField(max_length=64, blank=True)
     report = models.JSONField()
 
     class Meta:
@@ -176,3 +301,127 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.level} {self.rule} {self.subject} ({self.state})"
+
+    @property
+    def is_live(self) -> bool:
+        return self.state != AlertState.RESOLVED
+
+    def over_limit_for(self, now: datetime | None = None) -> timedelta:
+        """How long the subject has been over its limit: from first seen to resolved (or now)."""
+        end = self.resolved_at or now or timezone.now()
+        return end - self.first_seen
+
+
+class PolicyAction(models.TextChoices):
+    CREATED = "created", "Created"
+    CHANGED = "changed", "Changed"
+    DELETED = "deleted", "Deleted"
+
+
+class PolicyChange(models.Model):
+    """One change of one limit, kept even when the limit or its policy is deleted."""
+
+    policy = models.ForeignKey(
+        RiskPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
+    )
+    policy_name = models.CharField(max_length=120)
+    limit_id = models.BigIntegerField(null=True, blank=True)
+    rule = models.CharField(max_length=32, choices=Rule.choices)
+    scope = models.CharField(max_length=120)
+    action = models.CharField(max_length=8, choices=PolicyAction.choices)
+    old_warn = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    old_breach = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    new_warn = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    new_breach = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    # The username as it was, so the record outlives the account.
+    changed_by_name = models.CharField(max_length=150, blank=True)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=PolicyAction.values), name="policy_change_action_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.changed_at:%Y-%m-%d %H:%M} {self.action} {self.rule} ({self.scope})"
+
+
+class StressScenario(models.Model):
+    """A custom stress scenario: global (no portfolio) or one portfolio's own."""
+
+    portfolio = models.ForeignKey(
+        Portfolio, null=True, blank=True, on_delete=models.CASCADE, related_name="scenarios"
+    )
+    name = models.CharField(max_length=120)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                Coalesce("portfolio", 0), "name", name="stress_scenario_name_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StressShock(models.Model):
+    """Loss fraction on the positions that every given selector matches (at least one)."""
+
+    scenario = models.ForeignKey(StressScenario, on_delete=models.CASCADE, related_name="shocks")
+    fraction = models.DecimalField(max_digits=7, decimal_places=6)
+    custody_group = models.ForeignKey(
+        Counterparty, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    issuer_group = models.ForeignKey(
+        Counterparty, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    asset = models.ForeignKey(
+        Asset, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    asset_kind = models.CharField(max_length=24, choices=AssetKind.choices, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(fraction__gte=0) & Q(fraction__lte=1), name="shock_fraction_0_to_1"
+            ),
+            models.CheckConstraint(
+                condition=Q(custody_group__isnull=False)
+                | Q(issuer_group__isnull=False)
+                | Q(asset__isnull=False)
+                | ~Q(asset_kind=""),
+                name="shock_has_a_selector",
+            ),
+            models.CheckConstraint(
+                condition=Q(asset_kind="") | Q(asset_kind__in=AssetKind.values),
+                name="shock_asset_kind_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scenario}: -{self.fraction}"
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.fraction is not None and not Decimal(0) <= self.fraction <= Decimal(1):
+            errors["fraction"] = "A loss fraction is between 0 and 1."
+        if not (self.custody_group_id or self.issuer_group_id or self.asset_id or self.asset_kind):
+            errors["custody_group"] = "Select positions by at least one of the four selectors."
+        for name in ("custody_group", "issuer_group"):
+            row = getattr(self, name)
+            if row is not None and row.parent_id is not None:
+                errors[name] = f"Choose the group ({row.group.slug})."
+        if errors:
+            raise ValidationError(errors)

@@ -165,3 +165,67 @@ def stake(investor: User, portfolio: Portfolio, share: str) -> InvestorStake:
     return InvestorStake.objects.create(
         investor=investor, portfolio=portfolio, share=Decimal(share)
     )
+
+
+# Risk engine integration (riskmodels): holdings books built through the database.
+
+
+class StressScenarioFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "riskmodels.StressScenario"
+
+    name = factory.Sequence(lambda n: f"scenario {n}")
+
+
+class StressShockFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "riskmodels.StressShock"
+
+    scenario = factory.SubFactory(StressScenarioFactory)
+    fraction = Decimal("0.5")
+    asset_kind = AssetKind.EXCHANGE_TOKEN
+
+
+def exchange(slug: str, tier: str = "A", **extra: object) -> Counterparty:
+    """A top-level exchange group (get or create by slug)."""
+    return CounterpartyFactory(slug=slug, kind=CounterpartyKind.EXCHANGE, rating_tier=tier, **extra)
+
+
+def priced(code: str, price: str, kind: str = AssetKind.NATIVE, **extra: object) -> Asset:
+    """An asset with one price now."""
+    asset = AssetFactory(code=code, kind=kind, **extra)
+    PriceFactory(asset=asset, price_usd=Decimal(price))
+    return asset
+
+
+def book(
+    location: CustodyLocation,
+    amounts: dict[Asset, str],
+    taken_at: object = None,
+    product: str = "spot",
+) -> HoldingSnapshot:
+    """A new snapshot of ``location`` holding ``amounts`` (asset -> amount text)."""
+    snapshot = SnapshotFactory(location=location, taken_at=taken_at or timezone.now())
+    Holding.objects.bulk_create(
+        Holding(snapshot=snapshot, asset=asset, product=product, amount=Decimal(amount))
+        for asset, amount in amounts.items()
+    )
+    return snapshot
+
+
+def worked_check(portfolio: Portfolio, taken_at: object = None) -> dict[str, CustodyLocation]:
+    """DESIGN's worked check: Binance 3.0m, Coinbase 2.0m, OKX 1.5m, Kraken 1.0m, self 2.5m.
+
+    Everything in BTC at 50,000 USD.
+    """
+    btc = priced("BTC", "50000")
+    amounts = {"binance": "60", "coinbase": "40", "okx": "30", "kraken": "20"}
+    locations = {}
+    for slug, amount in amounts.items():
+        locations[slug] = LocationFactory(
+            portfolio=portfolio, name=slug, kind=LocationKind.EXCHANGE, custodian=exchange(slug)
+        )
+        book(locations[slug], {btc: amount}, taken_at)
+    locations["cold"] = SelfCustodyFactory(portfolio=portfolio, name="cold")
+    book(locations["cold"], {btc: "50"}, taken_at)
+    return locations

@@ -3,9 +3,10 @@ from __future__ import annotations
 import pytest
 from django.contrib import admin
 from django.urls import reverse
+from django.utils import timezone
 
 from portfolio.crypto import decrypt_credentials
-from portfolio.models import ExchangeAccount
+from portfolio.models import ExchangeAccount, SyncRound
 from portfolio.services import set_exchange_credentials
 from riskmodels.models import Limit, RiskPolicy
 from tests.conftest import login
@@ -15,6 +16,7 @@ from tests.factories import (
     ExposureFactory,
     HoldingFactory,
     PriceFactory,
+    StressShockFactory,
     SyncRunFactory,
 )
 
@@ -37,7 +39,11 @@ def test_every_model_of_ours_is_in_the_admin():
 def filled(tenants):
     HoldingFactory(snapshot__location__portfolio=tenants.fund_a)
     PriceFactory()
-    SyncRunFactory(location__portfolio=tenants.fund_a)
+    sync_round = SyncRound.objects.create(
+        portfolio=tenants.fund_a, started_at=timezone.now(), location_count=1
+    )
+    SyncRunFactory(location__portfolio=tenants.fund_a, sync_round=sync_round)
+    StressShockFactory()
     ExposureFactory(portfolio=tenants.fund_a)
     AlertFactory(portfolio=tenants.fund_a)
     policy = RiskPolicy.objects.create(portfolio=tenants.fund_a, name="Fund A overrides")

@@ -1,0 +1,95 @@
+"""Digests that decide whether a snapshot is new (inputs) and what caused an alert (holdings)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from decimal import Context, Decimal
+
+from riskmodels import engine
+from riskmodels.policies import policy_fingerprint
+from riskmodels.reports import decimal_text
+from riskmodels.selectors import PortfolioInputs
+
+DIGEST_VERSION = "exposure-inputs-v1"
+MICROSECONDS_PER_HOUR = 3_600_000_000
+ONE_MICROSECOND = timedelta(microseconds=1)
+# normalize() rounds to its context's precision: 60 digits keep every numeric(38, 18) amount.
+CANONICAL = Context(prec=60)
+
+
+def _sha256(lines: Iterable[str]) -> str:
+    digest = hashlib.sha256()
+    for line in lines:
+        digest.update(line.encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def holdings_digest(inputs: PortfolioInputs) -> str:
+    """Amounts per (location, asset, product), zero amounts left out, in a fixed order.
+
+    Amounts are normalised (no trailing zeros), so 1.50 and 1.5, as two syncs may store them,
+    are the same holding.
+    """
+    text = "\n".join(
+        [
+            f"{loc}|{asset}|{product}|{amount.normalize(CANONICAL)}"
+            for loc, asset, product, amount in sorted(inputs.holdings)
+            if amount
+        ]
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def stale_levels(inputs: PortfolioInputs, policy: engine.Policy, as_of: datetime) -> list[str]:
+    """Each location's staleness level now: the only input that changes with the clock alone.
+
+    A failed sync keeps the old snapshot; this makes a new exposure snapshot (and its alert)
+    exactly when a location crosses a staleness level, not on every run.
+    """
+    threshold = policy.thresholds["stale_data"]
+    return [
+        f"{pk}:{_stale_level(as_of - loc.taken_at, threshold)}"
+        for pk, loc in sorted(inputs.locations.items())
+    ]
+
+
+def _stale_level(age: timedelta, threshold: engine.Threshold) -> str:
+    """The engine's rule on exact microseconds: strictly above a level crosses it."""
+    micro = Decimal(max(age // ONE_MICROSECOND, 0))
+    for name, level in (("breach", threshold.breach), ("warn", threshold.warn)):
+        if level is not None and micro > level * MICROSECONDS_PER_HOUR:
+            return name
+    return "ok"
+
+
+def inputs_digest(
+    *,
+    inputs: PortfolioInputs,
+    holdings: str,
+    registry: tuple[engine.Counterparty, ...],
+    policy: engine.Policy,
+    scenarios: tuple[engine.Scenario, ...],
+    as_of: datetime,
+) -> str:
+    """Everything the engine reads, so equal digests mean equal reports (up to ages)."""
+    return _sha256(
+        [
+            DIGEST_VERSION,
+            holdings,
+            *(
+                f"loc:{pk}|{loc.kind}|{loc.custodian}|{loc.taken_at.isoformat()}"
+                for pk, loc in sorted(inputs.locations.items())
+            ),
+            *(
+                f"asset:{pk}|{a.code}|{a.kind}|{a.issuer}|{decimal_text(a.price)}"
+                for pk, a in sorted(inputs.assets.items())
+            ),
+            *sorted(repr(row) for row in registry),
+            policy_fingerprint(policy),
+            *(repr(scenario) for scenario in scenarios),
+            *stale_levels(inputs, policy, as_of),
+        ]
+    )

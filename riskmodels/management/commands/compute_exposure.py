@@ -1,0 +1,24 @@
+"""Compute (or confirm unchanged) one portfolio's exposure now, without a worker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from portfolio.models import Portfolio
+from riskmodels.services import compute_exposure
+
+
+class Command(BaseCommand):
+    help = "Run the risk engine over a portfolio's current holdings and store the snapshot."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("portfolio", help="the portfolio's slug")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        portfolio = Portfolio.objects.filter(slug=options["portfolio"]).first()
+        if portfolio is None:
+            raise CommandError(f"No portfolio {options['portfolio']!r}.")
+        snapshot = compute_exposure(portfolio_id=portfolio.pk)
+        self.stdout.write(f"{portfolio.slug}: snapshot {snapshot.pk}, NAV {snapshot.nav} USD")
