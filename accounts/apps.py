@@ -6,3 +6,12 @@ from django.apps import AppConfig
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = "Accounts and access"
+
+    def ready(self) -> None:
+        from django.contrib import admin
+
+        from accounts.admin_site import CounterweightAdminSite
+
+        # django-otp's documented way to guard the default site in place: every ModelAdmin
+        # already registered on admin.site stays, and config/urls.py keeps admin.site.urls.
+        admin.site.__class__ = CounterweightAdminSite

@@ -68,6 +68,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_celery_beat",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "csp",
     "accounts",
     "portfolio",
     "riskmodels",
@@ -75,12 +79,16 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: it turns lockouts into pages
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -152,7 +160,7 @@ else:
 # so that a worker lost mid-task hands the task to another.
 BROKER_DIR = VAR_DIR / "broker"
 if not REDIS_URL:  # kombu's filesystem transport expects its folders to exist
-    for folder in ("out", "processed"):
+    for folder in ("out", "processed", "control"):
         (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS = (
@@ -162,6 +170,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_in": str(BROKER_DIR / "out"),
         "data_folder_out": str(BROKER_DIR / "out"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
 )
@@ -199,4 +208,87 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}
+
+# --- Security ---
+# Login throttling, two-factor, cookies, headers and the content security policy.
+# README, "Security", says how to deploy behind a proxy and how to rotate credential keys.
+
+# django-axes: 5 wrong passwords lock that username from that address for 15 minutes. It
+# keys on REMOTE_ADDR (django-ipware is not installed), which a client cannot forge.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before any check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_VERBOSE = False  # one log line per login is noise in tests and logs
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15) / 60  # hours, as django-axes reads it
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"  # the login page, saying why
+
+# django-otp: TOTP is required of admins and managers (accounts.middleware). Each wrong code
+# doubles the wait before the next one is checked (1 s, 2 s, 4 s, ...), per device.
+OTP_TOTP_ISSUER = "Counterweight"
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # admins manage devices but never read their secrets
+
+# Sessions end after 12 hours whatever happens; optionally when the browser closes.
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 60 * 60)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", False)
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True  # no script of ours reads it: forms carry the token
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 60 * 60)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Off unless asked: the TLS proxy in front redirects plain HTTP itself, and Django redirecting
+# too would loop unless SECURE_PROXY_SSL_HEADER tells it which requests came over TLS.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+
+
+def _proxy_ssl_header(raw: str) -> tuple[str, str] | None:
+    """The (META name, value) pair Django wants, from e.g. `HTTP_X_FORWARDED_PROTO,https`.
+
+    Set it only behind a proxy that overwrites that header, or a client could claim TLS.
+    """
+    if not raw:
+        return None
+    parts = [part.strip() for part in raw.split(",")]
+    if len(parts) != 2 or not parts[0].startswith("HTTP_") or not parts[1]:
+        raise ImproperlyConfigured(
+            f"SECURE_PROXY_SSL_HEADER={raw!r}: give META name and value, "
+            "e.g. HTTP_X_FORWARDED_PROTO,https."
+        )
+    return parts[0], parts[1]
+
+
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header(env_str("SECURE_PROXY_SSL_HEADER"))
+
+SILENCED_SYSTEM_CHECKS = []
+if not SECURE_SSL_REDIRECT:
+    # security.W008 asks Django to redirect HTTP; the proxy does it (see above and README).
+    SILENCED_SYSTEM_CHECKS.append("security.W008")
+if not SECURE_HSTS_PRELOAD:
+    # security.W021 asks for HSTS preload, which commits the whole domain and its subdomains
+    # to HTTPS in browsers for months: the operator's decision, so opt-in by environment.
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
+
+# django-csp: nothing inline. Scripts (plotly, later) load from /static/, with a nonce from
+# request.csp_nonce if one ever must be inline.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+    }
 }

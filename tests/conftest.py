@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from django.test import Client
+from django.test import Client, RequestFactory
+from django.urls import reverse
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import AccessLevel, Role, User
 from portfolio.models import Portfolio
@@ -59,8 +62,18 @@ def tenants(db: None) -> Tenants:
 
 
 def login(user: User) -> Client:
+    """A client past the whole login: password (through django-axes) and, where the role
+    requires it, TOTP, marked in the session exactly as django_otp.login marks it."""
     client = Client()
-    assert client.login(username=user.username, password=PASSWORD)
+    # django-axes refuses to authenticate without the request it throttles on.
+    request = RequestFactory().post(reverse("accounts:login"))
+    assert client.login(request=request, username=user.username, password=PASSWORD)
+    if user.role in (Role.ADMIN, Role.MANAGER):
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        device = device or TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
     return client
 
 

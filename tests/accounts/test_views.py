@@ -16,10 +16,10 @@ def test_anonymous_home_redirects_to_login(db):
 def test_login_with_right_password_reaches_home(tenants):
     client = Client()
     response = client.post(
-        reverse("accounts:login"), {"username": "alice", "password": PASSWORD}, follow=True
+        reverse("accounts:login"), {"username": "bob", "password": PASSWORD}, follow=True
     )
     assert response.redirect_chain[-1][0] == reverse("home")
-    assert "Your portfolios" in response.content.decode()
+    assert "Your holdings" in response.content.decode()
 
 
 def test_login_with_wrong_password_is_refused(tenants):

@@ -1,0 +1,24 @@
+"""The Django admin behind the same login and two-factor check as the rest of the site."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django_otp.admin import OTPAdminSite
+
+
+class CounterweightAdminSite(OTPAdminSite):
+    """OTPAdminSite: only staff whose session passed a TOTP check get in.
+
+    Its own login form is not used: one login page (with django-axes' lockout and the TOTP
+    setup for admins who have none yet) serves the whole site.
+    """
+
+    def login(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        if request.user.is_authenticated:
+            return redirect("home")  # signed in but not an admin: nothing to log in to here
+        return redirect_to_login(request.GET.get("next") or reverse("admin:index"))

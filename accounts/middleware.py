@@ -1,0 +1,38 @@
+"""Two-factor enforcement for every page, the Django admin included."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import resolve_url
+
+from accounts.two_factor import SETUP_URL_NAME, VERIFY_URL_NAME, pending_step
+
+# The only pages a signed-in user who still owes a code may reach.
+OPEN_WHILE_PENDING = frozenset({SETUP_URL_NAME, VERIFY_URL_NAME, "accounts:logout"})
+
+
+class TwoFactorMiddleware:
+    """Sends a signed-in user who owes a TOTP code (accounts.two_factor) to set up or verify.
+
+    Goes after django_otp's OTPMiddleware, which tells whether this session was verified.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any
+    ) -> HttpResponse | None:
+        if request.resolver_match.view_name in OPEN_WHILE_PENDING:
+            return None
+        step = pending_step(request.user)
+        if step is None:
+            return None
+        return redirect_to_login(request.get_full_path(), resolve_url(step))
