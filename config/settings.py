@@ -118,6 +118,15 @@ DATABASES = {
 # On SQLite the test database is a file, not memory, so that a real Celery worker started
 # by a test can open it too.
 _sqlite = DATABASES["default"]["ENGINE"].endswith("sqlite3")
+if _sqlite:
+    # The web process, the workers and beat write to one file: take the write lock at the
+    # start of a transaction (no upgrade deadlocks), wait for it rather than fail, and let
+    # readers go on during writes (WAL).
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
 DATABASES["default"]["TEST"] = {
     "NAME": env_str("TEST_DATABASE_NAME") or (str(VAR_DIR / "test.sqlite3") if _sqlite else None)
 }
