@@ -7,6 +7,7 @@ Django's cache to Redis.
 
 from __future__ import annotations
 
+import importlib.util
 import secrets
 from collections.abc import Callable
 from pathlib import Path
@@ -112,7 +113,11 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.config(
-        default=f"sqlite:///{VAR_DIR / 'counterweight.sqlite3'}", conn_max_age=60
+        default=f"sqlite:///{VAR_DIR / 'counterweight.sqlite3'}",
+        conn_max_age=60,
+        # A kept connection is checked before reuse, so a restarted PostgreSQL costs a
+        # reconnect, not a failed request or task.
+        conn_health_checks=True,
     )
 }
 # On SQLite the test database is a file, not memory, so that a real Celery worker started
@@ -150,11 +155,22 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# plotly.js as the installed plotly package bundles it, served as /static/plotly/plotly.min.js:
+# no copy in the repository, no CDN, and always the version requirements.txt pins. find_spec
+# locates the package without importing it.
+STATICFILES_DIRS = [
+    ("plotly", Path(importlib.util.find_spec("plotly").origin).parent / "package_data"),
+]
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A cache that is down must fail fast: nothing here depends on it for correctness.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
+        }
     }
 else:
     # A file cache, not local memory: the web process and the workers must see the same entries.
@@ -172,8 +188,24 @@ if not REDIS_URL:  # kombu's filesystem transport expects its folders to exist
     for folder in ("out", "processed", "control"):
         (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
+# Redis hands an unacknowledged task to another worker after visibility_timeout: it must
+# outlast the longest task plus its longest retry countdown, or a slow task would run twice.
+# A worker killed mid-task has its task redelivered after this long.
+REDIS_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("BROKER_VISIBILITY_TIMEOUT", 3600),
+    "socket_connect_timeout": 2,
+    "socket_timeout": 10,
+}
+# With the broker down, sending fails within about a second instead of hanging a request;
+# sync rounds that could not be sent are sent again by dispatch_pending_rounds.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.25,
+    "interval_max": 0.5,
+}
 CELERY_BROKER_TRANSPORT_OPTIONS = (
-    {}
+    REDIS_TRANSPORT_OPTIONS
     if REDIS_URL
     else {
         "data_folder_in": str(BROKER_DIR / "out"),
@@ -195,7 +227,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 PRICE_REFERENCE_EXCHANGE = env_str("PRICE_REFERENCE_EXCHANGE", "kraken")
 SYNC_MAX_RETRIES = env_int("SYNC_MAX_RETRIES", 4)
 SYNC_TIMEOUT_MS = env_int("SYNC_TIMEOUT_MS", 10_000)
-SYNC_LEASE_SECONDS = env_int("SYNC_LEASE_SECONDS", 300)
+# The lease must outlast a sync (the task time limit ends one) and be shorter than the
+# broker's visibility timeout, so a task redelivered after its worker died finds it free.
+SYNC_LEASE_SECONDS = env_int("SYNC_LEASE_SECONDS", CELERY_TASK_TIME_LIMIT)
 SYNC_INTERVAL_MINUTES = env_int("SYNC_INTERVAL_MINUTES", 15)
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -378,6 +378,10 @@ class SyncRound(models.Model):
     portfolio = models.ForeignKey(Portfolio, on_delete=models.CASCADE, related_name="sync_rounds")
     started_at = models.DateTimeField()
     location_count = models.PositiveIntegerField()
+    location_ids = models.JSONField(default=list)
+    # Set once the round's tasks reached the broker; a round left undispatched (the broker was
+    # down) is sent again by dispatch_pending_rounds, so queued work is never lost.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     # Set once, by whichever location finishes last (a conditional UPDATE decides).
     completed_at = models.DateTimeField(null=True, blank=True)
 

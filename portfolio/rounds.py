@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from portfolio.models import (
     FINAL_OUTCOMES,
@@ -15,6 +18,11 @@ from portfolio.models import (
     Portfolio,
     SyncRound,
 )
+
+log = logging.getLogger(__name__)
+BROKER_ERRORS = (BrokerOperationalError, ConnectionError, TimeoutError)
+# Older pending rounds are left to the next scheduled sync rather than sent late.
+PENDING_MAX_AGE = timedelta(hours=1)
 
 
 def syncable_accounts(portfolio: Portfolio) -> list[ExchangeAccount]:
@@ -29,9 +37,7 @@ def syncable_accounts(portfolio: Portfolio) -> list[ExchangeAccount]:
 def start_sync_round(
     *, portfolio: Portfolio, locations: Iterable[CustodyLocation] | None = None
 ) -> SyncRound | None:
-    """Record a round and enqueue one sync per account once the round is committed."""
-    from portfolio.tasks import sync_location  # tasks import services, not the reverse
-
+    """Record a round, and send one sync per account once the round is committed."""
     accounts = syncable_accounts(portfolio)
     if locations is not None:
         wanted = {location.pk for location in locations}
@@ -39,11 +45,44 @@ def start_sync_round(
     if not accounts:
         return None
     sync_round = SyncRound.objects.create(
-        portfolio=portfolio, started_at=timezone.now(), location_count=len(accounts)
+        portfolio=portfolio,
+        started_at=timezone.now(),
+        location_count=len(accounts),
+        location_ids=[account.pk for account in accounts],
     )
-    for account in accounts:
-        transaction.on_commit(lambda pk=account.pk: sync_location.delay(pk, round_id=sync_round.pk))
+    transaction.on_commit(lambda: dispatch_round(sync_round.pk))
     return sync_round
+
+
+def round_task_id(round_id: int, location_id: int) -> str:
+    """One task id per round and location: sending a round twice never syncs twice."""
+    return f"sync-round{round_id}-location{location_id}"
+
+
+def dispatch_round(round_id: int) -> bool:
+    """Send a round's syncs to the broker; False (and the round stays pending) if it is down."""
+    from portfolio.tasks import sync_location  # tasks import services, not the reverse
+
+    sync_round = SyncRound.objects.get(pk=round_id)
+    try:
+        for location_id in sync_round.location_ids:
+            sync_location.apply_async(
+                args=[location_id],
+                kwargs={"round_id": round_id},
+                task_id=round_task_id(round_id, location_id),
+            )
+    except BROKER_ERRORS as error:
+        log.warning("sync round %s not sent, the broker is unreachable: %s", round_id, error)
+        return False
+    SyncRound.objects.filter(pk=round_id).update(dispatched_at=timezone.now())
+    return True
+
+
+def dispatch_pending_rounds(*, max_age: timedelta = PENDING_MAX_AGE) -> int:
+    """Send the rounds that never reached the broker (recent ones only); how many were sent."""
+    since = timezone.now() - max_age
+    pending = SyncRound.objects.filter(dispatched_at=None, started_at__gte=since)
+    return sum(dispatch_round(pk) for pk in pending.values_list("pk", flat=True))
 
 
 def finish_round_member(round_id: int | None) -> bool:

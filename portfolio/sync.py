@@ -238,7 +238,7 @@ def reference_quotes(exchange_id: str, codes: set[str]) -> dict[str, Decimal]:
     """The reference exchange's public quotes, cached briefly: one request a minute, not
     one per account. A fault here leaves those codes unpriced (an alert), never zero."""
     key = f"reference-quotes:{exchange_id}:{','.join(sorted(codes))}"
-    cached = cache.get(key)
+    cached = _cache_get(key)
     if cached is not None:
         return {pair: Decimal(price) for pair, price in cached.items()}
     try:
@@ -250,8 +250,23 @@ def reference_quotes(exchange_id: str, codes: set[str]) -> dict[str, Decimal]:
     except ExchangeFault as fault:
         log.warning("reference quotes from %s failed: %s", exchange_id, fault.message)
         return {}
-    cache.set(key, {pair: str(price) for pair, price in quotes.items()}, REFERENCE_QUOTES_SECONDS)
+    _cache_set(key, {pair: str(price) for pair, price in quotes.items()})
     return quotes
+
+
+def _cache_get(key: str) -> dict[str, str] | None:
+    try:
+        return cache.get(key)
+    except Exception as error:  # a cache that is down is a miss, never a failed sync
+        log.warning("cache unavailable (%s); fetching reference quotes directly", error)
+        return None
+
+
+def _cache_set(key: str, value: dict[str, str]) -> None:
+    try:
+        cache.set(key, value, REFERENCE_QUOTES_SECONDS)
+    except Exception as error:
+        log.warning("cache unavailable (%s); reference quotes not cached", error)
 
 
 def store_prices(

@@ -8,6 +8,7 @@ from celery import Task, shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
+from portfolio import rounds
 from portfolio.models import Portfolio
 from portfolio.rounds import finish_round_member, start_sync_round
 from portfolio.sync import RetryableSyncError, SyncRequest
@@ -56,3 +57,9 @@ def sync_all() -> None:
     """Beat's entry point: one round per portfolio that has exchange accounts."""
     for portfolio in Portfolio.objects.filter(locations__exchange_account__isnull=False).distinct():
         start_sync_round(portfolio=portfolio)
+
+
+@shared_task(acks_late=True)
+def dispatch_pending_rounds() -> None:
+    """Beat's safety net: rounds started while the broker was down are sent once it is back."""
+    rounds.dispatch_pending_rounds()
