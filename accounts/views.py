@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from math import ceil
 
 from axes.helpers import get_cool_off
@@ -8,12 +9,13 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.access import portfolios_for
 from accounts.forms import TokenForm
-from accounts.models import Role, User
+from accounts.models import InvestorStake, Role, User
 from accounts.services import confirm_totp_device, start_totp_setup
 from accounts.two_factor import (
     VERIFY_URL_NAME,
@@ -24,6 +26,7 @@ from accounts.two_factor import (
     qr_code_svg,
 )
 from portfolio.models import Counterparty
+from riskmodels.selectors import dashboard
 
 HOME_TEMPLATES = {
     Role.ADMIN: "accounts/home_admin.html",
@@ -35,13 +38,22 @@ HOME_TEMPLATES = {
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
-    context: dict[str, object] = {"portfolios": portfolios_for(user).order_by("name")}
+    portfolios = portfolios_for(user).order_by("name")
+    context: dict[str, object] = {"portfolios": portfolios}
     if user.role == Role.ADMIN:
         context["user_count"] = User.objects.count()
         context["counterparty_count"] = Counterparty.objects.count()
     if user.role == Role.INVESTOR:
         context["two_factor_on"] = confirmed_device(user) is not None
+    context["dashboard"] = dashboard(portfolios, now=timezone.now(), stakes=_stakes_of(user))
     return render(request, HOME_TEMPLATES[Role(user.role)], context)
+
+
+def _stakes_of(user: User) -> dict[int, Decimal] | None:
+    """An investor's stakes by portfolio id (their dashboard shows their share); None otherwise."""
+    if user.role != Role.INVESTOR:
+        return None
+    return dict(InvestorStake.objects.filter(investor=user).values_list("portfolio_id", "share"))
 
 
 def _mark_verified(request: HttpRequest, device: TOTPDevice) -> HttpResponse:

@@ -6,16 +6,37 @@ queries does not grow with the number of holdings and rows cost tuples, not obje
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
 
-from portfolio.models import Asset, Counterparty, CustodyLocation, Holding, HoldingSnapshot, Price
-from riskmodels import engine
-from riskmodels.models import ExposureSnapshot, StressShock
+from portfolio.models import (
+    Asset,
+    Counterparty,
+    CustodyLocation,
+    Holding,
+    HoldingSnapshot,
+    Portfolio,
+    Price,
+)
+from portfolio.selectors import latest_snapshot_ids, locations_with_health
+from riskmodels import charts, engine
+from riskmodels.engine import Report, investor_view
+from riskmodels.engine.arith import exact
+from riskmodels.models import SHARE_RULES, Alert, AlertState, ExposureSnapshot, StressShock
+from riskmodels.reports import (
+    SECONDS_PER_HOUR,
+    decimal_text,
+    live_alerts_at,
+    load_report,
+    render_report,
+    to_json,
+)
 
 # (location id, asset id, product, amount): one current holding.
 HoldingRow = tuple[int, int, str, Decimal]
@@ -208,3 +229,350 @@ def exposure_at(portfolio_id: int, at: datetime | None = None) -> ExposureSnapsh
     if at is not None:
         snapshots = snapshots.filter(computed_at__lte=at)
     return snapshots.select_related("portfolio").order_by("-computed_at", "-pk").first()
+
+
+# Reads of the report pages, the exports and the dashboards. Each is a fixed number of queries,
+# whatever the number of positions, locations or snapshots.
+
+HISTORY_POINTS = 200  # snapshots drawn in the over-time charts, newest last
+LIVE_STATES = (AlertState.OPEN, AlertState.ACKNOWLEDGED)
+DEFAULT_STALE_HOURS = Decimal(6)  # DESIGN's default warn level, when a report names none
+
+
+@dataclass(frozen=True, slots=True)
+class HoldingLine:
+    """One current holding as the holdings export and the allocation chart show it."""
+
+    location: str
+    kind: str
+    custodian: str | None
+    group: str | None
+    asset: str
+    product: str
+    amount: Decimal
+    price: Decimal | None
+    value: Decimal | None  # None when the asset has no price: unpriced, never zero
+
+
+@exact
+def _line(
+    names: dict[int, str], registry: Registry, row: tuple, asset: AssetRow, stake: Decimal
+) -> HoldingLine:
+    location_id, kind, custodian_id, _, product, amount = row
+    amount = amount * stake
+    return HoldingLine(
+        location=names[location_id],
+        kind=kind,
+        custodian=None if custodian_id is None else registry.slugs[custodian_id],
+        group=None if custodian_id is None else registry.groups[custodian_id],
+        asset=asset.code,
+        product=product,
+        amount=amount,
+        price=asset.price,
+        value=None if asset.price is None else amount * asset.price,
+    )
+
+
+def holding_lines(portfolio: Portfolio, stake: Decimal | None = None) -> list[HoldingLine]:
+    """Current holdings (each location's latest snapshot), valued, × ``stake`` when given."""
+    registry = load_registry()
+    rows = list(
+        Holding.objects.filter(snapshot_id__in=latest_snapshot_ids(portfolio))
+        .order_by("snapshot__location__name", "asset__code", "product")
+        .values_list(
+            "snapshot__location_id",
+            "snapshot__location__kind",
+            "snapshot__location__custodian_id",
+            "asset_id",
+            "product",
+            "amount",
+        )
+    )
+    names = dict(portfolio.locations.values_list("pk", "name"))
+    assets = load_assets((row[3] for row in rows), registry.slugs)
+    factor = Decimal(1) if stake is None else stake
+    return [_line(names, registry, row, assets[row[3]], factor) for row in rows]
+
+
+def exposure_history(portfolio_id: int, points: int = HISTORY_POINTS) -> list[dict]:
+    """The latest ``points`` snapshots' time, group shares and HHI, oldest first.
+
+    Only the JSON keys the charts draw are read, not whole reports: history stays cheap however
+    large each report is.
+    """
+    rows = (
+        ExposureSnapshot.objects.filter(portfolio_id=portfolio_id)
+        .order_by("-computed_at", "-pk")
+        .values(
+            "computed_at",
+            exposures=KeyTextTransform("exposures", "report"),
+            hhi=KeyTextTransform("hhi", KeyTransform("concentration", "report")),
+            hhi_third_party=KeyTextTransform(
+                "hhi_third_party", KeyTransform("concentration", "report")
+            ),
+        )[:points]
+    )
+    return [{**row, "exposures": json.loads(row["exposures"] or "[]")} for row in reversed(rows)]
+
+
+def live_alerts(portfolio_id: int) -> list[Alert]:
+    """The portfolio's open and acknowledged alerts, breaches first, then the oldest."""
+    return list(
+        Alert.objects.filter(portfolio_id=portfolio_id, state__in=LIVE_STATES)
+        .select_related("acknowledged_by")
+        .order_by("level", "first_seen", "pk")
+    )
+
+
+def percent(text: str | None) -> Decimal | None:
+    """A share of NAV ("0.3") as a percentage (30), exactly; None stays None."""
+    return None if text is None else Decimal(text) * 100
+
+
+@exact
+def _headroom(row: dict, nav: Decimal) -> Decimal | None:
+    """What may still be added before the breach level: breach × NAV − exposure (negative: over)."""
+    return None if row["breach"] is None else Decimal(row["breach"]) * nav - Decimal(row["total"])
+
+
+def _limit_rows(document: dict, nav: Decimal) -> list[dict]:
+    return [
+        {
+            **row,
+            "share_pct": percent(row["share"]),
+            "warn_pct": percent(row["warn"]),
+            "breach_pct": percent(row["breach"]),
+            "headroom": _headroom(row, nav),
+        }
+        for row in document["exposures"]
+    ]
+
+
+def _with_percent(rows: list[dict], key: str = "share") -> list[dict]:
+    return [{**row, f"{key}_pct": percent(row[key])} for row in rows]
+
+
+def _alert_rows(alerts: list[Alert]) -> list[dict]:
+    """Live alerts with their value and threshold in the rule's unit (shares as percentages)."""
+    rows = []
+    for alert in alerts:
+        is_share = alert.rule in SHARE_RULES
+        scale = 100 if is_share else 1
+        rows.append(
+            {
+                "alert": alert,
+                "value": alert.value * scale,
+                "threshold": alert.threshold * scale,
+                "unit": "%" if is_share else "",
+            }
+        )
+    return rows
+
+
+def _metrics(report: Report, document: dict) -> dict:
+    c = report.concentration
+    return {
+        **document["metrics"],
+        "effective_n_third_party": c.effective_n_third_party,
+        "top1_pct": percent(document["metrics"]["top1"]),
+        "top3_pct": percent(document["metrics"]["top3"]),
+        "large_pct": percent(decimal_text(c.large_exposure_share)),
+        "large_groups": c.large_groups,
+        "exchange_custody_pct": percent(decimal_text(report.exchange_custody.share)),
+    }
+
+
+def _sections(parts: dict) -> dict:
+    """The report's lists (stress, wrong-way, stablecoins, earn, warnings) with percentages."""
+    return {
+        "stress": _with_percent(parts["scenarios"], "loss_share"),
+        "wrong_way": parts["wrong_way"],
+        "stablecoins": _with_percent(parts["stablecoin_issuers"]),
+        "algo_stablecoins": {**parts["algo_stablecoins"]},
+        "algo_pct": percent(parts["algo_stablecoins"]["share"]),
+        "exchange_tokens": _with_percent(parts["exchange_tokens"]),
+        "earn": _with_percent(parts["earn"]),
+        "stale": parts["stale"],
+        "unpriced": parts["unpriced"],
+        "unclassified": parts["unclassified"],
+    }
+
+
+def report_page(*, portfolio: Portfolio, stake: Decimal | None, alerts: bool = True) -> dict | None:
+    """Everything the exposure report page shows, or None before the first snapshot.
+
+    1. Load the latest snapshot's Report; an investor's stake scales its money (investor_view).
+    2. Render the documented report, and add limit rows with headroom, metrics and sections.
+    3. Add the live alerts (``alerts``: not for investors) and the charts' figures.
+    """
+    snapshot = exposure_at(portfolio.pk)
+    if snapshot is None:
+        return None
+    report = load_report(snapshot)
+    if stake is not None:
+        report = investor_view(report, stake)
+    document = render_report(report, snapshot=snapshot, alerts=live_alerts_at(snapshot))
+    parts = to_json(report)
+    figures = charts.report_figures(
+        lines=holding_lines(portfolio, stake),
+        history=exposure_history(portfolio.pk),
+        exposures=document["exposures"],
+        findings=parts["findings"],
+    )
+    return {
+        "snapshot": snapshot,
+        "document": document,
+        "stake_pct": None if stake is None else stake * 100,
+        "limits": _limit_rows(document, report.nav),
+        "allocation": _with_percent(document["allocation"]),
+        "metrics": _metrics(report, document),
+        **_sections(parts),
+        "alerts": _alert_rows(live_alerts(portfolio.pk)) if alerts else [],
+        "charts": figures,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardRow:
+    """One portfolio on a dashboard: value, freshness, largest exposure, alerts, sync health."""
+
+    portfolio: Portfolio
+    nav: Decimal | None
+    computed_at: datetime | None
+    data_as_of: datetime | None  # the oldest location's data: the portfolio is no fresher
+    stale: bool
+    stake_pct: Decimal | None  # an investor's share of the portfolio, in percent
+    top: dict | None  # the largest exposure with its levels and status
+    alerts: dict[str, int]  # open alerts by level
+    locations: list[CustodyLocation]
+
+
+def _latest_summaries(portfolio_ids: list[int]) -> dict[int, dict]:
+    """Each portfolio's latest snapshot: NAV, time, exposures and findings, in ONE query."""
+    latest = ExposureSnapshot.objects.filter(portfolio=OuterRef("portfolio")).order_by(
+        "-computed_at", "-pk"
+    )
+    rows = (
+        ExposureSnapshot.objects.filter(portfolio_id__in=portfolio_ids)
+        .filter(pk=Subquery(latest.values("pk")[:1]))
+        .values(
+            "portfolio_id",
+            "nav",
+            "computed_at",
+            "data_as_of",
+            exposures=KeyTextTransform("exposures", "report"),
+            findings=KeyTextTransform("findings", "report"),
+        )
+    )
+    return {
+        row["portfolio_id"]: {
+            **row,
+            "exposures": json.loads(row["exposures"] or "[]"),
+            "findings": json.loads(row["findings"] or "[]"),
+        }
+        for row in rows
+    }
+
+
+def _open_alert_counts(portfolio_ids: list[int]) -> dict[int, dict[str, int]]:
+    rows = (
+        Alert.objects.filter(portfolio_id__in=portfolio_ids, state=AlertState.OPEN)
+        .values("portfolio_id", "level")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for row in rows:
+        counts.setdefault(row["portfolio_id"], {})[row["level"]] = row["count"]
+    return counts
+
+
+def _largest_exposure(summary: dict) -> dict | None:
+    """The group with the largest look-through share, with its group limit's levels."""
+    rows = [e for e in summary["exposures"] if e.get("share") is not None]
+    if not rows:
+        return None
+    top = max(rows, key=lambda e: Decimal(e["share"]))
+    finding = next(
+        (f for f in summary["findings"] if f["rule"] == "group" and f["subject"] == top["group"]),
+        None,
+    )
+    warn, breach = (finding["warn"], finding["breach"]) if finding else (None, None)
+    return {
+        "group": top["group"],
+        "share_pct": percent(top["share"]),
+        "warn_pct": percent(warn),
+        "breach_pct": percent(breach),
+        "status": finding["level"] if finding else "ok",
+    }
+
+
+def _stale_hours(summary: dict | None) -> Decimal:
+    """The lowest stale-data warn level the latest report applied (DESIGN's 6 h without one)."""
+    levels = [
+        Decimal(f["warn"])
+        for f in (summary or {}).get("findings", [])
+        if f["rule"] == "stale_data" and f["warn"] is not None
+    ]
+    return min(levels, default=DEFAULT_STALE_HOURS)
+
+
+def _is_stale(oldest: datetime | None, summary: dict | None, now: datetime) -> bool:
+    if oldest is None:
+        return False
+    age_hours = Decimal((now - oldest).total_seconds()) / SECONDS_PER_HOUR
+    return age_hours > _stale_hours(summary)
+
+
+@exact
+def _times(amount: Decimal, stake: Decimal) -> Decimal:
+    return amount * stake
+
+
+def _dashboard_row(
+    portfolio: Portfolio,
+    summary: dict | None,
+    locations: list,
+    stake: Decimal | None,
+    now: datetime,
+) -> DashboardRow:
+    oldest = min((loc.data_as_of for loc in locations if loc.data_as_of), default=None)
+    if not locations and summary:
+        oldest = summary["data_as_of"]  # an investor's row: as of the report they see
+    nav = summary["nav"] if summary else None
+    return DashboardRow(
+        portfolio=portfolio,
+        nav=nav if nav is None or stake is None else _times(nav, stake),
+        computed_at=summary["computed_at"] if summary else None,
+        data_as_of=oldest,
+        stale=_is_stale(oldest, summary, now),
+        stake_pct=None if stake is None else stake * 100,
+        top=_largest_exposure(summary) if summary else None,
+        alerts={},
+        locations=locations,
+    )
+
+
+def dashboard(
+    portfolios: Iterable[Portfolio],
+    *,
+    now: datetime,
+    stakes: dict[int, Decimal] | None = None,
+) -> list[DashboardRow]:
+    """One row per portfolio: three queries in all, plus one per portfolio for its locations.
+
+    Locations come from portfolio.selectors.locations_with_health, the one definition of a
+    location's freshness and sync health. With ``stakes`` (an investor's dashboard) there are no
+    locations, no alerts, and NAV is the investor's share of it where they hold a stake.
+    """
+    portfolios = list(portfolios)
+    ids = [p.pk for p in portfolios]
+    summaries = _latest_summaries(ids)
+    alerts = _open_alert_counts(ids) if stakes is None else {}
+    rows = []
+    for portfolio in portfolios:
+        locations = list(locations_with_health(portfolio)) if stakes is None else []
+        stake = None if stakes is None else stakes.get(portfolio.pk)
+        row = _dashboard_row(portfolio, summaries.get(portfolio.pk), locations, stake, now)
+        rows.append(replace(row, alerts=alerts.get(portfolio.pk, {})))
+    return rows

@@ -1,17 +1,37 @@
-"""Alert actions. Fetch through accounts.access (404 outside reach), call one service."""
+"""Exposure report pages, exports and alert actions.
+
+Every view fetches through accounts.access (404 outside reach), calls one selector or service,
+and renders. An investor with a stake sees stake × every money figure, never the forms.
+"""
 
 from __future__ import annotations
 
+from csp.decorators import csp_update
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.access import get_alert_for_user
+from accounts.access import can_manage, get_alert_for_user, get_portfolio_for_user, investor_share
+from portfolio.models import Portfolio
+from riskmodels import exports, tasks
+from riskmodels.selectors import holding_lines, report_page
 from riskmodels.services import acknowledge_alert
+
+# plotly.js adds two <style> elements when it loads, which style-src 'self' blocks: an empty one
+# ("plotly.js-style-global") that it then fills through the CSSOM (insertRule, which CSP allows),
+# and maplibre's map stylesheet. Allowing exactly these two contents by hash, on the chart pages
+# only, keeps 'unsafe-inline' out; a nonce cannot work, plotly creates the elements itself.
+# tests/riskmodels/test_report_views.py recomputes the second hash from the installed plotly.
+PLOTLY_STYLE_HASHES = [
+    "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",  # the empty <style>
+    "'sha256-ji27qzEtxXZW+7dun6UwjHXJ18e6WAin1VvNtkzIE/o='",  # maplibre's CSS, plotly.js 4.1.1
+]
 
 
 class AcknowledgeForm(forms.Form):
@@ -31,3 +51,70 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
         return HttpResponse(" ".join(error.messages), status=400)
     messages.success(request, f"Alert acknowledged: {alert.get_rule_display()} {alert.subject}.")
     return redirect("portfolio:portfolio_detail", slug=alert.portfolio.slug)
+
+
+def _page_context(request: HttpRequest, portfolio: Portfolio) -> dict:
+    """The report as this user may see it: an investor's share, forms only for managers."""
+    stake = investor_share(request.user, portfolio)
+    manage = can_manage(request.user, portfolio)
+    return {
+        "portfolio": portfolio,
+        "investor": stake is not None,
+        "can_manage": manage,
+        "page": report_page(portfolio=portfolio, stake=stake, alerts=stake is None),
+    }
+
+
+@login_required
+@csp_update({"style-src": PLOTLY_STYLE_HASHES})
+def report(request: HttpRequest, slug: str) -> HttpResponse:
+    portfolio = get_portfolio_for_user(request.user, slug)
+    return render(request, "riskmodels/report.html", _page_context(request, portfolio))
+
+
+@login_required
+@require_POST
+def compute_now(request: HttpRequest, slug: str) -> HttpResponse:
+    portfolio = get_portfolio_for_user(request.user, slug, manage=True)
+    # After the commit, so that the worker never looks for a request's uncommitted writes.
+    transaction.on_commit(lambda: tasks.compute_exposure.delay(portfolio.pk))
+    messages.info(request, "Computing the exposure report: reload this page in a moment.")
+    return redirect("riskmodels:report", slug=portfolio.slug)
+
+
+def _download(content: str | bytes, content_type: str, name: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@login_required
+def export_holdings_csv(request: HttpRequest, slug: str) -> HttpResponse:
+    portfolio = get_portfolio_for_user(request.user, slug)
+    lines = holding_lines(portfolio, investor_share(request.user, portfolio))
+    name = exports.filename(portfolio, "holdings", timezone.localdate()) + ".csv"
+    return _download(exports.holdings_csv(lines), "text/csv; charset=utf-8", name)
+
+
+@login_required
+def export_exposures_csv(request: HttpRequest, slug: str) -> HttpResponse:
+    portfolio = get_portfolio_for_user(request.user, slug)
+    page = _page_context(request, portfolio)["page"]
+    if page is None:
+        raise Http404("No exposure report yet.")
+    name = exports.filename(portfolio, "exposures", timezone.localdate()) + ".csv"
+    return _download(exports.exposures_csv(page["document"]), "text/csv; charset=utf-8", name)
+
+
+@login_required
+def export_pdf(request: HttpRequest, slug: str) -> HttpResponse:
+    portfolio = get_portfolio_for_user(request.user, slug)
+    context = _page_context(request, portfolio)
+    if context["page"] is None:
+        raise Http404("No exposure report yet.")
+    try:
+        pdf = exports.report_pdf({**context, "can_manage": False, "printing": True})
+    except exports.PdfUnavailable as error:
+        return HttpResponse(str(error), status=503, content_type="text/plain; charset=utf-8")
+    name = exports.filename(portfolio, "exposure-report", timezone.localdate()) + ".pdf"
+    return _download(pdf, "application/pdf", name)
