@@ -37,7 +37,9 @@ format: install
 RUN_SECRETS = SECRET_KEY="$${SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')}" \
 	CREDENTIALS_KEYS="$${CREDENTIALS_KEYS:-$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')}"
 
+# The browser tests drive Debian's Chromium; install it when missing and allowed to.
 test: lint
+	@test -x /usr/bin/chromium || { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; else echo "make test: /usr/bin/chromium is missing: sudo apt-get install -y chromium (browser tests skip; with CI=true they fail)" >&2; fi; }
 	$(RUN_SECRETS) $(BIN)/pytest $(PYTEST_ARGS)
 
 # Benchmarks need the real services: PostgreSQL and Redis on this machine by default.

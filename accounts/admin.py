@@ -7,28 +7,71 @@ from django.contrib.auth.admin import UserAdmin
 from django.forms import ModelForm
 from django.http import HttpRequest
 
-from accounts.models import AccessGrant, InvestorStake, User
-from accounts.services import apply_role
+from accounts.models import AccessGrant, AuditEvent, InvestorStake, User
+from accounts.services import apply_role, delete_access, save_access
+
+
+class AuditedAccessMixin:
+    """Grants and stakes, edited here or inline, are saved through the audited services."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
+        if isinstance(obj, AccessGrant | InvestorStake):
+            save_access(obj=obj, actor=request.user)
+        else:
+            super().save_model(request, obj, form, change)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        if isinstance(obj, AccessGrant | InvestorStake):
+            delete_access(obj=obj, actor=request.user)
+        else:
+            super().delete_model(request, obj)
+
+    def save_formset(
+        self, request: HttpRequest, form: ModelForm, formset: Any, change: bool
+    ) -> None:
+        if formset.model not in (AccessGrant, InvestorStake):
+            super().save_formset(request, form, formset, change)
+            return
+        for obj in formset.save(commit=False):
+            save_access(obj=obj, actor=request.user)
+        for obj in formset.deleted_objects:
+            delete_access(obj=obj, actor=request.user)
 
 
 class AccessGrantInline(admin.TabularInline):
     model = AccessGrant
     extra = 0
     autocomplete_fields = ["portfolio"]
+    verbose_name = "access grant"
+    verbose_name_plural = "access grants (view: see the portfolio; manage: managers only)"
 
 
 class InvestorStakeInline(admin.TabularInline):
     model = InvestorStake
     extra = 0
     autocomplete_fields = ["portfolio"]
+    verbose_name = "investor stake"
+    verbose_name_plural = (
+        "investor stakes (share between 0 and 1: the investor sees share × figures)"
+    )
 
 
 @admin.register(User)
-class CounterweightUserAdmin(UserAdmin):
-    list_display = ["username", "email", "role", "is_active", "last_login"]
+class CounterweightUserAdmin(AuditedAccessMixin, UserAdmin):
+    list_display = ["username", "full_name", "email", "role", "is_active", "last_login"]
     list_filter = ["role", "is_active"]
+    search_fields = ["username", "email", "first_name", "last_name"]
+    ordering = ["username"]
     fieldsets = (
-        (None, {"fields": ("username", "password", "role")}),
+        (
+            None,
+            {
+                "fields": ("username", "password", "role"),
+                "description": "The role decides what the user may do: admins run this site, "
+                "fund managers the portfolios they manage, investors only read. Admins and "
+                "managers must use two-factor login.",
+            },
+        ),
         ("Personal info", {"fields": ("first_name", "last_name", "email")}),
         ("Status", {"fields": ("is_active", "last_login", "date_joined")}),
     )
@@ -38,25 +81,57 @@ class CounterweightUserAdmin(UserAdmin):
     readonly_fields = ["last_login", "date_joined"]
     inlines = [AccessGrantInline, InvestorStakeInline]
 
+    @admin.display(description="Name", ordering="last_name")
+    def full_name(self, obj: User) -> str:
+        return obj.get_full_name() or "—"
+
     def save_model(self, request: HttpRequest, obj: User, form: ModelForm, change: bool) -> None:
         apply_role(obj)
         super().save_model(request, obj, form, change)
 
 
 @admin.register(AccessGrant)
-class AccessGrantAdmin(admin.ModelAdmin):
+class AccessGrantAdmin(AuditedAccessMixin, admin.ModelAdmin):
     list_display = ["user", "portfolio", "level", "granted_at"]
     list_filter = ["level", "portfolio"]
+    list_select_related = ["user", "portfolio"]
+    search_fields = ["user__username", "portfolio__name"]
     autocomplete_fields = ["user", "portfolio"]
 
 
 @admin.register(InvestorStake)
-class InvestorStakeAdmin(admin.ModelAdmin):
-    list_display = ["investor", "portfolio", "share", "since"]
+class InvestorStakeAdmin(AuditedAccessMixin, admin.ModelAdmin):
+    list_display = ["investor", "portfolio", "share_percent", "since"]
     list_filter = ["portfolio"]
+    list_select_related = ["investor", "portfolio"]
+    search_fields = ["investor__username", "portfolio__name"]
     autocomplete_fields = ["investor", "portfolio"]
+
+    @admin.display(description="Share", ordering="share")
+    def share_percent(self, obj: InvestorStake) -> str:
+        return f"{obj.share * 100:.4f}".rstrip("0").rstrip(".") + " %"
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "investor":
             kwargs["queryset"] = User.objects.filter(role="investor")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit trail: read by admins, written only by the services it records."""
+
+    list_display = ["at", "actor", "action", "target", "portfolio"]
+    list_filter = ["action", "portfolio"]
+    search_fields = ["target", "actor__username"]
+    date_hierarchy = "at"
+    readonly_fields = ["at", "actor", "action", "target", "portfolio", "changes"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

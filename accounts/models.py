@@ -91,3 +91,45 @@ class InvestorStake(models.Model):
 
     def __str__(self) -> str:
         return f"{self.investor} {self.share} of {self.portfolio}"
+
+
+class AuditAction(models.TextChoices):
+    CREDENTIALS_SET = "credentials_set", "Exchange credentials set"
+    LIMIT_SAVED = "limit_saved", "Risk limit created or changed"
+    LIMIT_DELETED = "limit_deleted", "Risk limit deleted"
+    GRANT_SAVED = "grant_saved", "Access granted or changed"
+    GRANT_DELETED = "grant_deleted", "Access revoked"
+    STAKE_SAVED = "stake_saved", "Investor stake set"
+    STAKE_DELETED = "stake_deleted", "Investor stake removed"
+    ALERT_ACKNOWLEDGED = "alert_acknowledged", "Alert acknowledged"
+
+
+class AuditEvent(models.Model):
+    """Who changed what, when: append-only, and never holding a secret."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    action = models.CharField(max_length=24, choices=AuditAction.choices)
+    target = models.CharField(max_length=200)  # e.g. "portfolio.exchangeaccount #12: Binance"
+    portfolio = models.ForeignKey(
+        "portfolio.Portfolio",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_events",
+    )
+    # {field: [old, new]}; credential fields record only that they changed.
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=AuditAction.values), name="audit_action_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.get_action_display()}: {self.target}"

@@ -1,11 +1,15 @@
-"""Writes on users: roles (which decide Django admin access) and two-factor devices."""
+"""Writes on users: roles (which decide Django admin access), two-factor devices, and the
+access grants and stakes that say what each user may see (audited)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Role, User
+from accounts.audit import diff, record_audit
+from accounts.models import AccessGrant, AuditAction, InvestorStake, Role, User
 
 
 def apply_role(user: User) -> None:
@@ -40,3 +44,38 @@ def confirm_totp_device(*, device: TOTPDevice) -> None:
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     TOTPDevice.objects.filter(user_id=device.user_id).exclude(pk=device.pk).delete()
+
+
+ACCESS_AUDIT = {
+    AccessGrant: (AuditAction.GRANT_SAVED, AuditAction.GRANT_DELETED, ("user", "level")),
+    InvestorStake: (AuditAction.STAKE_SAVED, AuditAction.STAKE_DELETED, ("investor", "share")),
+}
+
+
+def _access_values(obj: AccessGrant | InvestorStake, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(obj, name) for name in names}
+
+
+@transaction.atomic
+def save_access(*, obj: AccessGrant | InvestorStake, actor: User | None) -> None:
+    """Save a grant or a stake, validated, and record what changed on the audit trail."""
+    saved, _, names = ACCESS_AUDIT[type(obj)]
+    before = type(obj).objects.filter(pk=obj.pk).first() if obj.pk else None
+    obj.full_clean()
+    obj.save()
+    old = _access_values(before, names) if before else {}
+    changes = diff(old, _access_values(obj, names))
+    if changes:
+        record_audit(
+            actor=actor, action=saved, target=obj, portfolio_id=obj.portfolio_id, changes=changes
+        )
+
+
+@transaction.atomic
+def delete_access(*, obj: AccessGrant | InvestorStake, actor: User | None) -> None:
+    _, deleted, names = ACCESS_AUDIT[type(obj)]
+    changes = {name: (value, None) for name, value in _access_values(obj, names).items()}
+    record_audit(
+        actor=actor, action=deleted, target=obj, portfolio_id=obj.portfolio_id, changes=changes
+    )
+    obj.delete()

@@ -20,6 +20,7 @@ BENCHMARKS = (
     ("bench_engine", "Risk engine alone (issue: risk engine)"),
     ("bench_exposure", "Exposure end to end from PostgreSQL (issue: risk engine)"),
     ("bench_sync", "200 exchange accounts synced through Celery (issue: exchange sync)"),
+    ("bench_pages", "Exposure report page under 20 concurrent users (issue: web pages)"),
 )
 
 

@@ -4,6 +4,8 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
+from accounts.admin import AuditedAccessMixin
+from accounts.models import AccessGrant, InvestorStake
 from portfolio.models import (
     Asset,
     Counterparty,
@@ -21,11 +23,40 @@ from portfolio.services import set_exchange_credentials
 
 @admin.register(Counterparty)
 class CounterpartyAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "kind", "parent", "jurisdiction", "rating_tier", "status"]
-    list_filter = ["kind", "rating_tier", "status"]
-    search_fields = ["name", "slug", "legal_name"]
+    """The counterparty registry: tiers and status are edited right in the list."""
+
+    list_display = ["name", "kind", "group_name", "jurisdiction", "rating_tier", "status"]
+    list_editable = ["rating_tier", "status"]
+    list_filter = ["kind", "rating_tier", "status", "jurisdiction"]
+    list_select_related = ["parent"]
+    search_fields = ["name", "slug", "legal_name", "jurisdiction"]
     autocomplete_fields = ["parent"]
     prepopulated_fields = {"slug": ["name"]}
+    list_per_page = 50
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "legal_name", "kind", "jurisdiction")}),
+        (
+            "Group",
+            {
+                "fields": ("parent",),
+                "description": "Limits apply to the top-level group unless a limit names "
+                "this entity: link every entity to its group.",
+            },
+        ),
+        (
+            "Rating and status",
+            {
+                "fields": ("rating_tier", "rating_note", "status"),
+                "description": "The tier picks the group limits; a halted or insolvent "
+                "counterparty breaches at any exposure.",
+            },
+        ),
+        ("Notes", {"fields": ("notes",), "classes": ("collapse",)}),
+    )
+
+    @admin.display(description="Group", ordering="parent__name")
+    def group_name(self, obj: Counterparty) -> str:
+        return obj.parent.name if obj.parent else "—"
 
 
 @admin.register(Asset)
@@ -43,11 +74,26 @@ class ExchangeAccountInline(admin.StackedInline):
     readonly_fields = ["credentials_updated_at", "credentials_broken_at"]
 
 
+class GrantInline(admin.TabularInline):
+    model = AccessGrant
+    extra = 0
+    autocomplete_fields = ["user"]
+    verbose_name = "access grant"
+
+
+class StakeInline(admin.TabularInline):
+    model = InvestorStake
+    extra = 0
+    autocomplete_fields = ["investor"]
+    verbose_name = "investor stake"
+
+
 @admin.register(Portfolio)
-class PortfolioAdmin(admin.ModelAdmin):
+class PortfolioAdmin(AuditedAccessMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "base_currency", "created_at"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+    inlines = [GrantInline, StakeInline]
 
 
 @admin.register(CustodyLocation)
@@ -87,6 +133,23 @@ class ExchangeAccountAdmin(admin.ModelAdmin):
     form = ExchangeAccountForm
     list_display = ["location", "exchange_id", "credentials_updated_at", "credentials_broken_at"]
     list_filter = ["exchange_id"]
+    list_select_related = ["location__portfolio"]
+    search_fields = ["location__name", "location__portfolio__name", "exchange_id"]
+    fieldsets = (
+        (None, {"fields": ("location", "exchange_id", "wallets")}),
+        (
+            "Credentials (write-only)",
+            {
+                "fields": ("api_key", "secret", "password"),
+                "description": "Stored encrypted and never shown again. Leave the key and "
+                "secret empty to keep the stored ones.",
+            },
+        ),
+        (
+            "State",
+            {"fields": ("credentials_updated_at", "credentials_broken_at", "credentials_error")},
+        ),
+    )
     readonly_fields = ["credentials_updated_at", "credentials_broken_at", "credentials_error"]
 
     def save_model(
@@ -95,7 +158,7 @@ class ExchangeAccountAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         credentials = form.new_credentials()
         if credentials:
-            set_exchange_credentials(account=obj, credentials=credentials)
+            set_exchange_credentials(account=obj, credentials=credentials, actor=request.user)
 
 
 class HoldingInline(admin.TabularInline):

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from portfolio.crypto import encrypt_credentials
+from accounts.audit import REPLACED, record_audit
+from accounts.models import AuditAction
+from portfolio import exchanges
+from portfolio.crypto import CredentialsUnreadable, decrypt_credentials, encrypt_credentials
 from portfolio.models import (
     Counterparty,
     CustodyLocation,
@@ -14,9 +23,17 @@ from portfolio.models import (
     Portfolio,
 )
 
+if TYPE_CHECKING:
+    from accounts.models import User
 
-def set_exchange_credentials(*, account: ExchangeAccount, credentials: dict[str, str]) -> None:
-    """Store new credentials encrypted and forget that the old ones were broken."""
+log = logging.getLogger(__name__)
+
+
+def set_exchange_credentials(
+    *, account: ExchangeAccount, credentials: dict[str, str], actor: User | None = None
+) -> None:
+    """Store new credentials encrypted, forget that the old ones were broken, and put the
+    change (never the values) on the audit trail."""
     account.credentials_encrypted = encrypt_credentials(credentials)
     account.credentials_updated_at = timezone.now()
     account.credentials_broken_at = None
@@ -31,6 +48,14 @@ def set_exchange_credentials(*, account: ExchangeAccount, credentials: dict[str,
             "key_permissions",
         ]
     )
+    given = ", ".join(sorted(name for name, value in credentials.items() if value))
+    record_audit(
+        actor=actor,
+        action=AuditAction.CREDENTIALS_SET,
+        target=account,
+        portfolio_id=account.location.portfolio_id,
+        changes={"credentials": (None, f"{given}: {REPLACED}")},
+    )
 
 
 @transaction.atomic
@@ -42,6 +67,7 @@ def create_exchange_account(
     custodian_slug: str | None = None,
     credentials: dict[str, str] | None = None,
     wallets: list[str] | None = None,
+    actor: User | None = None,
 ) -> ExchangeAccount:
     """A location on an exchange; its custodian defaults to the exchange's operating entity."""
     custodian = Counterparty.objects.get(slug=custodian_slug or exchange_id)
@@ -54,5 +80,94 @@ def create_exchange_account(
     account.full_clean(exclude=["location"])
     account.save()
     if credentials:
-        set_exchange_credentials(account=account, credentials=credentials)
+        set_exchange_credentials(account=account, credentials=credentials, actor=actor)
     return account
+
+
+def update_exchange_account(
+    *,
+    account: ExchangeAccount,
+    wallets: list[str],
+    credentials: dict[str, str] | None = None,
+    actor: User | None = None,
+) -> ExchangeAccount:
+    """New wallets, and new credentials when given: None keeps the stored ones."""
+    account.wallets = wallets
+    account.full_clean(exclude=["location"])
+    account.save(update_fields=["wallets"])
+    if credentials:
+        set_exchange_credentials(account=account, credentials=credentials, actor=actor)
+    return account
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionResult:
+    """What one trial fetch found, in words for the fund manager."""
+
+    ok: bool
+    message: str
+    balance_count: int = 0
+    permission_warning: str = ""
+
+
+def test_connection(
+    *, exchange_id: str, credentials: dict[str, str], wallets: Iterable[str] | None = None
+) -> ConnectionResult:
+    """Fetch the account once with these credentials and store nothing at all.
+
+    Every failure becomes a result, never an exception: the page that asked shows it in words.
+    """
+    if wallets is None:
+        wallets = exchanges.supported_wallets(exchange_id)
+    try:
+        fetched = exchanges.fetch_account(
+            exchange_id,
+            credentials,
+            wallets,
+            emulator_url=settings.EXCHANGE_EMULATOR_URL or None,
+            timeout_ms=settings.SYNC_TIMEOUT_MS,
+        )
+    except exchanges.ExchangeFault as fault:
+        return ConnectionResult(ok=False, message=fault.message)
+    except Exception as error:  # a trial must answer in words, whatever broke
+        # The class only: a message could quote a request, and requests carry the key.
+        log.warning("connection test to %s failed: %s", exchange_id, type(error).__name__)
+        return ConnectionResult(
+            ok=False, message=f"The test failed unexpectedly ({type(error).__name__})."
+        )
+    return _connection_result(fetched)
+
+
+test_connection.__test__ = False  # a service, not a test: keep pytest from collecting it
+
+
+def _connection_result(fetched: exchanges.FetchedAccount) -> ConnectionResult:
+    count = len(fetched.balances)
+    warning = ExchangeAccount(key_permissions=fetched.key_permissions or {}).permission_warning
+    return ConnectionResult(
+        ok=True,
+        message=f"Connection works: {count} balance{'s' if count != 1 else ''} found.",
+        balance_count=count,
+        permission_warning=warning,
+    )
+
+
+def test_account_connection(
+    *, account: ExchangeAccount, wallets: Iterable[str], credentials: dict[str, str] | None = None
+) -> ConnectionResult:
+    """A trial fetch with new credentials, or the stored ones when none are given."""
+    if credentials is None:
+        if not account.has_credentials:
+            return ConnectionResult(ok=False, message="No credentials are stored: enter a key.")
+        try:
+            credentials = decrypt_credentials(account.credentials_encrypted)
+        except CredentialsUnreadable:
+            return ConnectionResult(
+                ok=False, message="The stored credentials cannot be decrypted: enter them again."
+            )
+    return test_connection(
+        exchange_id=account.exchange_id, credentials=credentials, wallets=wallets
+    )
+
+
+test_account_connection.__test__ = False

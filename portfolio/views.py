@@ -14,6 +14,7 @@ from accounts.access import (
     get_portfolio_for_user,
     investor_share,
 )
+from portfolio.account_views import sync_progress_for
 from portfolio.models import SyncRound
 from portfolio.rounds import start_sync_round
 from portfolio.selectors import current_holdings, locations_with_health, sync_round_progress
@@ -29,6 +30,7 @@ def portfolio_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "rows": _holding_rows(current_holdings(portfolio), share),
         "locations": locations_with_health(portfolio) if share is None else None,
         "can_manage": can_manage(request.user, portfolio),
+        "sync": sync_progress_for(request, portfolio),
     }
     return render(request, "portfolio/portfolio_detail.html", context)
 
@@ -38,7 +40,13 @@ def location_detail(request: HttpRequest, pk: int) -> HttpResponse:
     location = get_location_for_user(request.user, pk)
     share = investor_share(request.user, location.portfolio)
     holdings = current_holdings(location.portfolio).filter(snapshot__location=location)
-    context = {"location": location, "share": share, "rows": _holding_rows(holdings, share)}
+    context = {
+        "location": location,
+        "share": share,
+        "rows": _holding_rows(holdings, share),
+        "can_manage": share is None and can_manage(request.user, location.portfolio),
+        "sync": sync_progress_for(request, location.portfolio),
+    }
     return render(request, "portfolio/location_detail.html", context)
 
 

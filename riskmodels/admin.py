@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 
@@ -37,13 +37,44 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class LimitInline(admin.TabularInline):
     model = Limit
     extra = 0
+    fields = ["rule", "rating_tier", "counterparty", "warn", "breach"]
     autocomplete_fields = ["counterparty"]
+    verbose_name_plural = (
+        "limits (shares of NAV as fractions: 0.25 is 25%; HHI in points; staleness in hours; "
+        "a tier or a counterparty narrows a rule to it)"
+    )
 
 
 @admin.register(RiskPolicy)
 class RiskPolicyAdmin(admin.ModelAdmin):
-    list_display = ["name", "portfolio", "updated_at"]
+    """The global default (no portfolio) and per-portfolio overrides, with their limits."""
+
+    list_display = ["name", "scope", "limit_count", "updated_at"]
+    list_select_related = ["portfolio"]
+    search_fields = ["name", "portfolio__name"]
+    autocomplete_fields = ["portfolio"]
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": ("name", "portfolio"),
+                "description": "Without a portfolio this is the global default. A portfolio's "
+                "policy overrides only the limits it lists; every change is recorded.",
+            },
+        ),
+    )
     inlines = [LimitInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RiskPolicy]:
+        return super().get_queryset(request).annotate(limit_total=Count("limits"))
+
+    @admin.display(description="Applies to", ordering="portfolio__name")
+    def scope(self, obj: RiskPolicy) -> str:
+        return obj.portfolio.name if obj.portfolio else "every portfolio (default)"
+
+    @admin.display(description="Limits", ordering="limit_total")
+    def limit_count(self, obj: RiskPolicy) -> int:
+        return obj.limit_total
 
     def save_formset(
         self, request: HttpRequest, form: ModelForm, formset: BaseInlineFormSet, change: bool
@@ -70,7 +101,9 @@ class RiskPolicyAdmin(admin.ModelAdmin):
 class LimitAdmin(admin.ModelAdmin):
     list_display = ["policy", "rule", "rating_tier", "counterparty", "warn", "breach"]
     list_filter = ["policy", "rule", "rating_tier"]
-    autocomplete_fields = ["counterparty"]
+    list_select_related = ["policy", "counterparty"]
+    search_fields = ["policy__name", "counterparty__name", "rule"]
+    autocomplete_fields = ["policy", "counterparty"]
 
     def save_model(self, request: HttpRequest, obj: Limit, form: ModelForm, change: bool) -> None:
         save_limit(limit=obj, user=request.user)

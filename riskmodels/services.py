@@ -13,6 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.access import can_manage
+from accounts.audit import record_audit
+from accounts.models import AuditAction
 from portfolio.models import AMOUNT, Asset, Counterparty, Portfolio
 from riskmodels import engine
 from riskmodels.alerts import cause_of, evaluate_alerts, notify_managers
@@ -123,7 +125,15 @@ def acknowledge_alert(*, alert: Alert, user: User, reason: str) -> Alert:
     )
     if not updated:
         raise ValidationError("This alert is resolved; there is nothing to acknowledge.")
+    before = alert.state
     alert.refresh_from_db()
+    record_audit(
+        actor=user,
+        action=AuditAction.ALERT_ACKNOWLEDGED,
+        target=alert,
+        portfolio_id=alert.portfolio_id,
+        changes={"state": (before, alert.state), "reason": (None, reason)},
+    )
     return alert
 
 
@@ -140,6 +150,15 @@ def _record(
     new: tuple[Decimal | None, Decimal | None],
 ) -> PolicyChange:
     policy = limit.policy
+    record_audit(
+        actor=user,
+        action=AuditAction.LIMIT_DELETED
+        if action == PolicyAction.DELETED
+        else AuditAction.LIMIT_SAVED,
+        target=limit,
+        portfolio_id=policy.portfolio_id,
+        changes={"warn": (old[0], new[0]), "breach": (old[1], new[1])},
+    )
     return PolicyChange.objects.create(
         policy=policy if policy.pk else None,
         policy_name=policy.name,

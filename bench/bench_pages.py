@@ -1,0 +1,260 @@
+"""Page latency: 20 signed-in managers load the exposure report of a 5,000-position portfolio.
+
+A real multi-threaded WSGI server (gunicorn, gthread workers) serves the app on 127.0.0.1
+against PostgreSQL. Each of USERS threads logs in through the login form and the TOTP step
+(one manager and one authenticator device each: a TOTP code is accepted once), then requests
+the page back to back for DURATION_S seconds. Reported: requests, p50, p95, max, errors;
+target p95 <= 300 ms. The page is riskmodels:report, or the portfolio page while the report
+does not exist (the result says which).
+
+Needs DATABASE_URL (PostgreSQL); it uses its own database, counterweight_bench_pages.
+Run with ``python -m bench.bench_pages`` or call :func:`run`. Loopback only; stops by itself.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urljoin
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import bench_engine, bench_exposure  # noqa: E402
+
+DATABASE = "counterweight_bench_pages"
+USERS = 20
+DURATION_S = 20.0
+SOLO_S = 5.0
+LOCATIONS = 25  # × 200 assets = 5,000 positions
+TARGET_P95_MS = 300.0
+WORKERS = max(2, (os.cpu_count() or 1) + 1)
+THREADS = 4
+PASSWORD = "bench pages password"  # noqa: S105 - a throwaway user in a throwaway database
+CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+class Browser:
+    """A requests session that sends the app's Secure cookies back over plain HTTP.
+
+    requests would drop them (not HTTPS); the bench talks to 127.0.0.1 only, so the cookies
+    it was given go back in a Cookie header.
+    """
+
+    def __init__(self) -> None:
+        import requests
+
+        self.session = requests.Session()
+
+    def _headers(self) -> dict[str, str]:
+        return {"Cookie": "; ".join(f"{c.name}={c.value}" for c in self.session.cookies)}
+
+    def get(self, url: str, **options: object) -> object:
+        return self.session.get(url, headers=self._headers(), timeout=30, **options)
+
+    def post(self, url: str, data: dict[str, str]) -> object:
+        """POST, then follow the redirect with the cookies the POST itself set (a new session
+        key after each login step)."""
+        response = self.session.post(
+            url, data=data, headers=self._headers(), timeout=30, allow_redirects=False
+        )
+        if response.is_redirect:
+            return self.get(urljoin(url, response.headers["Location"]))
+        return response
+
+
+def use_bench_database() -> str:
+    """A fresh database of our own, migrated, with Django set up in this process."""
+    import psycopg
+
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith("postgres"):
+        raise SystemExit("bench_pages needs DATABASE_URL on PostgreSQL")
+    server, _, _ = base.rpartition("/")
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DATABASE}")
+    os.environ["DATABASE_URL"] = f"{server}/{DATABASE}"
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+    if "CREDENTIALS_KEYS" not in os.environ:
+        from cryptography.fernet import Fernet
+
+        os.environ["CREDENTIALS_KEYS"] = Fernet.generate_key().decode()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    return os.environ["DATABASE_URL"]
+
+
+def build_data() -> tuple[str, list]:
+    """The portfolio with a computed exposure, and USERS managers with TOTP devices."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.models import AccessGrant, AccessLevel, Role
+    from accounts.services import create_user
+    from portfolio.models import Portfolio
+    from riskmodels.services import compute_exposure
+
+    rng = random.Random(bench_engine.SEED)
+    ids, assets = bench_exposure.load_registry(rng)
+    portfolio_id = bench_exposure.load_portfolio("bench-pages", LOCATIONS, ids, assets, rng)
+    compute_exposure(portfolio_id=portfolio_id)
+    portfolio = Portfolio.objects.get(pk=portfolio_id)
+    devices = []
+    for n in range(USERS):
+        user = create_user(username=f"manager{n}", password=PASSWORD, role=Role.MANAGER)
+        AccessGrant.objects.create(user=user, portfolio=portfolio, level=AccessLevel.MANAGE)
+        devices.append(TOTPDevice.objects.create(user=user, name="bench", confirmed=True))
+    return portfolio.slug, devices
+
+
+def page_path(slug: str) -> tuple[str, str]:
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        return reverse("riskmodels:report", args=[slug]), "riskmodels:report"
+    except NoReverseMatch:
+        return reverse("portfolio:portfolio_detail", args=[slug]), "portfolio:portfolio_detail"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(port: int) -> subprocess.Popen:
+    env = {**os.environ, "ALLOWED_HOSTS": "127.0.0.1", "DEBUG": "0"}
+    command = [
+        *(sys.executable, "-m", "gunicorn", "config.wsgi:application"),
+        *("--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS)),
+        *("--worker-class", "gthread", "--threads", str(THREADS), "--log-level", "warning"),
+    ]
+    server = subprocess.Popen(command, cwd=ROOT, env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("gunicorn did not start within 30 s")
+
+
+def totp_token(device: object) -> str:
+    from django_otp.oath import TOTP
+
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    return f"{totp.token():0{device.digits}d}"
+
+
+def log_in(base: str, device: object) -> object:
+    """A requests session past the login form and the TOTP step."""
+    browser = Browser()
+    form = browser.get(f"{base}/accounts/login/")
+    token = CSRF_FIELD.search(form.text).group(1)
+    data = {"username": device.user.username, "password": PASSWORD, "csrfmiddlewaretoken": token}
+    verify = browser.post(f"{base}/accounts/login/", data=data)
+    token = CSRF_FIELD.search(verify.text).group(1)
+    data = {"token": totp_token(device), "csrfmiddlewaretoken": token}
+    done = browser.post(f"{base}/accounts/two-factor/verify/", data=data)
+    if done.url != f"{base}/":
+        raise SystemExit(f"login of {device.user.username} failed: ended at {done.url}")
+    return browser
+
+
+def hammer(session: object, url: str, until: float, times: list[float], errors: list[str]) -> None:
+    """Request `url` back to back until the deadline; latencies in ms, errors in words."""
+    while time.monotonic() < until:
+        start = time.perf_counter()
+        try:
+            response = session.get(url, allow_redirects=False)
+            ok = response.status_code == 200
+            problem = f"status {response.status_code}"
+        except Exception as error:  # a failed request is a result to report, not a crash
+            ok, problem = False, type(error).__name__
+        times.append((time.perf_counter() - start) * 1000)
+        if not ok:
+            errors.append(problem)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def single_user_ms(session: object, url: str) -> float:
+    """One user alone for SOLO_S seconds: the page's own cost, without queueing behind others."""
+    times: list[float] = []
+    hammer(session, url, time.monotonic() + SOLO_S, times, [])
+    return round(statistics.median(times), 1)
+
+
+def measure(base: str, path: str, devices: list) -> dict:
+    sessions = [log_in(base, device) for device in devices]
+    solo = single_user_ms(sessions[0], base + path)
+    times: list[float] = []
+    errors: list[str] = []
+    until = time.monotonic() + DURATION_S
+    threads = [
+        threading.Thread(target=hammer, args=(session, base + path, until, times, errors))
+        for session in sessions
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=DURATION_S + 60)
+    p95 = percentile(times, 0.95)
+    return {
+        "single_user_p50_ms": solo,
+        "requests": len(times),
+        "requests_per_s": round(len(times) / DURATION_S, 1),
+        "p50_ms": round(statistics.median(times), 1),
+        "p95_ms": round(p95, 1),
+        "max_ms": round(max(times), 1),
+        "errors": len(errors),
+        "error_kinds": sorted(set(errors)),
+        "p95_target_ms": TARGET_P95_MS,
+        "p95_within_target": p95 <= TARGET_P95_MS,
+    }
+
+
+def run() -> dict:
+    use_bench_database()
+    slug, devices = build_data()
+    path, page = page_path(slug)
+    port = free_port()
+    server = start_server(port)
+    try:
+        figures = measure(f"http://127.0.0.1:{port}", path, devices)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    setup = {
+        "page": page if page == "riskmodels:report" else f"{page} (no exposure report page yet)",
+        "positions": LOCATIONS * len(bench_engine.assets(random.Random(bench_engine.SEED))),
+        "users": USERS,
+        "duration_s": DURATION_S,
+        "server": f"gunicorn gthread, {WORKERS} workers × {THREADS} threads",
+        "cores": os.cpu_count(),
+    }
+    return setup | figures
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run(), indent=2))

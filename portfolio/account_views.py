@@ -1,0 +1,135 @@
+"""Pages where managers (manage level) and admins add and edit exchange accounts.
+
+Credentials are write-only: the forms never render them back, and "test connection" fetches
+the account once through a service that stores nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from accounts.access import get_exchange_account_for_user, get_portfolio_for_user
+from accounts.models import User
+from portfolio.account_forms import TEST_ACTION, AddExchangeAccountForm, EditExchangeAccountForm
+from portfolio.models import ExchangeAccount, Portfolio, SyncRound, SyncRun
+from portfolio.selectors import sync_round_progress
+from portfolio.services import (
+    ConnectionResult,
+    create_exchange_account,
+    test_account_connection,
+    test_connection,
+    update_exchange_account,
+)
+
+RECENT_RUNS = 5
+
+
+@login_required
+def add_exchange_account(request: HttpRequest, slug: str) -> HttpResponse:
+    portfolio = get_portfolio_for_user(request.user, slug, manage=True)
+    form = AddExchangeAccountForm(request.POST or None, portfolio=portfolio)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        if TEST_ACTION in request.POST:
+            result = _test_new(form)
+        elif account := _create(form, portfolio, request.user):
+            messages.success(request, f"Added {account.location.name}. Sync it to read it now.")
+            return redirect("sources:edit_exchange_account", pk=account.pk)
+    context = {"portfolio": portfolio, "form": form, "result": result}
+    return render(request, "portfolio/account_add.html", context)
+
+
+@login_required
+def edit_exchange_account(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_exchange_account_for_user(request.user, pk, manage=True)
+    form = EditExchangeAccountForm(request.POST or None, account=account)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        credentials = form.credentials()
+        wallets = form.cleaned_data["wallets"]
+        if TEST_ACTION in request.POST:
+            result = test_account_connection(
+                account=account, wallets=wallets, credentials=credentials
+            )
+        else:
+            update_exchange_account(
+                account=account, wallets=wallets, credentials=credentials, actor=request.user
+            )
+            messages.success(request, _saved_message(credentials))
+            return redirect("sources:edit_exchange_account", pk=account.pk)
+    return render(
+        request, "portfolio/account_edit.html", _edit_context(request, account, form, result)
+    )
+
+
+def _test_new(form: AddExchangeAccountForm) -> ConnectionResult:
+    credentials = form.credentials()
+    if credentials is None:
+        return ConnectionResult(ok=False, message="Enter an API key and secret to test them.")
+    exchange_id, wallets = form.cleaned_data["exchange"], form.cleaned_data["wallets"]
+    return test_connection(exchange_id=exchange_id, credentials=credentials, wallets=wallets)
+
+
+def _create(
+    form: AddExchangeAccountForm, portfolio: Portfolio, actor: User
+) -> ExchangeAccount | None:
+    """The new account, or None with the reason added to the form."""
+    data = form.cleaned_data
+    try:
+        return create_exchange_account(
+            portfolio=portfolio,
+            name=data["name"],
+            exchange_id=data["exchange"],
+            custodian_slug=form.custodian_slug(),
+            credentials=form.credentials(),
+            wallets=data["wallets"],
+            actor=actor,
+        )
+    except ValidationError as error:
+        form.add_error(None, error)
+        return None
+
+
+def _saved_message(credentials: dict[str, str] | None) -> str:
+    if credentials is None:
+        return "Saved the wallets; the stored credentials are kept."
+    return "Saved the wallets and replaced the credentials."
+
+
+def _edit_context(
+    request: HttpRequest,
+    account: ExchangeAccount,
+    form: EditExchangeAccountForm,
+    result: ConnectionResult | None,
+) -> dict[str, Any]:
+    runs = SyncRun.objects.filter(location=account.location).order_by("-started_at", "-pk")
+    return {
+        "account": account,
+        "location": account.location,
+        "portfolio": account.location.portfolio,
+        "form": form,
+        "result": result,
+        "runs": runs[:RECENT_RUNS],
+        "sync": sync_progress_for(request, account.location.portfolio),
+    }
+
+
+def sync_progress_for(request: HttpRequest, portfolio: Portfolio) -> dict[str, Any] | None:
+    """The progress of the last sync round this session started on `portfolio`, if any.
+
+    Rendered as it stands (what a page without JavaScript shows); sync_progress.js polls
+    the status URL while the round is still running.
+    """
+    round_id = request.session.get("last_sync_round")
+    sync_round = SyncRound.objects.filter(pk=round_id, portfolio=portfolio).first()
+    if sync_round is None:
+        return None
+    url = reverse("portfolio:sync_round_status", args=[portfolio.slug, sync_round.pk])
+    return {"status_url": url, **sync_round_progress(sync_round)}

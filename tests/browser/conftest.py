@@ -1,0 +1,158 @@
+"""The system Chromium driven by Playwright against pytest-django's live server.
+
+Every page visit fails on a JavaScript error or a CSP violation (Chromium reports both on the
+console). Screenshots of the main pages go to var/screenshots/, which git ignores.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from django.urls import NoReverseMatch, reverse
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import Role
+from portfolio.services import create_exchange_account
+from riskmodels.services import compute_exposure
+from tests.factories import PASSWORD, worked_check
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture(scope="module")
+def browser(django_db_setup, django_db_blocker) -> Iterator[object]:
+    """Chromium for one test module: Playwright's loop must not outlive the browser tests.
+
+    Playwright's sync API keeps an event loop running in this thread, and Django refuses ORM
+    calls while one runs; the tests' ORM calls between page actions are plain synchronous
+    calls, so they are allowed for the module's lifetime only.
+    """
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing: `apt-get install -y chromium` (make test does it as root)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"browser tests cannot run: {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            yield chromium
+            chromium.close()
+
+
+@pytest.fixture
+def site(browser, live_server, tenants, settings):
+    """Fund A with the worked-check holdings, an exchange account and a computed exposure."""
+    # The live server speaks plain HTTP: secure-only cookies would never come back.
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    tenants.locations = worked_check(tenants.fund_a)
+    tenants.account = create_exchange_account(
+        portfolio=tenants.fund_a,
+        name="Binance API",
+        exchange_id="binance",
+        credentials={"apiKey": "test-binance-key", "secret": "test-binance-secret"},
+        wallets=["spot", "funding"],
+    )
+    compute_exposure(portfolio_id=tenants.fund_a.pk)
+    tenants.url = live_server.url
+    return tenants
+
+
+def report_path(slug: str) -> str | None:
+    """The exposure report's URL, or None while riskmodels has no such page."""
+    try:
+        return reverse("riskmodels:report", args=[slug])
+    except NoReverseMatch:
+        return None
+
+
+def totp_token(device: TOTPDevice) -> str:
+    """The code an authenticator app shows right now for this device."""
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    return f"{totp.token():0{device.digits}d}"
+
+
+@dataclass
+class Visitor:
+    """One signed-in browser tab that records every console error and page error."""
+
+    page: object
+    base_url: str
+    role: str
+    errors: list[str] = field(default_factory=list)
+
+    def listen(self) -> None:
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
+
+    def _console(self, message: object) -> None:
+        if message.type == "error":
+            self.errors.append(f"console: {message.text} ({message.location.get('url')})")
+
+    def visit(self, path: str, *, shot: str = "", status: int = 200) -> object:
+        response = self.page.goto(self.base_url + path)
+        assert response is not None and response.status == status, (path, response.status)
+        self.page.wait_for_load_state("load")
+        if status == 200:
+            self.assert_clean(path)
+        else:
+            self.errors.clear()  # Chromium logs the expected 404 itself as a console error
+        if shot:
+            self.screenshot(shot)
+        return response
+
+    def assert_clean(self, where: str) -> None:
+        errors, self.errors = self.errors, []
+        assert errors == [], f"{self.role} at {where}: {errors}"
+
+    def screenshot(self, name: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SCREENSHOTS / f"{self.role}-{name}.png"), full_page=True)
+
+    def log_in(self, user: object) -> None:
+        """Through the real login form, then the TOTP step for roles that must use it."""
+        self.visit("/accounts/login/")
+        self.page.fill("#id_username", user.username)
+        self.page.fill("#id_password", PASSWORD)
+        self.page.click("form.login button[type=submit]")
+        if user.role in (Role.ADMIN, Role.MANAGER):
+            self.page.wait_for_url("**/two-factor/verify/**")
+            device = TOTPDevice.objects.get(user=user, confirmed=True)
+            self.page.fill("#id_token", totp_token(device))
+            self.page.click("form.login button[type=submit]")
+        self.page.wait_for_url(self.base_url + "/")
+        self.assert_clean("login")
+
+
+@pytest.fixture
+def visit(browser, site) -> Iterator[object]:
+    """Makes a signed-in Visitor for a user; each has its own browser context (cookies)."""
+    contexts = []
+
+    def sign_in(user: object) -> Visitor:
+        if user.role in (Role.ADMIN, Role.MANAGER):
+            TOTPDevice.objects.get_or_create(user=user, name="phone", confirmed=True)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        visitor = Visitor(context.new_page(), site.url, user.username)
+        visitor.listen()
+        visitor.log_in(user)
+        return visitor
+
+    yield sign_in
+    for context in contexts:
+        context.close()
