@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.core.cache import cache
+from django.db.models import Count, Max, OuterRef, Q, Subquery
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 
 from portfolio.models import (
@@ -235,6 +236,16 @@ def exposure_at(portfolio_id: int, at: datetime | None = None) -> ExposureSnapsh
 # whatever the number of positions, locations or snapshots.
 
 HISTORY_POINTS = 200  # snapshots drawn in the over-time charts, newest last
+REPORT_CACHE_SECONDS = 3600
+
+
+def latest_holdings_id(portfolio: Portfolio) -> int | None:
+    """The newest holdings snapshot of the portfolio: a new one means new current holdings."""
+    return HoldingSnapshot.objects.filter(location__portfolio=portfolio).aggregate(
+        newest=Max("pk")
+    )["newest"]
+
+
 LIVE_STATES = (AlertState.OPEN, AlertState.ACKNOWLEDGED)
 DEFAULT_STALE_HOURS = Decimal(6)  # DESIGN's default warn level, when a report names none
 
@@ -401,13 +412,28 @@ def _sections(parts: dict) -> dict:
 def report_page(*, portfolio: Portfolio, stake: Decimal | None, alerts: bool = True) -> dict | None:
     """Everything the exposure report page shows, or None before the first snapshot.
 
-    1. Load the latest snapshot's Report; an investor's stake scales its money (investor_view).
-    2. Render the documented report, and add limit rows with headroom, metrics and sections.
-    3. Add the live alerts (``alerts``: not for investors) and the charts' figures.
+    Everything but the alerts follows from the snapshot, the current holdings (the sunburst)
+    and the stake, so it is built once per that version and cached; the live alerts
+    (``alerts``: not for investors) are read on every request.
     """
     snapshot = exposure_at(portfolio.pk)
     if snapshot is None:
         return None
+    # The digest keeps a key from ever naming another database's snapshot of the same id.
+    version = f"{snapshot.pk}-{snapshot.inputs_digest[:16]}:{latest_holdings_id(portfolio)}:{stake}"
+    static = cache.get_or_set(
+        f"report-page:{version}",
+        lambda: _static_page(portfolio, snapshot, stake),
+        REPORT_CACHE_SECONDS,
+    )
+    live = _alert_rows(live_alerts(portfolio.pk)) if alerts else []
+    return {**static, "version": version, "snapshot": snapshot, "alerts": live}
+
+
+def _static_page(portfolio: Portfolio, snapshot: ExposureSnapshot, stake: Decimal | None) -> dict:
+    """1. Load the snapshot's Report; an investor's stake scales its money (investor_view).
+    2. Render the documented report, and add limit rows with headroom, metrics and sections.
+    3. Add the charts' figures."""
     report = load_report(snapshot)
     if stake is not None:
         report = investor_view(report, stake)
@@ -420,14 +446,12 @@ def report_page(*, portfolio: Portfolio, stake: Decimal | None, alerts: bool = T
         findings=parts["findings"],
     )
     return {
-        "snapshot": snapshot,
         "document": document,
         "stake_pct": None if stake is None else stake * 100,
         "limits": _limit_rows(document, report.nav),
         "allocation": _with_percent(document["allocation"]),
         "metrics": _metrics(report, document),
         **_sections(parts),
-        "alerts": _alert_rows(live_alerts(portfolio.pk)) if alerts else [],
         "charts": figures,
     }
 

@@ -116,3 +116,12 @@ def eager_celery() -> Iterator[None]:
     app.conf.task_eager_propagates = True
     yield
     app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> Iterator[None]:
+    """Every test starts with an empty cache: cached pages are keyed by ids a test reuses."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
