@@ -86,6 +86,24 @@ class Position:
     data_as_of: datetime
 
     def __post_init__(self) -> None:
+        # One expression for the common, valid case: a portfolio has 100,000 positions, and a
+        # function call per check would cost more than the engine's arithmetic. Anything that
+        # fails it goes through the checks one by one, which say what is wrong.
+        price = self.price_usd
+        if (
+            self.location_kind in LOCATION_KINDS
+            and (self.custodian is None) == (self.location_kind == "self_custody")
+            and self.asset_kind in ASSET_KINDS
+            and self.product in PRODUCTS
+            and type(self.amount) is Decimal
+            and self.amount.is_finite()
+            and (price is None or (type(price) is Decimal and price.is_finite() and price >= 0))
+            and self.data_as_of.utcoffset() is not None
+        ):
+            return
+        self._explain()
+
+    def _explain(self) -> None:
         _one_of(self.location_kind, LOCATION_KINDS, "location kind")
         # The custody bucket follows the custodian; tying it to the location kind both ways keeps
         # "self-custody" meaning one thing only.
