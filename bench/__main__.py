@@ -21,6 +21,7 @@ BENCHMARKS = (
     ("bench_exposure", "Exposure end to end from PostgreSQL (issue: risk engine)"),
     ("bench_sync", "200 exchange accounts synced through Celery (issue: exchange sync)"),
     ("bench_pages", "Exposure report page under 20 concurrent users (issue: web pages)"),
+    ("bench_load", "20 users on the pages while syncs run (issue: security and reliability)"),
 )
 
 

@@ -1,0 +1,517 @@
+"""Load: 20 signed-in users on the main pages while syncs run without pause.
+
+For `seconds` (default 180), on loopback only:
+- a real web server (gunicorn gthread when installed, else Django's threaded runserver)
+  serves the app with DEBUG off;
+- USERS threads, half investors (password only) and half managers (password and TOTP), each
+  signed in through the login form, request their fund's home, portfolio, location and
+  exposure pages back to back;
+- a Celery worker with 2 processes syncs PORTFOLIOS funds of ACCOUNTS_PER_FUND exchange
+  accounts against the emulator, while a loop keeps ROUNDS_IN_FLIGHT rounds queued per fund.
+
+Reported: requests, p50, p95, max (ms), errors (a 5xx or a failed connection), syncs completed,
+and the integrity of the data written under load: every successful SyncRun has exactly one
+HoldingSnapshot and every sync-sourced snapshot has its successful run.
+
+Needs DATABASE_URL (PostgreSQL; its own database counterweight_bench_load is made afresh) and
+REDIS_URL. Run with `python -m bench.bench_load [seconds]` or call :func:`run`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http.cookiejar import Cookie
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import bench_sync  # noqa: E402
+
+DATABASE = "counterweight_bench_load"
+DURATION_S = 180.0
+USERS = 20
+PORTFOLIOS = 5
+ACCOUNTS_PER_FUND = 4
+ROUNDS_IN_FLIGHT = 2  # per fund: a second round overlaps the first, so leases are contended
+WORKER_PROCESSES = 2
+DRAIN_S = 120.0  # after the load, how long the queued rounds may take to finish
+PASSWORD = "bench load password"  # noqa: S105 - throwaway users in a throwaway database
+CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+@dataclass
+class Fund:
+    pk: int
+    slug: str
+    locations: list[int]
+
+
+@dataclass
+class Person:
+    username: str
+    fund: Fund
+    totp_key: str | None = None  # managers sign in with a code; investors need none
+
+
+@dataclass
+class Samples:
+    """What the browsing threads measured: (page, milliseconds) and errors in words."""
+
+    times: list[tuple[str, float]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    other_status: Counter[int] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, page: str, ms: float, problem: str | None, status: int | None) -> None:
+        with self.lock:
+            self.times.append((page, ms))
+            if problem:
+                self.errors.append(problem)
+            elif status != 200:
+                self.other_status[status] += 1
+
+
+def use_bench_database() -> None:
+    """A fresh database of our own, migrated, with Django set up in this process."""
+    import psycopg
+
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith("postgres") or not os.environ.get("REDIS_URL"):
+        raise SystemExit("bench_load needs DATABASE_URL on PostgreSQL and REDIS_URL")
+    server, _, _ = base.rpartition("/")
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DATABASE}")
+    os.environ["DATABASE_URL"] = f"{server}/{DATABASE}"
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+    if "CREDENTIALS_KEYS" not in os.environ:
+        from cryptography.fernet import Fernet
+
+        os.environ["CREDENTIALS_KEYS"] = Fernet.generate_key().decode()
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    call_command("load_registry", verbosity=0)
+
+
+def build_funds(scenario: dict[str, Any]) -> list[Fund]:
+    from portfolio.models import Portfolio
+    from portfolio.services import create_exchange_account
+
+    funds = []
+    accounts = iter(scenario["accounts"])
+    for n in range(PORTFOLIOS):
+        portfolio = Portfolio.objects.create(slug=f"load-{n}", name=f"Load fund {n}")
+        locations = []
+        for account in (next(accounts) for _ in range(ACCOUNTS_PER_FUND)):
+            created = create_exchange_account(
+                portfolio=portfolio,
+                name=f"{account['exchange']} {account['api_key']}",
+                exchange_id=account["exchange"],
+                credentials=bench_sync.credentials_of(account),
+            )
+            locations.append(created.pk)
+        funds.append(Fund(portfolio.pk, portfolio.slug, locations))
+    return funds
+
+
+def build_people(funds: list[Fund]) -> list[Person]:
+    """USERS people spread over the funds: even ones investors with a stake, odd ones managers."""
+    from decimal import Decimal
+
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.models import AccessGrant, AccessLevel, InvestorStake, Role
+    from accounts.services import create_user
+
+    people = []
+    for n in range(USERS):
+        fund = funds[n % len(funds)]
+        if n % 2 == 0:
+            user = create_user(username=f"investor{n}", password=PASSWORD, role=Role.INVESTOR)
+            InvestorStake.objects.create(investor=user, portfolio_id=fund.pk, share=Decimal("0.1"))
+            people.append(Person(user.username, fund))
+        else:
+            user = create_user(username=f"manager{n}", password=PASSWORD, role=Role.MANAGER)
+            AccessGrant.objects.create(user=user, portfolio_id=fund.pk, level=AccessLevel.MANAGE)
+            device = TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
+            people.append(Person(user.username, fund, device.key))
+    return people
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_open(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+
+def wait_until(condition: Any, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} did not happen within {seconds:.0f} s")
+        time.sleep(0.1)
+
+
+class Processes:
+    """The processes this benchmark started, each in its own session, all stopped at the end."""
+
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="bench-load-"))
+        self.started: list[subprocess.Popen] = []
+
+    def start(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen:
+        with (self.folder / f"{name}.log").open("w") as log:
+            process = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+        self.started.append(process)
+        return process
+
+    def log(self, name: str) -> str:
+        path = self.folder / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop_all(self) -> None:
+        for process in reversed(self.started):
+            stop_group(process)
+
+    def remove_logs(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    """SIGTERM to the leader (a worker's warm shutdown lets its pool end the task it has);
+    then SIGKILL whatever is left of the group."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        pass
+    try:  # a pool process left behind, or a leader deaf to SIGTERM
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=10)
+
+
+def start_emulator(processes: Processes, scenario: dict[str, Any]) -> str:
+    import json
+
+    path = processes.folder / "scenario.json"
+    path.write_text(json.dumps(scenario))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", str(path), "--port", "0"],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    processes.started.append(process)
+    return process.stdout.readline().strip()
+
+
+def server_command(port: int) -> tuple[list[str], str]:
+    """gunicorn with threads where installed, else Django's threaded development server."""
+    try:
+        import gunicorn  # noqa: F401
+    except ImportError:
+        command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
+        return command, "Django runserver (threaded, 1 process)"
+    workers = (os.cpu_count() or 1) + 1
+    command = [
+        *(sys.executable, "-m", "gunicorn", "config.wsgi:application"),
+        *("--bind", f"127.0.0.1:{port}", "--workers", str(workers)),
+        *("--worker-class", "gthread", "--threads", "4", "--log-level", "warning"),
+    ]
+    return command, f"gunicorn gthread, {workers} workers × 4 threads"
+
+
+def start_server(processes: Processes, env: dict[str, str]) -> tuple[str, str]:
+    port = free_port()
+    command, name = server_command(port)
+    server = processes.start("web", command, env)
+    wait_until(lambda: port_open(port) or server.poll() is not None, 60, "the web server start")
+    if server.poll() is not None:
+        raise SystemExit(f"the web server stopped:\n{processes.log('web')[-2000:]}")
+    return f"http://127.0.0.1:{port}", name
+
+
+def start_worker(processes: Processes, env: dict[str, str]) -> None:
+    celery = str(Path(sys.executable).parent / "celery")
+    command = [
+        *(celery, "-A", "config", "worker", "-Q", "sync,risk", "-c", str(WORKER_PROCESSES)),
+        *("-l", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"),
+    ]
+    processes.start("worker", command, env)
+
+
+def rounds_in_flight(fund: Fund) -> int:
+    from portfolio.models import SyncRound
+
+    return SyncRound.objects.filter(portfolio_id=fund.pk, completed_at=None).count()
+
+
+def sync_loop(funds: list[Fund], until: float, stop: threading.Event) -> None:
+    """Keep ROUNDS_IN_FLIGHT rounds queued for every fund until the deadline."""
+    from django.db import connection
+
+    from portfolio.models import Portfolio
+    from portfolio.rounds import start_sync_round
+
+    try:
+        while time.monotonic() < until and not stop.is_set():
+            for fund in funds:
+                if rounds_in_flight(fund) < ROUNDS_IN_FLIGHT:
+                    start_sync_round(portfolio=Portfolio.objects.get(pk=fund.pk))
+            stop.wait(0.25)
+    finally:
+        connection.close()
+
+
+class LoopbackCookies:
+    """Build a requests cookie jar that sends the app's Secure cookies back over plain HTTP.
+
+    requests copies cookies into a jar with the default policy for every request, so a cookie
+    policy is not enough: the Secure flag is dropped as each cookie is stored. Loopback only.
+    """
+
+    @staticmethod
+    def jar() -> Any:
+        import requests
+
+        class Jar(requests.cookies.RequestsCookieJar):
+            def set_cookie(self, cookie: Cookie, *args: Any, **kwargs: Any) -> None:
+                cookie.secure = False
+                super().set_cookie(cookie, *args, **kwargs)
+
+        return Jar()
+
+
+def csrf_of(text: str) -> str:
+    found = CSRF_FIELD.search(text)
+    if not found:
+        raise SystemExit("no CSRF token on the login page")
+    return found.group(1)
+
+
+def log_in(base: str, person: Person) -> Any:
+    """A requests session past the login form and, for a manager, the TOTP step."""
+    import requests
+    from django_otp.oath import TOTP
+
+    session = requests.Session()
+    session.cookies = LoopbackCookies.jar()
+    page = session.get(f"{base}/accounts/login/", timeout=30)
+    data = {"username": person.username, "password": PASSWORD}
+    data["csrfmiddlewaretoken"] = csrf_of(page.text)
+    page = session.post(f"{base}/accounts/login/", data=data, timeout=30)
+    if person.totp_key:
+        token = f"{TOTP(bytes.fromhex(person.totp_key)).token():06d}"
+        data = {"token": token, "csrfmiddlewaretoken": csrf_of(page.text)}
+        page = session.post(f"{base}/accounts/two-factor/verify/", data=data, timeout=30)
+    if page.status_code != 200 or "/accounts/" in page.url:
+        raise SystemExit(f"login of {person.username} failed: {page.status_code} at {page.url}")
+    return session
+
+
+def pages_of(fund: Fund) -> list[tuple[str, str]]:
+    """(kind, path) of the pages a user of this fund browses."""
+    from django.urls import NoReverseMatch, reverse
+
+    pages = [("home", reverse("home")), ("portfolio", f"/portfolios/{fund.slug}/")]
+    pages += [("location", f"/locations/{pk}/") for pk in fund.locations]
+    try:
+        pages.append(("exposure", reverse("riskmodels:report", args=[fund.slug])))
+    except NoReverseMatch:
+        pass  # no exposure report in this version of the app
+    return pages
+
+
+def browse(
+    session: Any, base: str, pages: list[tuple[str, str]], until: float, samples: Samples
+) -> None:
+    """Request the pages in turn, back to back, until the deadline."""
+    turn = 0
+    while time.monotonic() < until:
+        kind, path = pages[turn % len(pages)]
+        turn += 1
+        start = time.perf_counter()
+        problem, status = None, None
+        try:
+            response = session.get(base + path, timeout=30, allow_redirects=False)
+            status = response.status_code
+            problem = f"status {status}" if status >= 500 else None
+        except Exception as error:  # a failed request is a figure to report, not a crash
+            problem = f"{type(error).__name__}: {str(error)[-80:]}"
+        samples.add(kind, (time.perf_counter() - start) * 1000, problem, status)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
+
+
+def load(base: str, people: list[Person], funds: list[Fund], seconds: float) -> Samples:
+    """The users browse while the sync loop runs; both stop at the same deadline."""
+    sessions = [(log_in(base, person), pages_of(person.fund)) for person in people]
+    samples = Samples()
+    until = time.monotonic() + seconds
+    stop = threading.Event()
+    threads = [threading.Thread(target=sync_loop, args=(funds, until, stop), daemon=True)]
+    threads += [
+        threading.Thread(target=browse, args=(session, base, pages, until, samples), daemon=True)
+        for session, pages in sessions
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=seconds + 60)
+    stop.set()
+    return samples
+
+
+def integrity() -> dict[str, Any]:
+    """Lost or duplicated snapshots, counted in the database."""
+    from django.db.models import Count
+
+    from portfolio.models import (
+        HoldingSnapshot,
+        SnapshotSource,
+        SyncOutcome,
+        SyncRound,
+        SyncRun,
+    )
+
+    success = SyncRun.objects.filter(outcome=SyncOutcome.SUCCESS)
+    by_sync = HoldingSnapshot.objects.filter(source=SnapshotSource.SYNC)
+    per_run = by_sync.exclude(sync_run=None).values("sync_run").annotate(n=Count("pk"))
+    failures = SyncRun.objects.filter(outcome=SyncOutcome.FAILED).values_list("error_class")
+    return {
+        "syncs_completed": success.count(),
+        "syncs_failed": SyncRun.objects.filter(outcome=SyncOutcome.FAILED).count(),
+        "failed_by_class": dict(Counter(name for (name,) in failures)),
+        "rounds_started": SyncRound.objects.count(),
+        "rounds_unfinished": SyncRound.objects.filter(completed_at=None).count(),
+        "sync_snapshots": by_sync.count(),
+        "successful_runs_without_snapshot": success.filter(snapshot__isnull=True).count(),
+        "runs_with_several_snapshots": per_run.filter(n__gt=1).count(),
+        "sync_snapshots_without_successful_run": by_sync.exclude(
+            sync_run__outcome=SyncOutcome.SUCCESS
+        ).count(),
+        "tasks_succeeding_twice": success.values("task_id")
+        .annotate(n=Count("pk"))
+        .filter(n__gt=1)
+        .count(),
+    }
+
+
+def summarise(samples: Samples, seconds: float) -> dict[str, Any]:
+    times = [ms for _, ms in samples.times]
+    figures = {
+        "requests": len(times),
+        "requests_per_s": round(len(times) / seconds, 1),
+        "p50_ms": round(statistics.median(times), 1) if times else None,
+        "p95_ms": round(percentile(times, 0.95), 1),
+        "max_ms": round(max(times, default=0.0), 1),
+        "errors": len(samples.errors),
+        "error_kinds": dict(Counter(samples.errors)),
+        "other_non_200": dict(samples.other_status),
+    }
+    for kind in ("home", "portfolio", "location", "exposure"):
+        of_kind = [ms for page, ms in samples.times if page == kind]
+        if of_kind:
+            figures[f"p95_ms_{kind}"] = round(percentile(of_kind, 0.95), 1)
+    return figures
+
+
+def run(seconds: float = DURATION_S) -> dict[str, Any]:
+    use_bench_database()
+    from config.celery import app
+
+    app.control.purge()  # nothing left in the queues by an earlier run
+    processes = Processes()
+    try:
+        scenario = bench_sync.build_scenario(PORTFOLIOS * ACCOUNTS_PER_FUND)
+        env = os.environ | {"ALLOWED_HOSTS": "127.0.0.1", "DEBUG": "0", "LOG_LEVEL": "WARNING"}
+        env["EXCHANGE_EMULATOR_URL"] = start_emulator(processes, scenario)
+        funds = build_funds(scenario)
+        people = build_people(funds)
+        base, server = start_server(processes, env)
+        start_worker(processes, env)
+        samples = load(base, people, funds, seconds)
+        drained = drain(DRAIN_S)
+    finally:
+        processes.stop_all()
+    worker_errors = processes.log("worker").count("ERROR/")
+    if samples.errors:  # the server's side of the story, for whoever reads the run
+        print(processes.log("web")[-3000:], file=sys.stderr)
+    processes.remove_logs()
+    setup = {
+        "duration_s": seconds,
+        "users": f"{USERS} ({USERS // 2} investors, {USERS - USERS // 2} managers with TOTP)",
+        "server": server,
+        "worker_processes": WORKER_PROCESSES,
+        "funds_x_accounts": f"{PORTFOLIOS} × {ACCOUNTS_PER_FUND}",
+        "cores": os.cpu_count(),
+    }
+    checks = integrity()
+    checks["drained_within_s"] = drained
+    checks["worker_error_lines"] = worker_errors
+    checks["no_lost_or_duplicated_snapshot"] = not any(
+        checks[key]
+        for key in (
+            "successful_runs_without_snapshot",
+            "runs_with_several_snapshots",
+            "sync_snapshots_without_successful_run",
+            "tasks_succeeding_twice",
+        )
+    )
+    return setup | summarise(samples, seconds) | checks
+
+
+def drain(seconds: float) -> float | None:
+    """Seconds until every round queued under load had finished, or None if some never did."""
+    from portfolio.models import SyncRound
+
+    start = time.monotonic()
+    try:
+        wait_until(lambda: not SyncRound.objects.filter(completed_at=None).exists(), seconds, "")
+    except TimeoutError:
+        return None
+    return round(time.monotonic() - start, 1)
+
+
+def main() -> None:
+    import json
+
+    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else DURATION_S
+    print(json.dumps(run(seconds), indent=2))
+
+
+if __name__ == "__main__":
+    main()
