@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Exists, Q, Value
+from django.db.models import Exists, OuterRef, Q, Value
 from django.utils import timezone
 
 from portfolio import exchanges
@@ -78,8 +78,13 @@ def sync_location(request: SyncRequest) -> SyncRun | None:
 
 
 def _load_account(request: SyncRequest) -> ExchangeAccount:
+    """The account, whether this task already succeeded, and whether a run was left running
+    (by a worker that died): one query."""
     succeeded = SyncRun.objects.filter(task_id=request.task_id, outcome=SyncOutcome.SUCCESS)
-    queryset = ExchangeAccount.objects.select_related("location")
+    running = SyncRun.objects.filter(location=OuterRef("pk"), outcome=SyncOutcome.RUNNING)
+    queryset = ExchangeAccount.objects.select_related("location").annotate(
+        left_running=Exists(running)
+    )
     if request.task_id:
         queryset = queryset.annotate(already_succeeded=Exists(succeeded))
     else:
@@ -118,18 +123,23 @@ def _start_run(account: ExchangeAccount, request: SyncRequest) -> SyncRun | None
     if ExchangeAccount.objects.filter(free, pk=account.pk).update(sync_lease_until=until) != 1:
         return None
     # With the lease held, a run still marked running belongs to a worker that died mid-sync.
-    SyncRun.objects.filter(location=account.location, outcome=SyncOutcome.RUNNING).update(
-        outcome=SyncOutcome.FAILED,
-        finished_at=now,
-        error_class="Interrupted",
-        error_message="The worker stopped during this sync; the sync was run again.",
-    )
+    if account.left_running:
+        _mark_interrupted(account, now)
     return SyncRun.objects.create(
         location=account.location,
         sync_round_id=request.round_id,
         task_id=request.task_id,
         attempt=request.attempt,
         started_at=now,
+    )
+
+
+def _mark_interrupted(account: ExchangeAccount, now: datetime) -> None:
+    SyncRun.objects.filter(location=account.location, outcome=SyncOutcome.RUNNING).update(
+        outcome=SyncOutcome.FAILED,
+        finished_at=now,
+        error_class="Interrupted",
+        error_message="The worker stopped during this sync; the sync was run again.",
     )
 
 
