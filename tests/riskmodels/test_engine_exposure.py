@@ -277,3 +277,13 @@ class TestInputChecks:
         rep = build_report([held("binance", amount, price=price)], [cp("binance")], as_of=NOW)
         # 36 decimals: the default 28-digit context would have rounded this.
         assert rep.nav == D("73024.829984170234654514527968299765279684")
+
+
+def test_a_position_cannot_escape_validation_through_namedtuple_helpers():
+    good = Position(1, "exchange", "binance", "BTC", "native", None, "spot", D(1), D(1), NOW)
+    with pytest.raises(TypeError):
+        good._replace(amount=1.5)
+    with pytest.raises(ValueError, match="custodian"):
+        Position._make(
+            [1, "self_custody", "binance", "BTC", "native", None, "spot", D(1), D(1), NOW]
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import fields, is_dataclass, replace
+from dataclasses import fields, is_dataclass
 from datetime import timedelta
 from decimal import Decimal
 
@@ -107,7 +107,7 @@ def test_moving_to_self_custody_never_raises_custody(ps, data):
         return
     i = data.draw(st.sampled_from(held_by_someone))
     moved = list(ps)
-    moved[i] = replace(ps[i], custodian=None, location_kind="self_custody", location_id="wallet")
+    moved[i] = ps[i]._replace(custodian=None, location_kind="self_custody", location_id="wallet")
     before, after = report(ps, COUNTERPARTIES), report(moved, COUNTERPARTIES)
     assert after.nav == before.nav
     custody_before = {e.group: e.custody for e in before.exposures}
