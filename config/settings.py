@@ -251,6 +251,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # ccxt logs each request's headers and each response body at DEBUG: API keys, OKX
+    # passphrases, whatever an exchange echoes back. Never that, whatever LOG_LEVEL says.
+    "loggers": {"ccxt": {"level": "INFO"}},
 }
 
 # --- Security ---

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.access import get_exchange_account_for_user, get_portfolio_for_user
 from accounts.models import User
@@ -29,8 +30,11 @@ from portfolio.services import (
 )
 
 RECENT_RUNS = 5
+# Masked in Django's error reports (the 500 mail to ADMINS quotes the POST otherwise).
+CREDENTIAL_FIELDS = ("api_key", "secret", "password")
 
 
+@sensitive_post_parameters(*CREDENTIAL_FIELDS)
 @login_required
 def add_exchange_account(request: HttpRequest, slug: str) -> HttpResponse:
     portfolio = get_portfolio_for_user(request.user, slug, manage=True)
@@ -46,6 +50,7 @@ def add_exchange_account(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "portfolio/account_add.html", context)
 
 
+@sensitive_post_parameters(*CREDENTIAL_FIELDS)
 @login_required
 def edit_exchange_account(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_exchange_account_for_user(request.user, pk, manage=True)

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.admin import AuditedAccessMixin
 from accounts.models import AccessGrant, InvestorStake
@@ -151,6 +153,13 @@ class ExchangeAccountAdmin(admin.ModelAdmin):
         ),
     )
     readonly_fields = ["credentials_updated_at", "credentials_broken_at", "credentials_error"]
+
+    # Masked in Django's error reports (the 500 mail to ADMINS quotes the POST otherwise).
+    @method_decorator(sensitive_post_parameters("api_key", "secret", "password"))
+    def changeform_view(
+        self, request: HttpRequest, *args: object, **kwargs: object
+    ) -> HttpResponse:
+        return super().changeform_view(request, *args, **kwargs)
 
     def save_model(
         self, request: HttpRequest, obj: ExchangeAccount, form: ExchangeAccountForm, change: bool
