@@ -135,3 +135,7 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+# API tokens (accounts.api.admin): registered here so that admin autodiscovery finds them.
+from accounts.api import admin as _api_token_admin  # noqa: E402, F401

@@ -8,7 +8,9 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
+from rest_framework.views import APIView
 
+from accounts.api.authentication import BearerTokenAuthentication, is_bearer_request
 from accounts.two_factor import SETUP_URL_NAME, VERIFY_URL_NAME, pending_step
 
 # The only pages a signed-in user who still owes a code may reach.
@@ -32,7 +34,24 @@ class TwoFactorMiddleware:
     ) -> HttpResponse | None:
         if request.resolver_match.view_name in OPEN_WHILE_PENDING:
             return None
+        if _authenticated_by_token(request, view):
+            return None
         step = pending_step(request.user)
         if step is None:
             return None
         return redirect_to_login(request.get_full_path(), resolve_url(step))
+
+
+def _authenticated_by_token(request: HttpRequest, view: Callable[..., Any]) -> bool:
+    """An API view called with a bearer token: the token is the whole credential there.
+
+    When bearer authentication comes first, DRF authenticates such a request by the token
+    alone (a wrong one is a 401, never a fall-back to the session), so a session that owes a
+    code gains nothing by it. Plain Django views, the token page included, and API views that
+    put session authentication first still check the session's two-factor step.
+    """
+    view_class = getattr(view, "cls", None)
+    if not (isinstance(view_class, type) and issubclass(view_class, APIView)):
+        return False
+    schemes = list(view_class.authentication_classes)
+    return bool(schemes) and schemes[0] is BearerTokenAuthentication and is_bearer_request(request)

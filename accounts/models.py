@@ -102,6 +102,10 @@ class AuditAction(models.TextChoices):
     STAKE_SAVED = "stake_saved", "Investor stake set"
     STAKE_DELETED = "stake_deleted", "Investor stake removed"
     ALERT_ACKNOWLEDGED = "alert_acknowledged", "Alert acknowledged"
+    API_TOKEN_CREATED = "api_token_created", "API token created"
+    API_TOKEN_REVOKED = "api_token_revoked", "API token revoked"
+    WEBHOOK_CREATED = "webhook_created", "Webhook endpoint registered"
+    WEBHOOK_DISABLED = "webhook_disabled", "Webhook endpoint disabled"
 
 
 class AuditEvent(models.Model):
@@ -133,3 +137,32 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.get_action_display()}: {self.target}"
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only its SHA-256 digest is stored: the token is shown once.
+
+    `prefix` (the first characters) lets its owner tell tokens apart; it cannot authenticate.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=80)
+    prefix = models.CharField(max_length=16, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

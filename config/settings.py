@@ -338,3 +338,52 @@ CONTENT_SECURITY_POLICY = {
         "form-action": ["'self'"],
     }
 }
+
+# --- API ---
+# The REST API (riskmodels.api) with personal bearer tokens (accounts.api), its OpenAPI schema
+# and docs (drf-spectacular, assets served from /static/ by the sidecar: no CDN), and signed
+# alert webhooks (riskmodels.webhooks). README, "API", documents all three.
+INSTALLED_APPS += ["rest_framework", "drf_spectacular", "drf_spectacular_sidecar"]
+
+REST_FRAMEWORK = {
+    # Bearer first: a request with a token is judged by the token alone (see
+    # accounts.middleware, which lets such requests past the session's two-factor step).
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "riskmodels.api.pagination.Pagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "COERCE_DECIMAL_TO_STRING": True,  # money is exact text, never a float
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Counterweight API",
+    "DESCRIPTION": "How much of a fund's money depends on each counterparty. Read-only, "
+    "scoped as the pages are, plus acknowledging alerts and registering alert webhooks.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# Webhooks: per-attempt timeout, attempts in all, and the backoff between them (30 s, 1, 2,
+# 4, 8 min, then 10 min: about 35 minutes in all). The cap stays well under the broker's
+# visibility timeout, or Redis would hand a waiting retry to a second worker.
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30)
+WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 600)
+# Loopback and private addresses are refused unless this is set (tests, a lab): a webhook
+# must not let a manager make the server call its own network.
+WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", DEBUG)

@@ -19,4 +19,5 @@ urlpatterns = [
     path("", include("portfolio.manual_urls")),
     path("", include("portfolio.account_urls")),
     path("admin/", admin.site.urls),
+    path("api/", include("riskmodels.api.urls")),  # REST API, schema, docs, tokens
 ]

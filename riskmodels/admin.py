@@ -183,3 +183,7 @@ class StressShockAdmin(admin.ModelAdmin):
     list_display = ["scenario", "fraction", "custody_group", "issuer_group", "asset", "asset_kind"]
     list_filter = ["asset_kind"]
     autocomplete_fields = ["custody_group", "issuer_group", "asset"]
+
+
+# Webhooks (riskmodels.api.admin): registered here so that admin autodiscovery finds them.
+from riskmodels.api import admin as _webhook_admin  # noqa: E402, F401

@@ -2,7 +2,8 @@
 
 One live alert per (portfolio, rule, subject) (a database constraint). An alert keeps its
 first_seen while it stays live, so "over its limit for" runs from the first snapshot that found
-it. New and escalated alerts are mailed to the portfolio's managers once the transaction commits.
+it. New and escalated alerts are mailed to the portfolio's managers once the transaction commits;
+new, escalated and resolved ones are POSTed to the portfolio's webhooks (riskmodels.webhooks).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from accounts.models import AccessGrant, AccessLevel, Role
 from portfolio.models import Portfolio
 from riskmodels.engine import Finding
 from riskmodels.models import Alert, AlertCause, AlertLevel, AlertState
+from riskmodels.webhooks import record_alert_events
 
 # Fields a change of level touches; a change within a level touches value and threshold only.
 LEVEL_FIELDS = [
@@ -46,6 +48,7 @@ class AlertChanges:
     moved: list[Alert] = field(default_factory=list)
     refreshed: list[Alert] = field(default_factory=list)
     resolved: int = 0
+    resolved_alerts: list[Alert] = field(default_factory=list)  # as resolved, for webhooks
 
     @property
     def to_notify(self) -> list[Alert]:
@@ -136,7 +139,15 @@ def evaluate_alerts(
         changes.resolved = Alert.objects.filter(pk__in=gone).update(
             state=AlertState.RESOLVED, resolved_at=now
         )
+        changes.resolved_alerts = [_resolved(live[key], now) for key in live if key not in over]
+    # Webhooks: new, escalated and resolved alerts, POSTed once this transaction commits.
+    record_alert_events(portfolio_id=portfolio_id, changes=changes, now=now)
     return changes
+
+
+def _resolved(alert: Alert, now: datetime) -> Alert:
+    alert.state, alert.resolved_at = AlertState.RESOLVED, now
+    return alert
 
 
 def cause_of(holdings_digest: str, previous_digest: str | None) -> str:

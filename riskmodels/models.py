@@ -425,3 +425,78 @@ class StressShock(models.Model):
                 errors[name] = f"Choose the group ({row.group.slug})."
         if errors:
             raise ValidationError(errors)
+
+
+# --- Webhooks ---
+# A manager's endpoint per portfolio; an event per alert change (an outbox, written in the
+# alert's transaction); one delivery row per attempt to POST an event to an endpoint.
+
+
+class WebhookEndpoint(models.Model):
+    """Where a portfolio's alert events are POSTed, signed with a secret made here.
+
+    The secret is kept Fernet-encrypted (settings.CREDENTIALS_KEYS): signing needs it back,
+    so a digest would not do. Its owner sees it once, when the endpoint is registered.
+    """
+
+    portfolio = models.ForeignKey(Portfolio, on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(max_length=500)
+    secret_encrypted = models.TextField(editable=False)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["portfolio", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.portfolio.slug} → {self.url}"
+
+
+class WebhookEventType(models.TextChoices):
+    ALERT_OPENED = "alert.opened", "Alert opened"
+    ALERT_ESCALATED = "alert.escalated", "Alert escalated"
+    ALERT_RESOLVED = "alert.resolved", "Alert resolved"
+
+
+class WebhookEvent(models.Model):
+    """One alert change as sent to every active endpoint; its uuid lets receivers deduplicate."""
+
+    uuid = models.UUIDField(unique=True, editable=False)
+    portfolio = models.ForeignKey(
+        Portfolio, on_delete=models.CASCADE, related_name="webhook_events"
+    )
+    type = models.CharField(max_length=24, choices=WebhookEventType.choices)
+    payload = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.uuid}"
+
+
+class WebhookDelivery(models.Model):
+    """One attempt to POST an event to an endpoint: the delivery log."""
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
+    attempt = models.PositiveSmallIntegerField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    delivered_at = models.DateTimeField()
+    succeeded = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-delivered_at", "-pk"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [models.Index(fields=["endpoint", "event"], name="webhook_delivery_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.endpoint} #{self.attempt}: {self.status_code or self.error}"

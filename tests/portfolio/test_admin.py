@@ -50,7 +50,28 @@ def filled(tenants):
     Limit.objects.create(policy=policy, rule="group", rating_tier="A", warn="0.2", breach="0.25")
     account = ExchangeAccountFactory(location__portfolio=tenants.fund_a)
     set_exchange_credentials(account=account, credentials=SECRET)
+    _api_objects(tenants)
     return tenants
+
+
+def _api_objects(tenants) -> None:
+    """One of each API model (accounts.api, riskmodels.webhooks), for the pages below."""
+    from accounts.api.tokens import create_api_token
+    from riskmodels.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+
+    create_api_token(actor=tenants.ada, owner=tenants.bob, name="script")
+    endpoint = WebhookEndpoint.objects.create(
+        portfolio=tenants.fund_a, url="https://example.com/hook", secret_encrypted="x"
+    )
+    event = WebhookEvent.objects.create(
+        uuid="00000000-0000-0000-0000-000000000001",
+        portfolio=tenants.fund_a,
+        type="alert.opened",
+        payload={},
+    )
+    WebhookDelivery.objects.create(
+        endpoint=endpoint, event=event, attempt=1, status_code=200, delivered_at=timezone.now()
+    )
 
 
 @pytest.mark.parametrize("page", ["changelist", "add"])

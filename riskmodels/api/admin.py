@@ -1,0 +1,52 @@
+"""Webhooks in the Django admin: read-only. Endpoints are registered through the API (where
+the secret is shown once); an admin may disable them, through the audited service."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from riskmodels.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from riskmodels.webhooks import disable_webhook_endpoint
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(ReadOnlyAdmin):
+    list_display = ["portfolio", "url", "active", "created_by", "created_at"]
+    list_filter = ["active", "portfolio"]
+    list_select_related = ["portfolio", "created_by"]
+    fields = ["portfolio", "url", "active", "created_by", "created_at"]  # never the secret
+    actions = ["disable"]
+
+    @admin.action(description="Disable the selected endpoints")
+    def disable(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
+        endpoints = list(queryset.filter(active=True).select_related("portfolio"))
+        for endpoint in endpoints:
+            disable_webhook_endpoint(user=request.user, endpoint=endpoint)
+        self.message_user(request, f"{len(endpoints)} endpoint(s) disabled.", messages.SUCCESS)
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "type", "portfolio", "uuid"]
+    list_filter = ["type", "portfolio"]
+    list_select_related = ["portfolio"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["delivered_at", "endpoint", "event", "attempt", "status_code", "succeeded"]
+    list_filter = ["succeeded"]
+    list_select_related = ["endpoint__portfolio", "event"]

@@ -1,0 +1,175 @@
+"""What the API shows. No serializer has a credential field; investors with a stake see
+stake × every money figure (the views pass `stake`), and no location's sync errors."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from portfolio.models import CustodyLocation, Portfolio
+from riskmodels.api.fields import ExactDecimalField
+from riskmodels.engine.arith import exact
+from riskmodels.models import Alert, ExposureSnapshot, WebhookDelivery, WebhookEndpoint
+
+
+@exact
+def scaled(amount: Decimal, stake: Decimal | None) -> Decimal:
+    return amount if stake is None else amount * stake
+
+
+class PortfolioSerializer(serializers.ModelSerializer):
+    stake = serializers.SerializerMethodField(help_text="An investor's share (0 to 1), or null.")
+    can_manage = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Portfolio
+        fields = ["slug", "name", "base_currency", "description", "created_at"]
+        fields += ["stake", "can_manage"]
+
+    def get_stake(self, portfolio: Portfolio) -> str | None:
+        share = self.context["stakes"].get(portfolio.pk)
+        return None if share is None else ExactDecimalField().to_representation(share)
+
+    def get_can_manage(self, portfolio: Portfolio) -> bool:
+        return portfolio.pk in self.context["managed"]
+
+
+class LocationSerializer(serializers.ModelSerializer):
+    """A location as an investor with a stake sees it: where, and with whom."""
+
+    portfolio = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    custodian = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = CustodyLocation
+        fields = ["id", "portfolio", "name", "kind", "custodian", "wallet_type"]
+
+
+class LocationHealthSerializer(LocationSerializer):
+    """A location with its freshness and sync health, for managers and admins (and investors
+    granted the whole portfolio), as the portfolio page shows it. Never its credentials."""
+
+    exchange_id = serializers.SerializerMethodField()
+    data_as_of = serializers.DateTimeField(read_only=True, allow_null=True)
+    last_outcome = serializers.CharField(read_only=True, allow_null=True)
+    last_run_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    last_error = serializers.CharField(read_only=True, allow_null=True)
+
+    class Meta(LocationSerializer.Meta):
+        fields = [*LocationSerializer.Meta.fields, "exchange_id", "data_as_of"]
+        fields += ["last_outcome", "last_run_at", "last_error"]
+
+    def get_exchange_id(self, location: CustodyLocation) -> str | None:
+        account = getattr(location, "exchange_account", None)
+        return None if account is None else account.exchange_id
+
+
+class HoldingSerializer(serializers.Serializer):
+    """One current holding (riskmodels.selectors.HoldingLine), already × stake."""
+
+    location = serializers.CharField()
+    kind = serializers.CharField()
+    custodian = serializers.CharField(allow_null=True)
+    group = serializers.CharField(allow_null=True)
+    asset = serializers.CharField()
+    product = serializers.CharField()
+    amount = ExactDecimalField()
+    price = ExactDecimalField(allow_null=True, help_text="USD; null when unpriced.")
+    value = ExactDecimalField(allow_null=True, help_text="USD; null when unpriced.")
+
+
+class ExposureSummarySerializer(serializers.ModelSerializer):
+    """One snapshot in the history: NAV × stake for an investor with a stake."""
+
+    portfolio = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    nav = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ExposureSnapshot
+        fields = ["id", "portfolio", "computed_at", "data_as_of", "nav"]
+
+    def get_nav(self, snapshot: ExposureSnapshot) -> str:
+        return ExactDecimalField().to_representation(scaled(snapshot.nav, self.context["stake"]))
+
+
+class ExposureReportSerializer(serializers.Serializer):
+    """A snapshot with its exposure report (README, "Exposure report"), as the user may see it."""
+
+    id = serializers.IntegerField()
+    portfolio = serializers.CharField()
+    computed_at = serializers.DateTimeField()
+    data_as_of = serializers.DateTimeField(allow_null=True)
+    stake = ExactDecimalField(allow_null=True)
+    report = serializers.JSONField(help_text="The documented exposure report, money × stake.")
+
+
+class StressResultSerializer(serializers.Serializer):
+    scenario = serializers.CharField()
+    loss = ExactDecimalField(help_text="USD, × stake for an investor with a stake.")
+    loss_share = ExactDecimalField(allow_null=True, help_text="A share of NAV (0 to 1).")
+
+
+class StressSerializer(serializers.Serializer):
+    exposure = serializers.IntegerField(help_text="The snapshot the results come from.")
+    computed_at = serializers.DateTimeField()
+    nav = ExactDecimalField()
+    results = StressResultSerializer(many=True)
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    """An alert: shares, HHI points, hours or counts (no money figure). Who acknowledged it,
+    and why, only for those who see the portfolio whole (not an investor's stake view)."""
+
+    portfolio = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    value = ExactDecimalField()
+    threshold = ExactDecimalField()
+    acknowledged_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = Alert
+        fields = ["id", "portfolio", "rule", "subject", "level", "value", "threshold", "cause"]
+        fields += ["state", "first_seen", "last_seen", "acknowledged_at", "resolved_at"]
+        fields += ["acknowledged_by", "acknowledge_reason"]
+        read_only_fields = fields
+
+    def to_representation(self, alert: Alert) -> dict:
+        data = super().to_representation(alert)
+        if alert.portfolio_id in self.context.get("stakes", {}):
+            data["acknowledged_by"], data["acknowledge_reason"] = None, ""
+        return data
+
+
+class AcknowledgeSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, trim_whitespace=True)
+
+
+class WebhookSerializer(serializers.ModelSerializer):
+    portfolio = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["id", "portfolio", "url", "active", "created_at"]
+        read_only_fields = ["id", "portfolio", "active", "created_at"]
+
+
+class NewWebhookSerializer(WebhookSerializer):
+    secret = serializers.CharField(
+        read_only=True, help_text="Shown once: sign-check deliveries with it (README, API)."
+    )
+
+    class Meta(WebhookSerializer.Meta):
+        fields = [*WebhookSerializer.Meta.fields, "secret"]
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    event = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+    event_type = serializers.CharField(source="event.type", read_only=True)
+
+    class Meta:
+        model = WebhookDelivery
+        fields = ["id", "event", "event_type", "attempt", "status_code", "error"]
+        fields += ["duration_ms", "delivered_at", "succeeded"]
+        read_only_fields = fields
