@@ -3,7 +3,7 @@
 Measured in one run, against the same emulator process:
 - the lower bound: a bare ccxt loop in one process making the same balance, permission and
   ticker calls per account, with markets preloaded and nothing stored;
-- Counterweight: `sync_all` on a real Celery worker (2 processes, Redis broker, PostgreSQL),
+- Counterweight: `sync_all` on a real Celery worker (cores + 1 processes, Redis, PostgreSQL),
   from enqueueing until every portfolio's round has completed (snapshots and prices stored).
 
 Needs DATABASE_URL (PostgreSQL) and REDIS_URL; it uses its own database, counterweight_bench.
@@ -25,7 +25,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNTS = 200
 PORTFOLIOS = 10
-WORKER_PROCESSES = int(os.environ.get("BENCH_WORKER_PROCESSES", "2"))
+# Syncs wait on HTTP and the database: one process more than cores keeps both cores busy.
+WORKER_PROCESSES = int(os.environ.get("BENCH_WORKER_PROCESSES", str((os.cpu_count() or 1) + 1)))
 EXCHANGES = ("binance", "kraken", "okx", "coinbase", "bybit")
 TEMPLATE = ROOT / "sandbox" / "scenarios" / "test.json"
 TARGET_RATIO = 1.5
