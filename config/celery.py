@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from celery import Celery
+from celery import Celery, Task
 from celery.signals import task_postrun, task_prerun
 from django.db import close_old_connections
 
@@ -36,5 +36,7 @@ app.conf["CELERY_DB_REUSE_MAX"] = 1_000_000
 
 @task_prerun.connect
 @task_postrun.connect
-def close_old_database_connections(**kwargs: object) -> None:
-    close_old_connections()
+def close_old_database_connections(task: Task | None = None, **kwargs: object) -> None:
+    # An eager task runs inside its caller's request or transaction: leave that alone.
+    if task is not None and not task.request.is_eager:
+        close_old_connections()
