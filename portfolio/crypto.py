@@ -14,7 +14,8 @@ class CredentialsUnreadable(Exception):
     """No configured key decrypts the stored credentials (a key was retired too early)."""
 
 
-def _fernet() -> MultiFernet:
+def credentials_cipher() -> MultiFernet:
+    """Every configured key decrypts; the first encrypts. Also used for webhook secrets."""
     return MultiFernet([Fernet(key.encode()) for key in settings.CREDENTIALS_KEYS])
 
 
@@ -23,12 +24,12 @@ def encrypt_credentials(credentials: dict[str, str]) -> str:
     if unknown:
         raise ValueError(f"Unknown credential fields: {', '.join(sorted(unknown))}")
     kept = {name: value for name, value in credentials.items() if value}
-    return _fernet().encrypt(json.dumps(kept, sort_keys=True).encode()).decode()
+    return credentials_cipher().encrypt(json.dumps(kept, sort_keys=True).encode()).decode()
 
 
 def decrypt_credentials(token: str) -> dict[str, str]:
     try:
-        return json.loads(_fernet().decrypt(token.encode()))
+        return json.loads(credentials_cipher().decrypt(token.encode()))
     except InvalidToken:
         raise CredentialsUnreadable("no configured CREDENTIALS_KEYS entry decrypts this") from None
 
@@ -36,6 +37,6 @@ def decrypt_credentials(token: str) -> dict[str, str]:
 def reencrypt_credentials(token: str) -> str:
     """The same credentials under the newest key; any configured key may have made `token`."""
     try:
-        return _fernet().rotate(token.encode()).decode()
+        return credentials_cipher().rotate(token.encode()).decode()
     except InvalidToken:
         raise CredentialsUnreadable("no configured CREDENTIALS_KEYS entry decrypts this") from None

@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import requests
-from cryptography.fernet import Fernet, MultiFernet
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -38,6 +37,7 @@ from django.utils import timezone
 from accounts.access import can_manage, portfolios_for
 from accounts.audit import record_audit
 from accounts.models import AuditAction
+from portfolio.crypto import credentials_cipher
 from portfolio.models import Portfolio
 from riskmodels.models import (
     Alert,
@@ -95,13 +95,8 @@ def body_of(event: WebhookEvent) -> bytes:
     return json.dumps(event.payload, sort_keys=True, separators=(",", ":")).encode()
 
 
-def _cipher() -> MultiFernet:
-    # The exchange credentials' keys (settings.CREDENTIALS_KEYS): newest first, all decrypt.
-    return MultiFernet([Fernet(key.encode()) for key in settings.CREDENTIALS_KEYS])
-
-
 def secret_of(endpoint: WebhookEndpoint) -> str:
-    return _cipher().decrypt(endpoint.secret_encrypted.encode()).decode()
+    return credentials_cipher().decrypt(endpoint.secret_encrypted.encode()).decode()
 
 
 # Endpoints
@@ -138,7 +133,7 @@ def create_webhook_endpoint(*, user: User, portfolio: Portfolio, url: str) -> Ne
     endpoint = WebhookEndpoint.objects.create(
         portfolio=portfolio,
         url=url,
-        secret_encrypted=_cipher().encrypt(secret.encode()).decode(),
+        secret_encrypted=credentials_cipher().encrypt(secret.encode()).decode(),
         created_by=user,
     )
     record_audit(

@@ -19,6 +19,7 @@ from portfolio.management.commands.rotate_credentials_key import (
 )
 from portfolio.models import ExchangeAccount
 from portfolio.services import set_exchange_credentials
+from riskmodels.webhooks import create_webhook_endpoint, secret_of
 from tests.factories import CounterpartyFactory, ExchangeAccountFactory
 
 OLD, NEW, LOST = (Fernet.generate_key().decode() for _ in range(3))
@@ -96,3 +97,17 @@ def test_a_token_that_does_not_read_back_is_never_saved(db, settings):
     with pytest.raises(RotationMismatch):
         _rotate_one(account, Fernet(LOST.encode()), RotationReport())
     assert ExchangeAccount.objects.get(pk=pk).credentials_encrypted == account.credentials_encrypted
+
+
+def test_webhook_secrets_are_rotated_too(db, settings, tenants):
+    settings.CREDENTIALS_KEYS = [OLD]
+    settings.WEBHOOK_ALLOW_PRIVATE_URLS = True
+    new = create_webhook_endpoint(
+        user=tenants.alice, portfolio=tenants.fund_a, url="http://127.0.0.1:9/hook"
+    )
+    endpoint, secret = new.endpoint, new.secret
+    settings.CREDENTIALS_KEYS = [NEW, OLD]
+    assert "Re-encrypted 1;" in _rotate()
+    settings.CREDENTIALS_KEYS = [NEW]
+    endpoint.refresh_from_db()
+    assert secret_of(endpoint) == secret

@@ -1,4 +1,5 @@
-"""Re-encrypt every exchange credential under the newest CREDENTIALS_KEYS entry.
+"""Re-encrypt every secret kept under CREDENTIALS_KEYS with the newest entry: exchange
+credentials and webhook signing secrets.
 
 The procedure (README, "Security"): put a new key first in CREDENTIALS_KEYS, restart, run
 this command until it reports nothing unreadable, then drop the old key and restart again.
@@ -6,34 +7,41 @@ this command until it reports nothing unreadable, then drop the old key and rest
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import models, transaction
 
-from portfolio.crypto import CredentialsUnreadable, decrypt_credentials, reencrypt_credentials
+from portfolio.crypto import credentials_cipher
 from portfolio.models import ExchangeAccount
+from riskmodels.models import WebhookEndpoint
+
+# Every column holding a Fernet token made with CREDENTIALS_KEYS, with its words for reports.
+ENCRYPTED_COLUMNS: tuple[tuple[type[models.Model], str, str], ...] = (
+    (ExchangeAccount, "credentials_encrypted", "exchange account"),
+    (WebhookEndpoint, "secret_encrypted", "webhook endpoint"),
+)
 
 
 class RotationMismatch(Exception):
-    """A re-encrypted token did not read back as the credentials it was made from."""
+    """A re-encrypted token did not read back as the secret it was made from."""
 
 
 @dataclass
 class RotationReport:
     rotated: int = 0
     already_current: int = 0
-    unreadable: list[ExchangeAccount] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)  # "exchange account 12 (…)"
 
 
 class Command(BaseCommand):
     help = (
-        "Re-encrypt every exchange account's credentials under the newest CREDENTIALS_KEYS "
-        "entry (the first). Safe to run again; nothing is written that does not decrypt."
+        "Re-encrypt every exchange credential and webhook secret under the newest "
+        "CREDENTIALS_KEYS entry (the first). Safe to run again; nothing is written that does "
+        "not decrypt."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -45,49 +53,62 @@ class Command(BaseCommand):
             f"Re-encrypted {report.rotated}; already under the newest key "
             f"{report.already_current}; unreadable {len(report.unreadable)}."
         )
-        for account in report.unreadable:
+        for name in report.unreadable:
             self.stderr.write(
-                f"unreadable: exchange account {account.pk} ({account}): no configured key "
-                "decrypts it; it was left as it is. Put back the key that made it."
+                f"unreadable: {name}: no configured key decrypts it; it was left as it is. "
+                "Put back the key that made it."
             )
         if report.unreadable:
             raise CommandError("Some credentials are unreadable: keep the old keys for now.")
 
 
 def rotate_credentials() -> RotationReport:
-    """1. Lock every account with stored credentials, in one transaction.
+    """1. Lock every row holding a token, in one transaction.
     2. Skip those the newest key already decrypts; report those no key decrypts.
     3. Re-encrypt the rest, check each new token decrypts with the newest key alone to the
-       very same credentials, then save. One mismatch rolls everything back.
+       very same secret, then save. One mismatch rolls everything back.
     """
     report = RotationReport()
     newest = Fernet(settings.CREDENTIALS_KEYS[0].encode())
     with transaction.atomic():
-        accounts = ExchangeAccount.objects.select_for_update().exclude(credentials_encrypted="")
-        for account in accounts.select_related("location").order_by("pk"):
-            _rotate_one(account, newest, report)
+        for model, column, _ in ENCRYPTED_COLUMNS:
+            rows = model.objects.select_for_update().exclude(**{column: ""}).order_by("pk")
+            for row in rows:
+                _rotate_one(row, newest, report, column=column)
     return report
 
 
-def _rotate_one(account: ExchangeAccount, newest: Fernet, report: RotationReport) -> None:
-    token = account.credentials_encrypted
+def _rotate_one(
+    row: models.Model, newest: Fernet, report: RotationReport, *, column: str = ""
+) -> None:
+    column = column or _column_of(row)
+    token = getattr(row, column).encode()
+    cipher = credentials_cipher()
     try:
-        original = decrypt_credentials(token)
-    except CredentialsUnreadable:
-        report.unreadable.append(account)
+        original = cipher.decrypt(token)
+    except InvalidToken:
+        report.unreadable.append(f"{_words_of(row)} {row.pk} ({row})")
         return
     if _decrypts_with(newest, token) is not None:
         report.already_current += 1
         return
-    rotated = reencrypt_credentials(token)
+    rotated = cipher.rotate(token)
     if _decrypts_with(newest, rotated) != original:
-        raise RotationMismatch(f"exchange account {account.pk} did not read back the same")
-    ExchangeAccount.objects.filter(pk=account.pk).update(credentials_encrypted=rotated)
+        raise RotationMismatch(f"{_words_of(row)} {row.pk} did not read back the same")
+    type(row).objects.filter(pk=row.pk).update(**{column: rotated.decode()})
     report.rotated += 1
 
 
-def _decrypts_with(key: Fernet, token: str) -> dict[str, str] | None:
+def _column_of(row: models.Model) -> str:
+    return next(column for model, column, _ in ENCRYPTED_COLUMNS if isinstance(row, model))
+
+
+def _words_of(row: models.Model) -> str:
+    return next(words for model, _, words in ENCRYPTED_COLUMNS if isinstance(row, model))
+
+
+def _decrypts_with(key: Fernet, token: bytes) -> bytes | None:
     try:
-        return json.loads(key.decrypt(token.encode()))
+        return key.decrypt(token)
     except InvalidToken:
         return None
