@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import random
-import secrets
 import statistics
 import sys
 import time
@@ -29,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import bench_engine  # noqa: E402
+from bench.common import use_bench_database  # noqa: E402
 
 DATABASE = "counterweight_bench_exposure"
 LOCATIONS = 500
@@ -59,33 +59,6 @@ JOIN portfolio_custodylocation l ON l.id = latest.location_id
 JOIN portfolio_asset a ON a.id = h.asset_id
 LEFT JOIN prices ON prices.asset_id = h.asset_id
 """
-
-
-def use_bench_database() -> str:
-    """Point Django at a fresh benchmark database and migrate it."""
-    import psycopg
-
-    base = os.environ.get("DATABASE_URL", "")
-    if not base.startswith("postgres"):
-        raise SystemExit("bench_exposure needs DATABASE_URL on PostgreSQL")
-    server, _, _ = base.rpartition("/")
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DATABASE}")
-    os.environ["DATABASE_URL"] = f"{server}/{DATABASE}"
-    # Secrets for this process only: the bench stores no credentials.
-    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
-    if "CREDENTIALS_KEYS" not in os.environ:
-        from cryptography.fernet import Fernet
-
-        os.environ["CREDENTIALS_KEYS"] = Fernet.generate_key().decode()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
-    return os.environ["DATABASE_URL"]
 
 
 def load_registry(rng: random.Random) -> tuple[dict[str, int], list[tuple]]:
@@ -250,7 +223,7 @@ def median(times: list[float]) -> float:
 
 def run(runs: int = RUNS) -> dict:
     """Load the data, measure (a), (b) and (c), count queries; the figures for RESULTS.md."""
-    use_bench_database()
+    use_bench_database(DATABASE)
     rng = random.Random(SEED)
     ids, assets = load_registry(rng)
     big = load_portfolio("bench-big", LOCATIONS, ids, assets, rng)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import shutil
 import signal
 import socket
@@ -41,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import bench_sync  # noqa: E402
+from bench.common import use_bench_database  # noqa: E402
 
 DATABASE = "counterweight_bench_load"
 DURATION_S = 180.0
@@ -84,32 +84,6 @@ class Samples:
                 self.errors.append(problem)
             elif status != 200:
                 self.other_status[status] += 1
-
-
-def use_bench_database() -> None:
-    """A fresh database of our own, migrated, with Django set up in this process."""
-    import psycopg
-
-    base = os.environ.get("DATABASE_URL", "")
-    if not base.startswith("postgres") or not os.environ.get("REDIS_URL"):
-        raise SystemExit("bench_load needs DATABASE_URL on PostgreSQL and REDIS_URL")
-    server, _, _ = base.rpartition("/")
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DATABASE}")
-    os.environ["DATABASE_URL"] = f"{server}/{DATABASE}"
-    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
-    if "CREDENTIALS_KEYS" not in os.environ:
-        from cryptography.fernet import Fernet
-
-        os.environ["CREDENTIALS_KEYS"] = Fernet.generate_key().decode()
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
-    call_command("load_registry", verbosity=0)
 
 
 def build_funds(scenario: dict[str, Any]) -> list[Fund]:
@@ -450,7 +424,7 @@ def summarise(samples: Samples, seconds: float) -> dict[str, Any]:
 
 
 def run(seconds: float = DURATION_S) -> dict[str, Any]:
-    use_bench_database()
+    use_bench_database(DATABASE, needs_redis=True, registry=True)
     from config.celery import app
 
     app.control.purge()  # nothing left in the queues by an earlier run

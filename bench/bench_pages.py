@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import random
 import re
-import secrets
 import socket
 import statistics
 import subprocess
@@ -30,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import bench_engine, bench_exposure  # noqa: E402
+from bench.common import use_bench_database  # noqa: E402
 
 DATABASE = "counterweight_bench_pages"
 USERS = 20
@@ -73,32 +73,6 @@ class Browser:
         if response.is_redirect:
             return self.get(urljoin(url, response.headers["Location"]))
         return response
-
-
-def use_bench_database() -> str:
-    """A fresh database of our own, migrated, with Django set up in this process."""
-    import psycopg
-
-    base = os.environ.get("DATABASE_URL", "")
-    if not base.startswith("postgres"):
-        raise SystemExit("bench_pages needs DATABASE_URL on PostgreSQL")
-    server, _, _ = base.rpartition("/")
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DATABASE}")
-    os.environ["DATABASE_URL"] = f"{server}/{DATABASE}"
-    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
-    if "CREDENTIALS_KEYS" not in os.environ:
-        from cryptography.fernet import Fernet
-
-        os.environ["CREDENTIALS_KEYS"] = Fernet.generate_key().decode()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
-    return os.environ["DATABASE_URL"]
 
 
 def build_data() -> tuple[str, list]:
@@ -259,7 +233,7 @@ def measure(base: str, path: str, devices: list) -> dict:
 
 
 def run() -> dict:
-    use_bench_database()
+    use_bench_database(DATABASE)
     slug, devices = build_data()
     path, page = page_path(slug)
     port = free_port()

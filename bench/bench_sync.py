@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.common import use_bench_database
+
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNTS = 200
 PORTFOLIOS = 10
@@ -64,28 +66,6 @@ def start_emulator(scenario: dict[str, Any]) -> tuple[subprocess.Popen, Any]:
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     url = process.stdout.readline().strip()
     return process, RemoteEmulator(url)
-
-
-def use_bench_database() -> str:
-    """Point Django at a fresh counterweight_bench database and migrate it."""
-    import psycopg
-
-    base = os.environ["DATABASE_URL"]
-    if not base.startswith("postgres"):
-        raise SystemExit("bench_sync needs DATABASE_URL on PostgreSQL")
-    server, _, _ = base.rpartition("/")
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS counterweight_bench WITH (FORCE)")
-        conn.execute("CREATE DATABASE counterweight_bench")
-    os.environ["DATABASE_URL"] = f"{server}/counterweight_bench"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
-    call_command("load_registry", verbosity=0)
-    return os.environ["DATABASE_URL"]
 
 
 def create_accounts(scenario: dict[str, Any]) -> None:
@@ -199,7 +179,7 @@ def run(accounts: int = ACCOUNTS) -> dict[str, Any]:
     scenario = build_scenario(accounts)
     process, emulator = start_emulator(scenario)
     try:
-        use_bench_database()
+        use_bench_database("counterweight_bench", registry=True)
         create_accounts(scenario)
         per_load = market_requests_per_load(emulator)
         bare = bare_loop(scenario, emulator)
