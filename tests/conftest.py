@@ -112,10 +112,11 @@ def eager_celery() -> Iterator[None]:
     """Tasks run inline, for tests of a flow rather than of the worker."""
     from config.celery import app
 
+    before = (app.conf.task_always_eager, app.conf.task_eager_propagates)
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True
     yield
-    app.conf.task_always_eager = False
+    app.conf.task_always_eager, app.conf.task_eager_propagates = before
 
 
 @pytest.fixture(autouse=True)
