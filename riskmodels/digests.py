@@ -27,20 +27,40 @@ def _sha256(lines: Iterable[str]) -> str:
     return digest.hexdigest()
 
 
+# A holdings snapshot never changes once written, so each one's digest is worked out once per
+# process: a portfolio of 100,000 holdings is digested in the time of the snapshots that are
+# new since the last computation. Keyed by id and time, so no reused id can be mistaken.
+_snapshot_digests: dict[tuple[int, datetime], str] = {}
+SNAPSHOT_DIGESTS_KEPT = 100_000
+
+
 def holdings_digest(inputs: PortfolioInputs) -> str:
     """Amounts per (location, asset, product), zero amounts left out, in a fixed order.
 
     Amounts are normalised (no trailing zeros), so 1.50 and 1.5, as two syncs may store them,
     are the same holding.
     """
-    text = "\n".join(
-        [
-            f"{loc}|{asset}|{product}|{amount.normalize(CANONICAL)}"
-            for loc, asset, product, amount in sorted(inputs.holdings)
-            if amount
-        ]
-    )
-    return hashlib.sha256(text.encode()).hexdigest()
+    keys = {pk: (loc.snapshot_id, loc.taken_at) for pk, loc in inputs.locations.items()}
+    missing = {pk for pk, key in keys.items() if key not in _snapshot_digests}
+    if missing:
+        _digest_snapshots(inputs, keys, missing)
+    return _sha256(f"{pk}|{_snapshot_digests[keys[pk]]}" for pk in sorted(keys))
+
+
+def _digest_snapshots(
+    inputs: PortfolioInputs, keys: dict[int, tuple[int, datetime]], missing: set[int]
+) -> None:
+    if len(_snapshot_digests) > SNAPSHOT_DIGESTS_KEPT:
+        _snapshot_digests.clear()
+    rows: dict[int, list[tuple]] = {pk: [] for pk in missing}
+    for location, asset, product, amount in inputs.holdings:
+        if location in rows and amount:
+            rows[location].append((asset, product, amount))
+    for pk, location_rows in rows.items():
+        _snapshot_digests[keys[pk]] = _sha256(
+            f"{asset}|{product}|{amount.normalize(CANONICAL)}"
+            for asset, product, amount in sorted(location_rows)
+        )
 
 
 def stale_levels(inputs: PortfolioInputs, policy: engine.Policy, as_of: datetime) -> list[str]:
