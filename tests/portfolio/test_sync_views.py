@@ -6,6 +6,7 @@ from django.urls import reverse
 from accounts.models import AccessGrant
 from portfolio.models import HoldingSnapshot, SyncRound
 from tests.conftest import login
+from tests.factories import LocationFactory
 from tests.portfolio.test_sync import make_account
 
 
@@ -68,3 +69,11 @@ def test_failed_sync_is_shown_in_words_on_the_portfolio_page(
     page = client.get(reverse("portfolio:portfolio_detail", args=["fund-a"])).content.decode()
     assert "failed" in page and "rejected the API key" in page
     assert not HoldingSnapshot.objects.filter(location=account.location).exists()
+
+
+def test_an_account_never_synced_says_so_and_a_manual_location_says_manual(account, tenants):
+    LocationFactory(portfolio=tenants.fund_a, name="Vault")
+    client = login(tenants.alice)
+    for url in (reverse("portfolio:portfolio_detail", args=["fund-a"]), reverse("home")):
+        page = client.get(url).content.decode()
+        assert "not synced yet" in page and "manual" in page
