@@ -7,6 +7,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.forms import ModelForm
 from django.http import HttpRequest
 
+from accounts.admin_site import ReadOnlyAdmin
 from accounts.models import AccessGrant, AuditEvent, InvestorStake, User
 from accounts.services import apply_role, delete_access, save_access
 
@@ -118,7 +119,7 @@ class InvestorStakeAdmin(AuditedAccessMixin, admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """The audit trail: read by admins, written only by the services it records."""
 
     list_display = ["at", "actor", "action", "target", "portfolio"]
@@ -126,15 +127,6 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ["target", "actor__username"]
     date_hierarchy = "at"
     readonly_fields = ["at", "actor", "action", "target", "portfolio", "changes"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 # API tokens (accounts.api.admin): registered here so that admin autodiscovery finds them.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -22,3 +23,17 @@ class CounterweightAdminSite(OTPAdminSite):
         if request.user.is_authenticated:
             return redirect("home")  # signed in but not an admin: nothing to log in to here
         return redirect_to_login(request.GET.get("next") or reverse("admin:index"))
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """History and evidence (audit trail, policy changes, exposures, webhook log): admins read
+    it; it is written only by the services that record it."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

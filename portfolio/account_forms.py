@@ -31,12 +31,35 @@ def _secret_field(label: str, help_text: str = "") -> forms.CharField:
     )
 
 
-class CredentialFields(forms.Form):
-    """API key, secret and passphrase; an empty key and secret mean "no new credentials"."""
+# The write-only fields; Django's error reports mask them (sensitive_post_parameters).
+CREDENTIAL_FIELDS = ("api_key", "secret", "password")
+
+
+class WriteOnlyCredentials(forms.Form):
+    """API key, secret and passphrase, never rendered back; empty key and secret mean "keep
+    the stored credentials". The pages' forms and the admin's share it."""
 
     api_key = _secret_field("API key")
     secret = _secret_field("API secret")
     password = _secret_field("Passphrase", "OKX and some others need one; leave empty otherwise.")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if bool(data.get("api_key")) != bool(data.get("secret")):
+            self.add_error("secret" if data.get("api_key") else "api_key", "Enter both or neither.")
+        return data
+
+    def credentials(self) -> dict[str, str] | None:
+        """The entered credentials, or None when the key and secret were left empty."""
+        data = self.cleaned_data
+        if not data.get("api_key"):
+            return None
+        return {"apiKey": data["api_key"], "secret": data["secret"], "password": data["password"]}
+
+
+class CredentialFields(WriteOnlyCredentials):
+    """The credentials and the wallets to read, for the portfolio pages' account forms."""
+
     wallets = forms.MultipleChoiceField(
         choices=Wallet.choices,
         widget=forms.CheckboxSelectMultiple,
@@ -53,8 +76,6 @@ class CredentialFields(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if bool(data.get("api_key")) != bool(data.get("secret")):
-            self.add_error("secret" if data.get("api_key") else "api_key", "Enter both or neither.")
         exchange_id = self.exchange_id()
         if exchange_id and data.get("wallets"):
             data["wallets"] = self._supported(exchange_id, data["wallets"])
@@ -68,13 +89,6 @@ class CredentialFields(forms.Form):
             name = exchanges.DISPLAY_NAMES.get(exchange_id, exchange_id)
             self.add_error("wallets", f"{name} has only these wallets: {', '.join(supported)}.")
         return kept
-
-    def credentials(self) -> dict[str, str] | None:
-        """The entered credentials, or None when the key and secret were left empty."""
-        data = self.cleaned_data
-        if not data.get("api_key"):
-            return None
-        return {"apiKey": data["api_key"], "secret": data["secret"], "password": data["password"]}
 
 
 class AddExchangeAccountForm(CredentialFields):

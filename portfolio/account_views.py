@@ -18,7 +18,12 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.access import get_exchange_account_for_user, get_portfolio_for_user
 from accounts.models import User
-from portfolio.account_forms import TEST_ACTION, AddExchangeAccountForm, EditExchangeAccountForm
+from portfolio.account_forms import (
+    CREDENTIAL_FIELDS,
+    TEST_ACTION,
+    AddExchangeAccountForm,
+    EditExchangeAccountForm,
+)
 from portfolio.models import ExchangeAccount, Portfolio, SyncRound, SyncRun
 from portfolio.selectors import sync_round_progress
 from portfolio.services import (
@@ -30,8 +35,6 @@ from portfolio.services import (
 )
 
 RECENT_RUNS = 5
-# Masked in Django's error reports (the 500 mail to ADMINS quotes the POST otherwise).
-CREDENTIAL_FIELDS = ("api_key", "secret", "password")
 
 
 @sensitive_post_parameters(*CREDENTIAL_FIELDS)

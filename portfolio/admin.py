@@ -8,6 +8,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.admin import AuditedAccessMixin
 from accounts.models import AccessGrant, InvestorStake
+from portfolio.account_forms import CREDENTIAL_FIELDS, WriteOnlyCredentials
 from portfolio.models import (
     Asset,
     Counterparty,
@@ -107,27 +108,12 @@ class CustodyLocationAdmin(admin.ModelAdmin):
     inlines = [ExchangeAccountInline]
 
 
-class ExchangeAccountForm(forms.ModelForm):
+class ExchangeAccountForm(forms.ModelForm, WriteOnlyCredentials):
     """Credentials are write-only: the fields start empty and are never sent back."""
-
-    api_key = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False))
-    secret = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False))
-    password = forms.CharField(
-        required=False,
-        label="Passphrase",
-        help_text="OKX and some others need one.",
-        widget=forms.PasswordInput(render_value=False),
-    )
 
     class Meta:
         model = ExchangeAccount
         fields = ["location", "exchange_id", "wallets"]
-
-    def new_credentials(self) -> dict[str, str] | None:
-        data = self.cleaned_data
-        if not (data.get("api_key") or data.get("secret")):
-            return None  # left empty: keep the stored credentials
-        return {"apiKey": data["api_key"], "secret": data["secret"], "password": data["password"]}
 
 
 @admin.register(ExchangeAccount)
@@ -155,7 +141,7 @@ class ExchangeAccountAdmin(admin.ModelAdmin):
     readonly_fields = ["credentials_updated_at", "credentials_broken_at", "credentials_error"]
 
     # Masked in Django's error reports (the 500 mail to ADMINS quotes the POST otherwise).
-    @method_decorator(sensitive_post_parameters("api_key", "secret", "password"))
+    @method_decorator(sensitive_post_parameters(*CREDENTIAL_FIELDS))
     def changeform_view(
         self, request: HttpRequest, *args: object, **kwargs: object
     ) -> HttpResponse:
@@ -165,7 +151,7 @@ class ExchangeAccountAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: ExchangeAccount, form: ExchangeAccountForm, change: bool
     ) -> None:
         super().save_model(request, obj, form, change)
-        credentials = form.new_credentials()
+        credentials = form.credentials()
         if credentials:
             set_exchange_credentials(account=obj, credentials=credentials, actor=request.user)
 

@@ -9,6 +9,7 @@ from django.db.models import Count, QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 
+from accounts.admin_site import ReadOnlyAdmin
 from riskmodels.models import (
     Alert,
     ExposureSnapshot,
@@ -19,19 +20,6 @@ from riskmodels.models import (
     StressShock,
 )
 from riskmodels.services import delete_limit, delete_policy, save_limit
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """History is evidence: admins read it, nobody edits it."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 class LimitInline(admin.TabularInline):

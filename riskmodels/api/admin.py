@@ -7,19 +7,9 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from accounts.admin_site import ReadOnlyAdmin
 from riskmodels.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from riskmodels.webhooks import disable_webhook_endpoint
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(WebhookEndpoint)
