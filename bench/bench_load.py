@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import bench_sync  # noqa: E402
-from bench.common import use_bench_database  # noqa: E402
+from bench.common import free_port, percentile, use_bench_database  # noqa: E402
 
 DATABASE = "counterweight_bench_load"
 DURATION_S = 180.0
@@ -129,12 +129,6 @@ def build_people(funds: list[Fund]) -> list[Person]:
             device = TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
             people.append(Person(user.username, fund, device.key))
     return people
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def port_open(port: int) -> bool:
@@ -343,11 +337,6 @@ def browse(
         except Exception as error:  # a failed request is a figure to report, not a crash
             problem = f"{type(error).__name__}: {str(error)[-80:]}"
         samples.add(kind, (time.perf_counter() - start) * 1000, problem, status)
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
 
 
 def load(base: str, people: list[Person], funds: list[Fund], seconds: float) -> Samples:

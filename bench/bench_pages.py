@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import bench_engine, bench_exposure  # noqa: E402
-from bench.common import use_bench_database  # noqa: E402
+from bench.common import free_port, percentile, use_bench_database  # noqa: E402
 
 DATABASE = "counterweight_bench_pages"
 USERS = 20
@@ -106,12 +106,6 @@ def page_path(slug: str) -> tuple[str, str]:
         return reverse("portfolio:portfolio_detail", args=[slug]), "portfolio:portfolio_detail"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_server(port: int) -> subprocess.Popen:
     env = {**os.environ, "ALLOWED_HOSTS": "127.0.0.1", "DEBUG": "0"}
     command = [
@@ -177,11 +171,6 @@ def hammer(
         times.append((time.perf_counter() - start) * 1000)
         if not ok:
             errors.append(problem)
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def single_user_ms(session: object, url: str) -> float:

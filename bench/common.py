@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 
 
 def use_bench_database(name: str, *, needs_redis: bool = False, registry: bool = False) -> str:
@@ -39,3 +40,16 @@ def _process_secrets() -> None:
         from cryptography.fernet import Fernet
 
         os.environ["CREDENTIALS_KEYS"] = Fernet.generate_key().decode()
+
+
+def free_port() -> int:
+    """A port nothing listens on now, on loopback, for a server this benchmark starts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The value at `fraction` of the sorted values (nearest rank); 0 for no values."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
