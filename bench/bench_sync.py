@@ -122,7 +122,7 @@ def bare_sync(account: dict[str, Any], markets: dict[str, Any], url: str) -> Non
 def start_worker(env: dict[str, str]) -> subprocess.Popen:
     celery = str(Path(sys.executable).parent / "celery")
     command = [
-        *(celery, "-A", "config", "worker", "-Q", "sync,risk", "-c", str(WORKER_PROCESSES)),
+        *(celery, "-A", "config", "worker", "-Q", os.environ.get("BQ", "sync,risk"), "-c", str(WORKER_PROCESSES)),
         *("-l", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"),
     ]
     return subprocess.Popen(command, cwd=ROOT, env=env)

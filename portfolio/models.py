@@ -250,9 +250,6 @@ class ExchangeAccount(models.Model):
     credentials_broken_at = models.DateTimeField(null=True, blank=True, editable=False)
     credentials_error = models.TextField(blank=True, editable=False)
     key_permissions = models.JSONField(default=dict, blank=True, editable=False)
-    # A sync holds this lease while it runs; claimed with a conditional UPDATE so that a
-    # duplicated task never syncs the same account twice at once.
-    sync_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     def __str__(self) -> str:
         return f"{self.exchange_id}: {self.location}"
@@ -421,6 +418,13 @@ class SyncRun(models.Model):
                 fields=["task_id"],
                 condition=Q(outcome=SyncOutcome.SUCCESS) & ~Q(task_id=""),
                 name="syncrun_one_success_per_task",
+            ),
+            # A running run is its account's lock: a duplicated task never syncs the same
+            # account twice at once (portfolio/sync.py).
+            models.UniqueConstraint(
+                fields=["location"],
+                condition=Q(outcome=SyncOutcome.RUNNING),
+                name="syncrun_one_running_per_location",
             ),
         ]
 

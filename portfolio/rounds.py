@@ -6,8 +6,7 @@ import logging
 from collections.abc import Iterable
 from datetime import timedelta
 
-from django.db import transaction
-from django.db.models import Count, Q
+from django.db import connection, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
@@ -23,6 +22,12 @@ log = logging.getLogger(__name__)
 BROKER_ERRORS = (BrokerOperationalError, ConnectionError, TimeoutError)
 # Older pending rounds are left to the next scheduled sync rather than sent late.
 PENDING_MAX_AGE = timedelta(hours=1)
+ROUND_PROGRESS_SQL = """
+    SELECT location_count,
+           (SELECT COUNT(DISTINCT location_id) FROM portfolio_syncrun
+             WHERE sync_round_id = %s AND outcome IN (%s, %s))
+      FROM portfolio_syncround WHERE id = %s
+"""
 
 
 def syncable_accounts(portfolio: Portfolio) -> list[ExchangeAccount]:
@@ -85,6 +90,20 @@ def dispatch_pending_rounds(*, max_age: timedelta = PENDING_MAX_AGE) -> int:
     return sum(dispatch_round(pk) for pk in pending.values_list("pk", flat=True))
 
 
+def _round_progress(round_id: int) -> tuple[int, int]:
+    """A round's size and how many of its locations have a final run.
+
+    Every sync of every round asks this, so it is one plain query: the ORM's version cost
+    0.6 ms of CPU a sync, more than the query itself (bench/bench_sync.py).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(ROUND_PROGRESS_SQL, [round_id, *FINAL_OUTCOMES, round_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise SyncRound.DoesNotExist(f"no sync round {round_id}")
+    return row[0], row[1]
+
+
 def finish_round_member(round_id: int | None) -> bool:
     """Called after each final sync; the last one of a round enqueues the exposure.
 
@@ -93,11 +112,8 @@ def finish_round_member(round_id: int | None) -> bool:
     """
     if round_id is None:
         return False
-    finished = Q(runs__outcome__in=FINAL_OUTCOMES)
-    sync_round = SyncRound.objects.annotate(
-        done=Count("runs__location", filter=finished, distinct=True)
-    ).get(pk=round_id)
-    if sync_round.done < sync_round.location_count:
+    location_count, done = _round_progress(round_id)
+    if done < location_count:
         return False
     claimed = SyncRound.objects.filter(pk=round_id, completed_at=None).update(
         completed_at=timezone.now()
@@ -105,5 +121,6 @@ def finish_round_member(round_id: int | None) -> bool:
     if claimed:
         from riskmodels.tasks import compute_exposure
 
-        transaction.on_commit(lambda: compute_exposure.delay(sync_round.portfolio_id))
+        portfolio_id = SyncRound.objects.values_list("portfolio_id", flat=True).get(pk=round_id)
+        transaction.on_commit(lambda: compute_exposure.delay(portfolio_id))
     return bool(claimed)

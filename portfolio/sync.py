@@ -8,14 +8,21 @@ the location stale until a later sync succeeds.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, Value
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
 from django.utils import timezone
 
 from portfolio import exchanges
@@ -36,10 +43,38 @@ from portfolio.pricing import usd_prices
 
 log = logging.getLogger(__name__)
 REFERENCE_QUOTES_SECONDS = 60
+INTERRUPTED = "Interrupted"
+# Kept by each worker process between syncs. Asset ids never change for a code; an asset an
+# admin deletes is dropped from here when a sync's commit fails on it (_fetch_and_store).
+KNOWN_ASSET_IDS: dict[str, int] = {}
+# Reference quotes by cache key: (expiry as a Unix time, quotes).
+REFERENCE_QUOTES: dict[str, tuple[float, dict[str, Decimal]]] = {}
+# The two statements every sync starts with, in SQL rather than through the ORM: building
+# them cost more CPU than running them, 1.4 ms a sync (bench/bench_sync.py).
+LOAD_ACCOUNT_SQL = """
+    SELECT account.*,
+           EXISTS (SELECT 1 FROM portfolio_syncrun run
+                    WHERE run.task_id = %s AND run.task_id <> '' AND run.outcome = %s)
+             AS already_succeeded
+      FROM portfolio_exchangeaccount account
+     WHERE account.location_id = %s
+"""
+# The constraint syncrun_one_running_per_location turns a second running run into a conflict.
+START_RUN_SQL = """
+    INSERT INTO portfolio_syncrun (location_id, sync_round_id, task_id, attempt, started_at,
+                                   outcome, error_class, error_message, request_count)
+    VALUES (%s, %s, %s, %s, %s, %s, '', '', 0)
+    ON CONFLICT DO NOTHING
+    RETURNING id
+"""
 
 
 class RetryableSyncError(Exception):
     """A transient fault (network, rate limit, maintenance, bad response): try again later."""
+
+
+# Worth a retry: a database that restarts or is briefly locked is as transient as a 503.
+TRANSIENT_ERRORS = (RetryableSyncError, OperationalError, InterfaceError)
 
 
 @dataclass(frozen=True)
@@ -56,7 +91,8 @@ def sync_location(request: SyncRequest) -> SyncRun | None:
 
     1. Skip if this task already succeeded (a redelivered message); record a skipped run if
        the credentials are missing or known to be broken.
-    2. Claim the account's lease with a conditional UPDATE, so one sync runs at a time.
+    2. Record a running run: at most one per account (a database constraint), so it is
+       also the lock that keeps a second sync of the account out.
     3. Fetch every wallet outside any transaction, then store the snapshot atomically, or
        record the failure; raise RetryableSyncError when a retry is worth it.
     """
@@ -69,27 +105,23 @@ def sync_location(request: SyncRequest) -> SyncRun | None:
     if run is None:
         if request.retries_left > 0:
             raise RetryableSyncError("another sync of this account is running")
-        return None  # the sync holding the lease is doing this work
+        return None  # the running sync is doing this work
     try:
         return _fetch_and_store(account, run, request)
-    finally:
-        if run.outcome == SyncOutcome.RUNNING:  # neither stored nor recorded: an exception
-            ExchangeAccount.objects.filter(pk=account.pk).update(sync_lease_until=None)
+    except BaseException as error:
+        # Unless its failure was recorded already, end the run, so a retry is not locked out.
+        retrying = isinstance(error, TRANSIENT_ERRORS) and request.retries_left > 0
+        _end_interrupted_run(run, retrying=retrying)
+        raise
 
 
 def _load_account(request: SyncRequest) -> ExchangeAccount:
-    """The account, whether this task already succeeded, and whether a run was left running
-    (by a worker that died): one query."""
-    succeeded = SyncRun.objects.filter(task_id=request.task_id, outcome=SyncOutcome.SUCCESS)
-    running = SyncRun.objects.filter(location=OuterRef("pk"), outcome=SyncOutcome.RUNNING)
-    queryset = ExchangeAccount.objects.select_related("location").annotate(
-        left_running=Exists(running)
-    )
-    if request.task_id:
-        queryset = queryset.annotate(already_succeeded=Exists(succeeded))
-    else:
-        queryset = queryset.annotate(already_succeeded=Value(False))
-    return queryset.get(pk=request.location_id)
+    """The account and whether this task already succeeded: one query."""
+    params = [request.task_id, SyncOutcome.SUCCESS, request.location_id]
+    found = list(ExchangeAccount.objects.raw(LOAD_ACCOUNT_SQL, params))
+    if not found:
+        raise ExchangeAccount.DoesNotExist(f"no exchange account {request.location_id}")
+    return found[0]
 
 
 def _record_skip(account: ExchangeAccount, request: SyncRequest) -> SyncRun:
@@ -102,7 +134,7 @@ def _record_skip(account: ExchangeAccount, request: SyncRequest) -> SyncRun:
         message = "Not synced: this account has no credentials yet."
     now = timezone.now()
     return SyncRun.objects.create(
-        location=account.location,
+        location_id=account.pk,
         sync_round_id=request.round_id,
         task_id=request.task_id,
         attempt=request.attempt,
@@ -114,33 +146,65 @@ def _record_skip(account: ExchangeAccount, request: SyncRequest) -> SyncRun:
     )
 
 
-@transaction.atomic
 def _start_run(account: ExchangeAccount, request: SyncRequest) -> SyncRun | None:
-    """Claim the lease and record a running run in one commit; None if another sync holds it."""
+    """A running run for this sync; None if another sync of the account is running.
+
+    A run still running after SYNC_LEASE_SECONDS (longer than any task may run) was left
+    by a worker that died: it is marked interrupted and this sync goes ahead.
+    """
     now = timezone.now()
-    free = Q(sync_lease_until__isnull=True) | Q(sync_lease_until__lt=now)
-    until = now + timedelta(seconds=settings.SYNC_LEASE_SECONDS)
-    if ExchangeAccount.objects.filter(free, pk=account.pk).update(sync_lease_until=until) != 1:
-        return None
-    # With the lease held, a run still marked running belongs to a worker that died mid-sync.
-    if account.left_running:
-        _mark_interrupted(account, now)
-    return SyncRun.objects.create(
-        location=account.location,
+    run = _insert_running_run(account, request, now)
+    if run is None and _interrupt_abandoned_run(account, now):
+        run = _insert_running_run(account, request, now)
+    return run
+
+
+def _insert_running_run(
+    account: ExchangeAccount, request: SyncRequest, now: datetime
+) -> SyncRun | None:
+    run = SyncRun(
+        location_id=account.pk,
         sync_round_id=request.round_id,
         task_id=request.task_id,
         attempt=request.attempt,
         started_at=now,
     )
+    started_at = SyncRun._meta.get_field("started_at").get_db_prep_value(now, connection)
+    params = [run.location_id, run.sync_round_id, run.task_id, run.attempt, started_at]
+    with connection.cursor() as cursor:
+        cursor.execute(START_RUN_SQL, [*params, SyncOutcome.RUNNING])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    run.pk, run._state.adding = row[0], False
+    return run
 
 
-def _mark_interrupted(account: ExchangeAccount, now: datetime) -> None:
-    SyncRun.objects.filter(location=account.location, outcome=SyncOutcome.RUNNING).update(
-        outcome=SyncOutcome.FAILED,
-        finished_at=now,
-        error_class="Interrupted",
-        error_message="The worker stopped during this sync; the sync was run again.",
+def _interrupt_abandoned_run(account: ExchangeAccount, now: datetime) -> bool:
+    abandoned_before = now - timedelta(seconds=settings.SYNC_LEASE_SECONDS)
+    abandoned = SyncRun.objects.filter(
+        location_id=account.pk, outcome=SyncOutcome.RUNNING, started_at__lt=abandoned_before
     )
+    return bool(abandoned.update(**_interrupted(now)))
+
+
+def _end_interrupted_run(run: SyncRun, *, retrying: bool) -> None:
+    ended = _interrupted(timezone.now())
+    if retrying:
+        ended["outcome"] = SyncOutcome.RETRYING
+    try:
+        SyncRun.objects.filter(pk=run.pk, outcome=SyncOutcome.RUNNING).update(**ended)
+    except DatabaseError as error:  # the database is down: a later sync ends it as abandoned
+        log.warning("sync run %s could not be ended: %s", run.pk, error)
+
+
+def _interrupted(now: datetime) -> dict[str, object]:
+    return {
+        "outcome": SyncOutcome.FAILED,
+        "finished_at": now,
+        "error_class": INTERRUPTED,
+        "error_message": "The sync stopped before it finished; it was run again.",
+    }
 
 
 def _fetch_and_store(account: ExchangeAccount, run: SyncRun, request: SyncRequest) -> SyncRun:
@@ -152,7 +216,13 @@ def _fetch_and_store(account: ExchangeAccount, run: SyncRun, request: SyncReques
         if will_retry:
             raise RetryableSyncError(fault.message) from fault
         return run
-    store_snapshot(run=run, account=account, fetched=fetched)
+    try:
+        store_snapshot(run=run, account=account, fetched=fetched)
+    except IntegrityError as error:
+        # An asset id this process kept was deleted since, or a duplicate of this task
+        # succeeded meanwhile: either way a retry, with ids read afresh, settles it.
+        KNOWN_ASSET_IDS.clear()
+        raise RetryableSyncError(f"the snapshot was not stored ({error}); trying again") from error
     return run
 
 
@@ -178,26 +248,26 @@ def _fetch(account: ExchangeAccount) -> FetchedAccount:
 def _record_failure(
     run: SyncRun, account: ExchangeAccount, fault: ExchangeFault, *, will_retry: bool
 ) -> None:
-    """The run's outcome and, for rejected credentials, the broken mark; the lease ends."""
+    """The run's outcome and, for rejected credentials, the broken mark."""
     run.outcome = SyncOutcome.RETRYING if will_retry else SyncOutcome.FAILED
     run.finished_at = timezone.now()
     run.error_class = fault.error_class
     run.error_message = fault.message
     run.save(update_fields=["outcome", "finished_at", "error_class", "error_message"])
-    changes: dict[str, object] = {"sync_lease_until": None}
     if fault.credentials_broken:
-        changes |= {"credentials_broken_at": run.finished_at, "credentials_error": fault.message}
-    ExchangeAccount.objects.filter(pk=account.pk).update(**changes)
+        ExchangeAccount.objects.filter(pk=account.pk).update(
+            credentials_broken_at=run.finished_at, credentials_error=fault.message
+        )
     log.warning("sync of %s failed: %s", account.location, fault.message)
 
 
 @transaction.atomic
 def store_snapshot(*, run: SyncRun, account: ExchangeAccount, fetched: FetchedAccount) -> None:
-    """The snapshot, its holdings and prices, the run's success and the lease's end: one commit."""
+    """The snapshot, its holdings and prices and the run's success: one commit."""
     now = timezone.now()
     asset_ids = asset_ids_for_codes({balance.code for balance in fetched.balances})
     snapshot = HoldingSnapshot.objects.create(
-        location=account.location, taken_at=now, source=SnapshotSource.SYNC, sync_run=run
+        location_id=account.pk, taken_at=now, source=SnapshotSource.SYNC, sync_run=run
     )
     Holding.objects.bulk_create(
         Holding(
@@ -214,24 +284,34 @@ def store_snapshot(*, run: SyncRun, account: ExchangeAccount, fetched: FetchedAc
     run.finished_at = now
     run.request_count = fetched.request_count
     run.save(update_fields=["outcome", "finished_at", "request_count"])
-    changes: dict[str, object] = {"sync_lease_until": None}
-    if fetched.key_permissions is not None:
-        changes["key_permissions"] = fetched.key_permissions
-    ExchangeAccount.objects.filter(pk=account.pk).update(**changes)
+    permissions = fetched.key_permissions
+    if permissions is not None and permissions != account.key_permissions:
+        ExchangeAccount.objects.filter(pk=account.pk).update(key_permissions=permissions)
 
 
 def asset_ids_for_codes(codes: set[str]) -> dict[str, int]:
     """Asset ids by code; a code the registry does not know is created unclassified, never
-    dropped."""
-    found = dict(Asset.objects.filter(code__in=codes).values_list("code", "pk"))
+    dropped. Ids read once are kept by the process (see KNOWN_ASSET_IDS)."""
+    found = {code: KNOWN_ASSET_IDS[code] for code in codes if code in KNOWN_ASSET_IDS}
+    if len(found) == len(codes):
+        return found
+    stored = dict(Asset.objects.filter(code__in=codes - set(found)).values_list("code", "pk"))
+    KNOWN_ASSET_IDS.update(stored)  # committed rows: safe to keep
+    found |= stored
     missing = codes - set(found)
-    if missing:
+    if missing:  # created in the caller's transaction: kept only once it commits
         Asset.objects.bulk_create(
             [Asset(code=code, kind=AssetKind.UNCLASSIFIED) for code in missing],
             ignore_conflicts=True,
         )
         found |= dict(Asset.objects.filter(code__in=missing).values_list("code", "pk"))
     return found
+
+
+def forget_process_caches() -> None:
+    """Drop what this process remembers between syncs (tests start each from nothing)."""
+    KNOWN_ASSET_IDS.clear()
+    REFERENCE_QUOTES.clear()
 
 
 def _quote_sources(
@@ -245,26 +325,28 @@ def _quote_sources(
 
 
 def reference_quotes(exchange_id: str, codes: set[str]) -> dict[str, Decimal]:
-    """The reference exchange's public quotes, cached briefly: one request a minute, not
-    one per account. A fault here leaves those codes unpriced (an alert), never zero."""
-    key = f"reference-quotes:{exchange_id}:{','.join(sorted(codes))}"
-    cached = _cache_get(key)
-    if cached is not None:
-        return {pair: Decimal(price) for pair, price in cached.items()}
-    try:
-        quotes = exchanges.fetch_quotes(
-            exchange_id,
-            codes | {"USDT", "USDC"},
-            emulator_url=settings.EXCHANGE_EMULATOR_URL or None,
-        )
-    except ExchangeFault as fault:
-        log.warning("reference quotes from %s failed: %s", exchange_id, fault.message)
-        return {}
-    _cache_set(key, {pair: str(price) for pair, price in quotes.items()})
+    """The reference exchange's public quotes, shared for a minute by every sync of every
+    worker (through the cache) and kept by this process until they expire: one request a
+    minute, not one per account. A fault leaves those codes unpriced (an alert), never zero."""
+    key = f"reference-quotes:v2:{exchange_id}:{','.join(sorted(codes))}"
+    expires, quotes = REFERENCE_QUOTES.get(key) or _cache_get(key) or (0.0, {})
+    if expires <= time.time():
+        try:
+            quotes = exchanges.fetch_quotes(
+                exchange_id,
+                codes | {"USDT", "USDC"},
+                emulator_url=settings.EXCHANGE_EMULATOR_URL or None,
+            )
+        except ExchangeFault as fault:
+            log.warning("reference quotes from %s failed: %s", exchange_id, fault.message)
+            return {}
+        expires = time.time() + REFERENCE_QUOTES_SECONDS
+        _cache_set(key, (expires, quotes))
+    REFERENCE_QUOTES[key] = (expires, quotes)
     return quotes
 
 
-def _cache_get(key: str) -> dict[str, str] | None:
+def _cache_get(key: str) -> tuple[float, dict[str, Decimal]] | None:
     try:
         return cache.get(key)
     except Exception as error:  # a cache that is down is a miss, never a failed sync
@@ -272,7 +354,7 @@ def _cache_get(key: str) -> dict[str, str] | None:
         return None
 
 
-def _cache_set(key: str, value: dict[str, str]) -> None:
+def _cache_set(key: str, value: tuple[float, dict[str, Decimal]]) -> None:
     try:
         cache.set(key, value, REFERENCE_QUOTES_SECONDS)
     except Exception as error:

@@ -6,16 +6,13 @@ import random
 
 from celery import Task, shared_task
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 
 from portfolio import rounds
 from portfolio.models import Portfolio
 from portfolio.rounds import finish_round_member, start_sync_round
-from portfolio.sync import RetryableSyncError, SyncRequest
+from portfolio.sync import TRANSIENT_ERRORS, SyncRequest
 from portfolio.sync import sync_location as sync_location_service
 
-# A database that restarts or is briefly locked is as transient as an exchange's 503.
-TRANSIENT = (RetryableSyncError, OperationalError, InterfaceError)
 BACKOFF_BASE_SECONDS = 5
 BACKOFF_CAP_SECONDS = 300
 
@@ -42,7 +39,7 @@ def sync_location(self: Task, location_id: int, round_id: int | None = None) -> 
     )
     try:
         sync_location_service(request)
-    except TRANSIENT as error:
+    except TRANSIENT_ERRORS as error:
         raise self.retry(exc=error, countdown=backoff_seconds(self.request.retries)) from error
     finish_round_member(round_id)
 

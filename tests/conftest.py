@@ -121,8 +121,12 @@ def eager_celery() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def empty_cache() -> Iterator[None]:
-    """Every test starts with an empty cache: cached pages are keyed by ids a test reuses."""
+    """Every test starts with an empty cache: cached pages are keyed by ids a test reuses,
+    and so are the asset ids and quotes a sync keeps in its process."""
     from django.core.cache import cache
 
+    from portfolio.sync import forget_process_caches
+
     cache.clear()
+    forget_process_caches()
     yield

@@ -6,12 +6,15 @@ import json
 import subprocess
 import sys
 import urllib.request
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
+from portfolio import sync
 from portfolio.models import (
     Asset,
     AssetKind,
@@ -138,18 +141,54 @@ def test_redelivered_task_does_nothing_the_second_time(binance):
     assert HoldingSnapshot.objects.filter(location=binance.location).count() == 1
 
 
-def test_a_held_lease_keeps_a_second_sync_out(binance):
-    ExchangeAccount.objects.filter(pk=binance.pk).update(sync_lease_until="2999-01-01T00:00:00Z")
+def running_run(account: ExchangeAccount, *, minutes_ago: float = 0) -> SyncRun:
+    started_at = timezone.now() - timedelta(minutes=minutes_ago)
+    return SyncRun.objects.create(location=account.location, started_at=started_at)
+
+
+def test_a_running_sync_keeps_a_second_sync_out(binance):
+    running_run(binance)
     assert run(binance) is None
     with pytest.raises(RetryableSyncError):
         run(binance, retries_left=1)
-    assert not SyncRun.objects.exists()
+    assert SyncRun.objects.count() == 1
+    assert not HoldingSnapshot.objects.exists()
 
 
-def test_lease_is_released_after_a_sync(binance):
+def test_two_running_runs_of_one_account_are_refused_by_the_database(binance):
+    running_run(binance)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        running_run(binance)
+
+
+def test_no_run_is_left_running_after_a_sync(binance):
     run(binance)
-    binance.refresh_from_db()
-    assert binance.sync_lease_until is None
+    run(binance)
+    assert not SyncRun.objects.filter(outcome=SyncOutcome.RUNNING).exists()
+    assert SyncRun.objects.filter(outcome=SyncOutcome.SUCCESS).count() == 2
+
+
+def test_an_exception_mid_sync_ends_the_run_so_a_retry_can_run(binance, monkeypatch):
+    def broken_store(**kwargs: object) -> None:
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(sync, "store_snapshot", broken_store)
+    with pytest.raises(OperationalError):
+        run(binance, retries_left=2)
+    ended = SyncRun.objects.get()
+    assert (ended.outcome, ended.error_class) == (SyncOutcome.RETRYING, "Interrupted")
+    monkeypatch.undo()
+    assert run(binance).outcome == SyncOutcome.SUCCESS
+
+
+def test_an_unexpected_error_without_retries_left_ends_the_run_failed(binance, monkeypatch):
+    def broken_store(**kwargs: object) -> None:
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(sync, "store_snapshot", broken_store)
+    with pytest.raises(ValueError, match="a bug"):
+        run(binance, retries_left=2)  # not a transient error: the task will not retry it
+    assert SyncRun.objects.get().outcome == SyncOutcome.FAILED
 
 
 def test_key_permissions_are_kept_for_the_warning(binance):
@@ -159,17 +198,20 @@ def test_key_permissions_are_kept_for_the_warning(binance):
     assert binance.key_permissions["withdraw"] is False
 
 
-def test_a_run_left_running_by_a_dead_worker_is_marked_interrupted(binance):
-    orphan = SyncRun.objects.create(location=binance.location, started_at=timezone.now())
+def test_a_run_left_running_by_a_dead_worker_is_marked_interrupted(binance, settings):
+    settings.SYNC_LEASE_SECONDS = 60
+    orphan = running_run(binance, minutes_ago=2)
     done = run(binance)
     orphan.refresh_from_db()
     assert (orphan.outcome, orphan.error_class) == (SyncOutcome.FAILED, "Interrupted")
     assert done.outcome == SyncOutcome.SUCCESS
 
 
-def test_an_expired_lease_no_longer_blocks(binance):
-    ExchangeAccount.objects.filter(pk=binance.pk).update(sync_lease_until="2000-01-01T00:00:00Z")
-    assert run(binance).outcome == SyncOutcome.SUCCESS
+def test_a_run_younger_than_the_lease_is_not_taken_for_abandoned(binance, settings):
+    settings.SYNC_LEASE_SECONDS = 600
+    running_run(binance, minutes_ago=2)
+    assert run(binance) is None
+    assert SyncRun.objects.get().outcome == SyncOutcome.RUNNING
 
 
 @pytest.fixture
@@ -203,3 +245,46 @@ def test_run_exchange_emulator_command_serves_a_scenario():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_kept_asset_id_deleted_since_costs_a_retry_never_a_wrong_snapshot(emulator):
+    binance = make_account("binance")
+    sync.KNOWN_ASSET_IDS["BTC"] = 10**9  # an id this process kept, deleted by an admin since
+    with pytest.raises(RetryableSyncError, match="not stored"):
+        run(binance, retries_left=1)
+    assert "BTC" not in sync.KNOWN_ASSET_IDS
+    assert not HoldingSnapshot.objects.exists()
+    assert run(binance, retries_left=1).outcome == SyncOutcome.SUCCESS
+    assert ("BTC", "spot") in holdings_of(binance)
+    assert sync.KNOWN_ASSET_IDS.get("BTC") != 10**9
+
+
+def test_asset_ids_are_read_once_per_process(binance, django_assert_num_queries):
+    run(binance)  # creates the assets this database lacked
+    run(binance)  # reads their ids, and keeps them
+    codes = set(sync.KNOWN_ASSET_IDS)
+    assert codes >= {"BTC", "BNB"}
+    with django_assert_num_queries(0):
+        assert sync.asset_ids_for_codes(codes) == sync.KNOWN_ASSET_IDS
+
+
+def test_an_asset_created_by_a_sync_is_kept_only_once_committed(db):
+    with transaction.atomic():
+        created = sync.asset_ids_for_codes({"NEWCOIN"})
+        assert "NEWCOIN" not in sync.KNOWN_ASSET_IDS
+    assert Asset.objects.get(code="NEWCOIN").pk == created["NEWCOIN"]
+    assert sync.asset_ids_for_codes({"NEWCOIN"}) == created
+    assert sync.KNOWN_ASSET_IDS["NEWCOIN"] == created["NEWCOIN"]
+
+
+def test_reference_quotes_are_asked_once_and_expire(emulator, settings, monkeypatch):
+    settings.PRICE_REFERENCE_EXCHANGE = "kraken"
+    first = sync.reference_quotes("kraken", {"BTC"})
+    assert first and all(isinstance(price, Decimal) for price in first.values())
+    assert sync.reference_quotes("kraken", {"BTC"}) == first
+    assert emulator.stats()["by_exchange"]["kraken"].get("tickers") == 1
+    later = sync.time.time() + sync.REFERENCE_QUOTES_SECONDS + 1
+    monkeypatch.setattr(sync.time, "time", lambda: later)
+    assert sync.reference_quotes("kraken", {"BTC"}) == first
+    assert emulator.stats()["by_exchange"]["kraken"].get("tickers") == 2
