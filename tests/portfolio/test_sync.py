@@ -283,8 +283,8 @@ def test_reference_quotes_are_asked_once_and_expire(emulator, settings, monkeypa
     first = sync.reference_quotes("kraken", {"BTC"})
     assert first and all(isinstance(price, Decimal) for price in first.values())
     assert sync.reference_quotes("kraken", {"BTC"}) == first
-    assert emulator.stats()["by_exchange"]["kraken"].get("tickers") == 1
+    assert emulator.stats()["by_exchange"]["kraken"].get("ticker") == 1
     later = sync.time.time() + sync.REFERENCE_QUOTES_SECONDS + 1
     monkeypatch.setattr(sync.time, "time", lambda: later)
     assert sync.reference_quotes("kraken", {"BTC"}) == first
-    assert emulator.stats()["by_exchange"]["kraken"].get("tickers") == 2
+    assert emulator.stats()["by_exchange"]["kraken"].get("ticker") == 2
