@@ -25,10 +25,13 @@ BENCHMARKS = (
      "evaluate alerts) beside a bare psycopg SELECT of the same rows, same data, same run. "
      "Target: end to end at most 2x the bare read; queries not growing with positions."),
     ("bench_sync", "200 exchange accounts synced through Celery (issue: exchange sync)",
-     "sync_all on a real worker (Redis, PostgreSQL; snapshots, holdings and prices stored) "
-     "beside a bare ccxt loop in one process making the same balance, permission and ticker "
-     "calls with markets preloaded and storing nothing. Targets: at most 1.5x the loop; "
-     "market-loading requests = exchanges x worker processes."),
+     "sync_all on a real worker serving the sync queue (Redis, PostgreSQL; snapshots, "
+     "holdings, prices and runs stored) beside a bare ccxt loop in one process making the "
+     "same balance, permission and ticker calls with markets preloaded and storing nothing. "
+     "Measured in turns, 5 trials each, compared by medians (this machine's speed drifts by "
+     "10-20%). Targets: at most 1.5x the loop; market-loading requests = exchanges x worker "
+     "processes. For reference, with_exposures: one worker serving both queues, so that each "
+     "round's exposure is computed in the same window."),
     ("bench_pages", "Exposure report page under 20 concurrent users (issue: web pages)",
      "20 signed-in managers on the report of a 5,000-position portfolio, each pausing about "
      "1 s between pages (the target: p95 300 ms), then the same users back to back, which "
