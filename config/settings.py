@@ -223,12 +223,14 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # Syncs: the exchange whose public tickers price what an account's own exchange does not
-# quote in USD (USDT/USD on binance, say); attempts per sync; how long one may hold its lease.
+# quote in USD (USDT/USD on binance, say); attempts per sync; how long a running sync holds
+# its account before it is taken for abandoned.
 PRICE_REFERENCE_EXCHANGE = env_str("PRICE_REFERENCE_EXCHANGE", "kraken")
 SYNC_MAX_RETRIES = env_int("SYNC_MAX_RETRIES", 4)
 SYNC_TIMEOUT_MS = env_int("SYNC_TIMEOUT_MS", 10_000)
-# The lease must outlast a sync (the task time limit ends one) and be shorter than the
-# broker's visibility timeout, so a task redelivered after its worker died finds it free.
+# A sync's running run is its account's lock (portfolio/sync.py). The lease must outlast a
+# sync (the task time limit ends one) and be shorter than the broker's visibility timeout,
+# so that a task redelivered after its worker died finds the dead sync's run abandoned.
 SYNC_LEASE_SECONDS = env_int("SYNC_LEASE_SECONDS", CELERY_TASK_TIME_LIMIT)
 SYNC_INTERVAL_MINUTES = env_int("SYNC_INTERVAL_MINUTES", 15)
 
