@@ -333,8 +333,10 @@ def reference_quotes(exchange_id: str, codes: set[str]) -> dict[str, Decimal]:
     worker (through the cache) and kept by this process until they expire: one request a
     minute, not one per account. A fault leaves those codes unpriced (an alert), never zero."""
     key = f"reference-quotes:v2:{exchange_id}:{','.join(sorted(codes))}"
-    expires, quotes = REFERENCE_QUOTES.get(key) or _cache_get(key) or (0.0, {})
-    if expires <= time.time():
+    kept = REFERENCE_QUOTES.get(key)
+    if kept is None or kept[0] <= time.time():
+        kept = _cache_get(key)
+    if kept is None or kept[0] <= time.time():
         try:
             quotes = exchanges.fetch_quotes(
                 exchange_id,
@@ -344,10 +346,10 @@ def reference_quotes(exchange_id: str, codes: set[str]) -> dict[str, Decimal]:
         except ExchangeFault as fault:
             log.warning("reference quotes from %s failed: %s", exchange_id, fault.message)
             return {}
-        expires = time.time() + REFERENCE_QUOTES_SECONDS
-        _cache_set(key, (expires, quotes))
-    REFERENCE_QUOTES[key] = (expires, quotes)
-    return quotes
+        kept = (time.time() + REFERENCE_QUOTES_SECONDS, quotes)
+        _cache_set(key, kept)
+    REFERENCE_QUOTES[key] = kept
+    return kept[1]
 
 
 def _cache_get(key: str) -> tuple[float, dict[str, Decimal]] | None:

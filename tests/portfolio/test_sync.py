@@ -288,3 +288,16 @@ def test_reference_quotes_are_asked_once_and_expire(emulator, settings, monkeypa
     monkeypatch.setattr(sync.time, "time", lambda: later)
     assert sync.reference_quotes("kraken", {"BTC"}) == first
     assert emulator.stats()["by_exchange"]["kraken"].get("ticker") == 2
+
+
+def test_quotes_another_worker_refreshed_are_taken_from_the_cache(emulator, monkeypatch):
+    from django.core.cache import cache
+
+    first = sync.reference_quotes("kraken", {"BTC"})
+    key = next(iter(sync.REFERENCE_QUOTES))
+    later = sync.time.time() + sync.REFERENCE_QUOTES_SECONDS + 1
+    monkeypatch.setattr(sync.time, "time", lambda: later)
+    refreshed = {pair: price + 1 for pair, price in first.items()}
+    cache.set(key, (later + 30, refreshed))  # what another worker fetched and shared
+    assert sync.reference_quotes("kraken", {"BTC"}) == refreshed
+    assert emulator.stats()["by_exchange"]["kraken"].get("ticker") == 1
