@@ -7,6 +7,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.admin import AuditedAccessMixin
+from accounts.admin_site import ReadOnlyAdmin
 from accounts.models import AccessGrant, InvestorStake
 from portfolio.account_forms import CREDENTIAL_FIELDS, WriteOnlyCredentials
 from portfolio.models import (
@@ -187,15 +188,16 @@ class PriceAdmin(admin.ModelAdmin):
     autocomplete_fields = ["asset"]
 
 
+# Sync history is written by the sync service only; a running run is also its account's lock.
 @admin.register(SyncRun)
-class SyncRunAdmin(admin.ModelAdmin):
+class SyncRunAdmin(ReadOnlyAdmin):
     list_display = ["location", "started_at", "attempt", "outcome", "error_class", "request_count"]
     list_filter = ["outcome"]
     date_hierarchy = "started_at"
 
 
 @admin.register(SyncRound)
-class SyncRoundAdmin(admin.ModelAdmin):
+class SyncRoundAdmin(ReadOnlyAdmin):
     list_display = ["portfolio", "started_at", "location_count", "completed_at"]
     list_filter = ["portfolio"]
     date_hierarchy = "started_at"

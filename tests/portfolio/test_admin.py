@@ -119,3 +119,17 @@ def test_admin_leaves_credentials_alone_when_fields_are_empty(filled):
     assert _post_account(login(filled.ada), account).status_code == 302
     account.refresh_from_db()
     assert decrypt_credentials(account.credentials_encrypted) == SECRET
+
+
+def test_sync_history_is_read_only_in_the_admin(filled):
+    run = SyncRunFactory(location__portfolio=filled.fund_a, outcome="failed")
+    client = login(filled.ada)
+    assert client.get(reverse("admin:portfolio_syncrun_changelist")).status_code == 200
+    assert client.get(reverse("admin:portfolio_syncrun_add")).status_code == 403
+    change_url = reverse("admin:portfolio_syncrun_change", args=[run.pk])
+    assert client.post(change_url, {"outcome": "running"}).status_code == 403
+    delete_url = reverse("admin:portfolio_syncrun_delete", args=[run.pk])
+    assert client.post(delete_url, {"post": "yes"}).status_code == 403
+    assert client.get(reverse("admin:portfolio_syncround_add")).status_code == 403
+    run.refresh_from_db()
+    assert run.outcome == "failed"
