@@ -40,7 +40,11 @@ def sync_location(self: Task, location_id: int, round_id: int | None = None) -> 
     try:
         sync_location_service(request)
     except TRANSIENT_ERRORS as error:
-        raise self.retry(exc=error, countdown=backoff_seconds(self.request.retries)) from error
+        if request.retries_left > 0:
+            raise self.retry(exc=error, countdown=backoff_seconds(self.request.retries)) from error
+        # The last attempt: its run has ended failed, which may be the round's last member.
+        finish_round_member(round_id)
+        raise
     finish_round_member(round_id)
 
 
