@@ -1,6 +1,7 @@
 """`make demo`'s last step: the emulator, a Celery worker and beat, a first sync, the server.
 
-Every child process is stopped when the server stops (Ctrl-C). Development only.
+Every child process is stopped when the server stops: Ctrl-C, or SIGTERM from whatever ran
+`make demo` (a supervisor, `timeout`, `kill`). Development only.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 CELERY = str(Path(PYTHON).parent / "celery")
+# As config/settings.py reads it: the demo keeps its state where the settings do.
+VAR_DIR = Path(os.environ.get("VAR_DIR") or ROOT / "var")
 
 
 def start_emulator() -> tuple[subprocess.Popen, str]:
@@ -28,7 +31,7 @@ def start_emulator() -> tuple[subprocess.Popen, str]:
 
 def start_workers(env: dict[str, str]) -> list[subprocess.Popen]:
     worker = [CELERY, "-A", "config", "worker", "-Q", "sync,risk", "-c", "2", "-l", "WARNING"]
-    beat = [CELERY, "-A", "config", "beat", "-l", "WARNING", "-s", str(ROOT / "var" / "beat")]
+    beat = [CELERY, "-A", "config", "beat", "-l", "WARNING", "-s", str(VAR_DIR / "beat")]
     return [subprocess.Popen(command, cwd=ROOT, env=env) for command in (worker, beat)]
 
 
@@ -36,7 +39,14 @@ def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True)
 
 
+def stop_on_sigterm(signum: int, frame: object) -> None:
+    # Python ends on SIGTERM without running `finally`, which would leave the emulator,
+    # worker, beat and server running: turn it into the Ctrl-C path.
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     emulator, url = start_emulator()
     env = {**os.environ, "DEBUG": "1", "EXCHANGE_EMULATOR_URL": url}
     print(f"Exchange emulator (demo scenario) at {url}")
@@ -49,10 +59,20 @@ def main() -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        for child in children:
-            child.send_signal(signal.SIGTERM)
-        for child in children:
+        stop_children(children)
+
+
+def stop_children(children: list[subprocess.Popen]) -> None:
+    """SIGTERM to each (Celery finishes its task in hand), then SIGKILL to any still running."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut this short
+    for child in children:
+        child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
             child.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
 
 
 if __name__ == "__main__":
