@@ -15,8 +15,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 CELERY = str(Path(PYTHON).parent / "celery")
-# As config/settings.py reads it: the demo keeps its state where the settings do.
-VAR_DIR = Path(os.environ.get("VAR_DIR") or ROOT / "var")
 
 
 def start_emulator() -> tuple[subprocess.Popen, str]:
@@ -31,7 +29,8 @@ def start_emulator() -> tuple[subprocess.Popen, str]:
 
 def start_workers(env: dict[str, str]) -> list[subprocess.Popen]:
     worker = [CELERY, "-A", "config", "worker", "-Q", "sync,risk", "-c", "2", "-l", "WARNING"]
-    beat = [CELERY, "-A", "config", "beat", "-l", "WARNING", "-s", str(VAR_DIR / "beat")]
+    # No schedule file: the schedule is in the database (django-celery-beat's scheduler).
+    beat = [CELERY, "-A", "config", "beat", "-l", "WARNING"]
     return [subprocess.Popen(command, cwd=ROOT, env=env) for command in (worker, beat)]
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +21,7 @@ from config.celery import app as celery_app
 from portfolio.models import HoldingSnapshot, SyncRound
 from portfolio.tasks import sync_all
 from tests.portfolio.test_sync import holdings_of, make_account
+from tests.processes import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).parent / "celery")
@@ -52,21 +52,12 @@ def worker(emulator) -> Iterator[subprocess.Popen]:
     process.wait(timeout=30)
 
 
-def wait_for(condition, seconds: float = 90) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.25)
-    return False
-
-
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_worker_runs_sync_all_end_to_end(worker, emulator):
     accounts = [make_account(name) for name in ("binance", "kraken", "okx")]
     sync_all.delay()
-    assert wait_for(lambda: SyncRound.objects.filter(completed_at__isnull=False).count() == 3)
+    assert wait_for(lambda: SyncRound.objects.filter(completed_at__isnull=False).count() == 3, 90)
     for account in accounts:
         assert HoldingSnapshot.objects.filter(location=account.location).count() == 1
     assert holdings_of(accounts[0])[("BTC", "spot")] == Decimal("1.5")

@@ -18,8 +18,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.cookiejar import Cookie
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,8 @@ import redis
 import requests
 from django.conf import settings
 
+from tests.processes import free_port, wait_for
+
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 REDIS_SERVER = "/usr/bin/redis-server"
@@ -37,21 +38,6 @@ CELERY = str(Path(sys.executable).parent / "celery")
 DATABASE = "counterweight"
 PASSWORD = "reliability password"
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(condition: Callable[[], Any], seconds: float, step: float = 0.1) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(step)
-    return False
 
 
 def port_open(port: int) -> bool:
@@ -330,12 +316,6 @@ def app(private_postgres, private_redis, emulator, scratch, tmp_path) -> Iterato
         yield started
     finally:
         started.stop_all()
-
-
-def children_of(pid: int) -> set[int]:
-    """The worker's pool processes: a pool that was restarted would have new ids."""
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return {int(child) for child in path.read_text().split()} if path.exists() else set()
 
 
 class LoopbackCookies(requests.cookies.RequestsCookieJar):

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from tests.reliability.conftest import browser_session, children_of, csrf_of, wait_for
+from tests.processes import children_of, wait_for
+from tests.reliability.conftest import browser_session, csrf_of
 
 pytestmark = pytest.mark.worker
 

@@ -4,28 +4,15 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.processes import children_of, free_port, wait_for
+
 ROOT = Path(__file__).resolve().parent.parent.parent
-
-
-def children_of(pid: int) -> set[int]:
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the process ended while we looked
-            continue
-        if int(fields[1]) == pid:
-            found.add(int(stat.parent.name))
-    return found
 
 
 def descendants_of(pid: int) -> set[int]:
@@ -35,22 +22,8 @@ def descendants_of(pid: int) -> set[int]:
     return found
 
 
-def wait_for(condition: Callable[[], bool], seconds: float = 10) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def alive(pid: int) -> bool:
+    """Running, and not a zombie that nobody has reaped yet."""
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
@@ -79,11 +52,11 @@ def test_sigterm_stops_the_emulator_workers_and_server(demo_env: dict[str, str])
             if line.startswith("Counterweight runs at"):
                 break
         # The emulator, worker and beat are running; the server starts after this line.
-        assert wait_for(lambda: len(children_of(demo.pid)) == 4)
+        assert wait_for(lambda: len(children_of(demo.pid)) == 4, 10)
         started = descendants_of(demo.pid)  # with the worker's pool, once it has forked
         demo.send_signal(signal.SIGTERM)
         assert demo.wait(timeout=60) == 0
-        wait_for(lambda: not any(alive(pid) for pid in started), seconds=30)
+        wait_for(lambda: not any(alive(pid) for pid in started), 30)
         assert [pid for pid in started if alive(pid)] == []
     finally:  # whatever failed above, leave nothing running
         for pid in started | descendants_of(demo.pid):
