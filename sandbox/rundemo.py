@@ -54,7 +54,10 @@ def main() -> None:
         manage(env, "sync_all_now")
         address = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
         print(f"Counterweight runs at http://{address}/ (Ctrl-C stops everything)")
-        manage(env, "runserver", "--noreload", address)
+        # A child like the others, so that stopping the demo stops it the same way.
+        server = [PYTHON, "manage.py", "runserver", "--noreload", address]
+        children.append(subprocess.Popen(server, cwd=ROOT, env=env))
+        children[-1].wait()
     except KeyboardInterrupt:
         pass
     finally:

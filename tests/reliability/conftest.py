@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,7 @@ import redis
 import requests
 from django.conf import settings
 
-from tests.processes import free_port, wait_for
+from tests.processes import free_port, port_open, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -38,14 +37,6 @@ CELERY = str(Path(sys.executable).parent / "celery")
 DATABASE = "counterweight"
 PASSWORD = "reliability password"
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-
-
-def port_open(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-    except OSError:
-        return False
-    return True
 
 
 def tail(path: Path, lines: int = 40) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import children_of, free_port, wait_for
+from tests.processes import children_of, free_port, port_open, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -31,6 +31,13 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def command_of(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return f"pid {pid}"
+
+
 @pytest.fixture
 def demo_env(tmp_path: Path) -> dict[str, str]:
     """The demo's own defaults (SQLite, filesystem broker) in a folder of the test's."""
@@ -45,19 +52,17 @@ def demo_env(tmp_path: Path) -> dict[str, str]:
 
 def test_sigterm_stops_the_emulator_workers_and_server(demo_env: dict[str, str]) -> None:
     command = [sys.executable, "-m", "sandbox.rundemo"]
-    demo = subprocess.Popen(command, cwd=ROOT, env=demo_env, stdout=subprocess.PIPE, text=True)
+    demo = subprocess.Popen(command, cwd=ROOT, env=demo_env, stdout=subprocess.DEVNULL)
     started: set[int] = set()
     try:
-        for line in demo.stdout:
-            if line.startswith("Counterweight runs at"):
-                break
-        # The emulator, worker and beat are running; the server starts after this line.
-        assert wait_for(lambda: len(children_of(demo.pid)) == 4, 10)
+        # Stopped once it runs: the emulator, worker and beat, and a server that answers.
+        assert wait_for(lambda: port_open(int(demo_env["PORT"])), 60)
+        assert len(children_of(demo.pid)) == 4
         started = descendants_of(demo.pid)  # with the worker's pool, once it has forked
         demo.send_signal(signal.SIGTERM)
         assert demo.wait(timeout=60) == 0
         wait_for(lambda: not any(alive(pid) for pid in started), 30)
-        assert [pid for pid in started if alive(pid)] == []
+        assert [command_of(pid) for pid in started if alive(pid)] == []
     finally:  # whatever failed above, leave nothing running
         for pid in started | descendants_of(demo.pid):
             if alive(pid):
