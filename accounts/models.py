@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractUser
@@ -18,6 +19,8 @@ class Role(models.TextChoices):
 
 class User(AbstractUser):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.INVESTOR)
+    # Set on each request's user by django-otp's OTPMiddleware: True once a device was verified.
+    is_verified: Callable[[], bool]
 
     class Meta:
         constraints = [
