@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from portfolio.models import LocationKind
 from riskmodels.engine import SELF_CUSTODY
+from riskmodels.engine.rules import Rule
 
 if TYPE_CHECKING:
     from riskmodels.selectors import HoldingLine
@@ -187,7 +188,7 @@ def hhi_figure(history: list[dict], findings: list[dict]) -> dict:
             ("hhi_third_party", "HHI of third parties", COLORS["muted"]),
         )
     ]
-    level = next((f for f in findings if f["rule"] == "hhi_third_party"), None)
+    level = next((f for f in findings if f["rule"] == Rule.HHI_THIRD_PARTY), None)
     warn, breach = (level["warn"], level["breach"]) if level else (None, None)
     layout = _layout(
         yaxis={"rangemode": "tozero", "title": {"text": "HHI points"}},

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from decimal import Context, Decimal
 
 from riskmodels import engine
+from riskmodels.engine.rules import Rule
 from riskmodels.policies import policy_fingerprint
 from riskmodels.reports import decimal_text
 from riskmodels.selectors import PortfolioInputs
@@ -69,7 +70,7 @@ def stale_levels(inputs: PortfolioInputs, policy: engine.Policy, as_of: datetime
     A failed sync keeps the old snapshot; this makes a new exposure snapshot (and its alert)
     exactly when a location crosses a staleness level, not on every run.
     """
-    threshold = policy.thresholds["stale_data"]
+    threshold = policy.thresholds[Rule.STALE_DATA]
     return [
         f"{pk}:{_stale_level(as_of - loc.taken_at, threshold)}"
         for pk, loc in sorted(inputs.locations.items())

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from portfolio.fields import ExactDecimalField
 from portfolio.models import AMOUNT, Asset, AssetKind, Counterparty, Portfolio, RatingTier
+from riskmodels.engine.rules import RULE_LABELS, SCOPED_RULES, SHARE_RULES, Rule
 
 
 class RiskPolicy(models.Model):
@@ -36,40 +37,16 @@ class RiskPolicy(models.Model):
         return self.name
 
 
-class Rule(models.TextChoices):
-    GROUP = "group", "One counterparty group (look-through)"
-    EXCHANGE_CUSTODY = "exchange_custody", "All exchange custody together"
-    EARN_PER_GROUP = "earn_per_group", "Earn / lending at one group"
-    HHI_THIRD_PARTY = "hhi_third_party", "Third-party HHI"
-    STABLECOIN_ISSUER = "stablecoin_issuer", "One stablecoin issuer"
-    ALGO_STABLECOINS = "algo_stablecoins", "Algorithmic stablecoins together"
-    EXCHANGE_TOKEN = "exchange_token", "Any one exchange token"
-    WRONG_WAY = "wrong_way", "Own token held at its own exchange"
-    DISTRESSED = "distressed_counterparty", "Counterparty halted or insolvent"
-    STALE_DATA = "stale_data", "Holdings data older than (hours)"
-    UNPRICED = "unpriced_asset", "Unpriced asset"
-    UNCLASSIFIED = "unclassified_asset", "Unclassified asset"
+# The engine names every rule once; the database's choices are built from that list.
+RULE_CHOICES = [(rule.value, RULE_LABELS[rule]) for rule in Rule]
+RULE_VALUES = [rule.value for rule in Rule]
 
 
-# Rules measured as shares of NAV (fractions 0..1); the others are HHI points, hours or counts.
-SHARE_RULES = (
-    Rule.GROUP,
-    Rule.EXCHANGE_CUSTODY,
-    Rule.EARN_PER_GROUP,
-    Rule.STABLECOIN_ISSUER,
-    Rule.ALGO_STABLECOINS,
-    Rule.EXCHANGE_TOKEN,
-    Rule.WRONG_WAY,
-    Rule.DISTRESSED,
-)
-# Rules whose subjects are counterparties, so that a limit may be scoped to a tier or one of them.
-SCOPED_RULES = (
-    Rule.GROUP,
-    Rule.EARN_PER_GROUP,
-    Rule.STABLECOIN_ISSUER,
-    Rule.WRONG_WAY,
-    Rule.DISTRESSED,
-)
+def _values_of(rules: frozenset[Rule]) -> tuple[str, ...]:
+    """Plain names in the engine's order, as the migrations spell them in constraints."""
+    return tuple(rule.value for rule in Rule if rule in rules)
+
+
 HHI_MAX = Decimal(10_000)
 
 
@@ -88,7 +65,7 @@ class Limit(models.Model):
     """A warn and a breach level for one rule, for all subjects, one rating tier or one group."""
 
     policy = models.ForeignKey(RiskPolicy, on_delete=models.CASCADE, related_name="limits")
-    rule = models.CharField(max_length=32, choices=Rule.choices)
+    rule = models.CharField(max_length=32, choices=RULE_CHOICES)
     rating_tier = models.CharField(max_length=8, choices=RatingTier.choices, blank=True)
     counterparty = models.ForeignKey(
         Counterparty, null=True, blank=True, on_delete=models.CASCADE, related_name="limits"
@@ -99,7 +76,7 @@ class Limit(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(rule__in=Rule.values), name="limit_rule_valid"),
+            models.CheckConstraint(condition=Q(rule__in=RULE_VALUES), name="limit_rule_valid"),
             models.CheckConstraint(
                 condition=Q(warn__isnull=True) | Q(breach__isnull=True) | Q(warn__lte=F("breach")),
                 name="limit_warn_not_above_breach",
@@ -135,7 +112,7 @@ class Limit(models.Model):
                 name="limit_breach_not_negative",
             ),
             models.CheckConstraint(
-                condition=~Q(rule__in=SHARE_RULES)
+                condition=~Q(rule__in=_values_of(SHARE_RULES))
                 | (
                     (Q(warn__isnull=True) | Q(warn__lte=1))
                     & (Q(breach__isnull=True) | Q(breach__lte=1))
@@ -159,7 +136,7 @@ class Limit(models.Model):
                 name="limit_staleness_positive",
             ),
             models.CheckConstraint(
-                condition=Q(rule__in=SCOPED_RULES)
+                condition=Q(rule__in=_values_of(SCOPED_RULES))
                 | (Q(rating_tier="") & Q(counterparty__isnull=True)),
                 name="limit_scope_only_for_counterparty_rules",
             ),
@@ -263,7 +240,7 @@ class Alert(models.Model):
     """A rule over its limit for one subject of one portfolio, from first seen until resolved."""
 
     portfolio = models.ForeignKey(Portfolio, on_delete=models.CASCADE, related_name="alerts")
-    rule = models.CharField(max_length=32, choices=Rule.choices)
+    rule = models.CharField(max_length=32, choices=RULE_CHOICES)
     subject = models.CharField(max_length=120)
     level = models.CharField(max_length=8, choices=AlertLevel.choices)
     value = ExactDecimalField(**AMOUNT)
@@ -326,7 +303,7 @@ class PolicyChange(models.Model):
     )
     policy_name = models.CharField(max_length=120)
     limit_id = models.BigIntegerField(null=True, blank=True)
-    rule = models.CharField(max_length=32, choices=Rule.choices)
+    rule = models.CharField(max_length=32, choices=RULE_CHOICES)
     scope = models.CharField(max_length=120)
     action = models.CharField(max_length=8, choices=PolicyAction.choices)
     old_warn = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)

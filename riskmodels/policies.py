@@ -26,7 +26,8 @@ from django.db.models import Q
 
 from riskmodels.engine import DEFAULT_POLICY, Policy, Threshold
 from riskmodels.engine.policy import GROUP_RULE, THRESHOLD_RULES, TIERS
-from riskmodels.models import SCOPED_RULES, Limit
+from riskmodels.engine.rules import SCOPED_RULES
+from riskmodels.models import Limit
 
 GLOBAL = "global"
 PORTFOLIO = "portfolio"

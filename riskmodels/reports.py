@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from accounts.access import investor_share
 from riskmodels.engine import Report, investor_view
 from riskmodels.engine.arith import HOURS_QUANTUM
+from riskmodels.engine.rules import Rule
 from riskmodels.models import Alert, AlertState, ExposureSnapshot
 
 if TYPE_CHECKING:
@@ -133,7 +134,7 @@ def _alert_rows(report: Report, alerts: dict[tuple[str, str], Alert]) -> list[di
 
 
 def _exposure_rows(report: Report) -> list[dict]:
-    limits = {f.subject: f for f in report.findings_for("group")}
+    limits = {f.subject: f for f in report.findings_for(Rule.GROUP)}
     moves = {m.group: m.amount for m in report.moves}
     rows = []
     for e in report.exposures:

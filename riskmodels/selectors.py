@@ -29,7 +29,8 @@ from portfolio.selectors import latest_snapshot_ids, locations_with_health
 from riskmodels import charts, engine
 from riskmodels.engine import Report, investor_view
 from riskmodels.engine.arith import exact
-from riskmodels.models import SHARE_RULES, Alert, AlertState, ExposureSnapshot, StressShock
+from riskmodels.engine.rules import SHARE_RULES, Rule
+from riskmodels.models import Alert, AlertState, ExposureSnapshot, StressShock
 from riskmodels.reports import (
     SECONDS_PER_HOUR,
     decimal_text,
@@ -518,7 +519,11 @@ def _largest_exposure(summary: dict) -> dict | None:
         return None
     top = max(rows, key=lambda e: Decimal(e["share"]))
     finding = next(
-        (f for f in summary["findings"] if f["rule"] == "group" and f["subject"] == top["group"]),
+        (
+            f
+            for f in summary["findings"]
+            if f["rule"] == Rule.GROUP and f["subject"] == top["group"]
+        ),
         None,
     )
     warn, breach = (finding["warn"], finding["breach"]) if finding else (None, None)
@@ -536,7 +541,7 @@ def _stale_hours(summary: dict | None) -> Decimal:
     levels = [
         Decimal(f["warn"])
         for f in (summary or {}).get("findings", [])
-        if f["rule"] == "stale_data" and f["warn"] is not None
+        if f["rule"] == Rule.STALE_DATA and f["warn"] is not None
     ]
     return min(levels, default=DEFAULT_STALE_HOURS)
 

@@ -23,11 +23,13 @@ from riskmodels.engine.outputs import (
 )
 from riskmodels.engine.policy import DEFAULT_POLICY, RULES, Policy, Threshold
 from riskmodels.engine.report import build_report
+from riskmodels.engine.rules import RULE_LABELS, Rule
 from riskmodels.engine.stress import Scenario, Shock, group_default, preset_scenarios
 
 __all__ = [
     "DEFAULT_POLICY",
     "RULES",
+    "RULE_LABELS",
     "SELF_CUSTODY",
     "AllocationBucket",
     "CategoryExposure",
@@ -41,6 +43,7 @@ __all__ = [
     "Policy",
     "Position",
     "Report",
+    "Rule",
     "Scenario",
     "ScenarioResult",
     "Shock",

@@ -27,6 +27,7 @@ from riskmodels.engine.exposure import Rollup, hhi_fraction, third_party_values
 from riskmodels.engine.inputs import DISTRESSED, Position
 from riskmodels.engine.outputs import Finding, GroupExposure, MoveSuggestion, StaleLocation
 from riskmodels.engine.policy import GROUP_RULE, Policy, Threshold
+from riskmodels.engine.rules import Rule
 
 ALL = "all"
 
@@ -56,8 +57,8 @@ def findings(
         *_group_rules(rollup, exposures, policy),
         *_portfolio_rules(rollup, policy),
         *_stale_findings(book, as_of, policy),
-        *_count_findings("unpriced_asset", book.unpriced, policy),
-        *_count_findings("unclassified_asset", book.unclassified, policy),
+        *_count_findings(Rule.UNPRICED, book.unpriced, policy),
+        *_count_findings(Rule.UNCLASSIFIED, book.unclassified, policy),
     )
 
 
@@ -70,8 +71,8 @@ def _group_rules(
     overlap = {e.group: e.overlap for e in exposures if e.overlap > 0}
     return [
         *(_group_finding(e, policy, nav) for e in exposures),
-        *_per_subject("earn_per_group", earn, nav, policy),
-        *_per_subject("wrong_way", overlap, nav, policy),
+        *_per_subject(Rule.EARN_PER_GROUP, earn, nav, policy),
+        *_per_subject(Rule.WRONG_WAY, overlap, nav, policy),
         *_distressed(rollup, exposures, policy),
     ]
 
@@ -79,15 +80,15 @@ def _group_rules(
 def _portfolio_rules(rollup: Rollup, policy: Policy) -> list[Finding]:
     """Exchange custody and algorithmic stablecoins together, HHI, issuers and tokens."""
     nav = rollup.nav
-    together = {"exchange_custody": rollup.exchange_custody, "algo_stablecoins": rollup.algo}
+    together = {Rule.EXCHANGE_CUSTODY: rollup.exchange_custody, Rule.ALGO_STABLECOINS: rollup.algo}
     return [
         *(
             _share_finding(rule, ALL, amount, nav, policy.for_subject(rule, ALL))
             for rule, amount in together.items()
         ),
         _hhi_finding(rollup, policy),
-        *_per_subject("stablecoin_issuer", rollup.stablecoins, nav, policy),
-        *_per_subject("exchange_token", rollup.tokens, nav, policy),
+        *_per_subject(Rule.STABLECOIN_ISSUER, rollup.stablecoins, nav, policy),
+        *_per_subject(Rule.EXCHANGE_TOKEN, rollup.tokens, nav, policy),
     ]
 
 
@@ -107,10 +108,10 @@ def _per_subject(
 
 def _hhi_finding(rollup: Rollup, policy: Policy) -> Finding:
     """Third-party HHI, in points; level from the exact fraction."""
-    thr = policy.for_subject("hhi_third_party", "third_party")
+    thr = policy.for_subject(Rule.HHI_THIRD_PARTY, "third_party")
     num, den = hhi_fraction(third_party_values(rollup))
     value = ratio(num, den, HHI_QUANTUM) if den > 0 else ZERO
-    return _finding("hhi_third_party", "third_party", value, thr, level(num, den, thr), None)
+    return _finding(Rule.HHI_THIRD_PARTY, "third_party", value, thr, level(num, den, thr), None)
 
 
 def _distressed(
@@ -121,7 +122,7 @@ def _distressed(
     The design takes a group's status from its own row; a single entity halting withdrawals
     (Binance.US in 2023) is as real a loss, so such an entity is a subject of its own.
     """
-    rule = "distressed_counterparty"
+    rule = Rule.DISTRESSED
     amounts = {e.group: e.total for e in exposures if e.status in DISTRESSED and e.total > 0}
     for slug, value in rollup.entities.items():
         row = rollup.registry.by_slug[slug]
@@ -140,11 +141,11 @@ def _age_microseconds(as_of: datetime, data_as_of: datetime) -> Decimal:
 def _stale_one(
     location_id: object, facts: LocationFacts, as_of: datetime, policy: Policy
 ) -> Finding:
-    thr = policy.for_subject("stale_data", str(location_id))
+    thr = policy.for_subject(Rule.STALE_DATA, str(location_id))
     age = _age_microseconds(as_of, facts.as_of)
     hours = ratio(age, MICROSECONDS_PER_HOUR, HOURS_QUANTUM)
     return _finding(
-        "stale_data",
+        Rule.STALE_DATA,
         str(location_id),
         hours,
         thr,

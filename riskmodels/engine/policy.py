@@ -18,24 +18,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
 
+from riskmodels.engine.rules import Rule
+
 TIERS = ("A", "B", "C", "D", "unrated")
 
 # The one-group look-through limit: thresholds come from the tier table and "group" overrides.
-GROUP_RULE = "group"
-THRESHOLD_RULES = (
-    "exchange_custody",
-    "earn_per_group",
-    "hhi_third_party",
-    "stablecoin_issuer",
-    "algo_stablecoins",
-    "exchange_token",
-    "wrong_way",
-    "distressed_counterparty",
-    "stale_data",
-    "unpriced_asset",
-    "unclassified_asset",
-)
-RULES = (GROUP_RULE, *THRESHOLD_RULES)
+GROUP_RULE = Rule.GROUP
+THRESHOLD_RULES: tuple[Rule, ...] = tuple(rule for rule in Rule if rule is not GROUP_RULE)
+RULES: tuple[Rule, ...] = tuple(Rule)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,16 +106,16 @@ DEFAULT_POLICY = Policy(
         "unrated": _pair("0.01", "0.02"),
     },
     thresholds={
-        "exchange_custody": _pair("0.40", "0.50"),
-        "earn_per_group": _pair("0.05", "0.10"),
-        "hhi_third_party": _pair("1800", "2500"),
-        "stablecoin_issuer": _pair("0.15", "0.25"),
-        "algo_stablecoins": _pair("0.01", "0.02"),
-        "exchange_token": _pair("0.02", "0.05"),
-        "wrong_way": _pair("0", "0.01"),
-        "distressed_counterparty": _pair(None, "0"),
-        "stale_data": _pair("6", "24"),
-        "unpriced_asset": _pair("0", None),
-        "unclassified_asset": _pair("0", None),
+        Rule.EXCHANGE_CUSTODY: _pair("0.40", "0.50"),
+        Rule.EARN_PER_GROUP: _pair("0.05", "0.10"),
+        Rule.HHI_THIRD_PARTY: _pair("1800", "2500"),
+        Rule.STABLECOIN_ISSUER: _pair("0.15", "0.25"),
+        Rule.ALGO_STABLECOINS: _pair("0.01", "0.02"),
+        Rule.EXCHANGE_TOKEN: _pair("0.02", "0.05"),
+        Rule.WRONG_WAY: _pair("0", "0.01"),
+        Rule.DISTRESSED: _pair(None, "0"),
+        Rule.STALE_DATA: _pair("6", "24"),
+        Rule.UNPRICED: _pair("0", None),
+        Rule.UNCLASSIFIED: _pair("0", None),
     },
 )
