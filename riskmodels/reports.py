@@ -21,6 +21,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from accounts.access import investor_share
+from riskmodels.documents import AlertRow, ExposureReport, ExposureRow, Metrics
 from riskmodels.engine import Report, investor_view
 from riskmodels.engine.arith import HOURS_QUANTUM
 from riskmodels.engine.rules import Rule
@@ -89,7 +90,7 @@ def from_json(kind: Any, data: Any) -> Any:
         return Decimal(data)
     if kind is datetime:
         return datetime.fromisoformat(data)
-    if is_dataclass(kind):
+    if isinstance(kind, type) and is_dataclass(kind):
         hints = _hints(kind)
         return kind(**{f.name: from_json(hints[f.name], data[f.name]) for f in fields(kind)})
     return data
@@ -113,9 +114,9 @@ def live_alerts_at(snapshot: ExposureSnapshot) -> dict[tuple[str, str], Alert]:
     return {(a.rule, a.subject): a for a in alerts}
 
 
-def _alert_rows(report: Report, alerts: dict[tuple[str, str], Alert]) -> list[dict]:
+def _alert_rows(report: Report, alerts: dict[tuple[str, str], Alert]) -> list[AlertRow]:
     """Every finding at warn or breach, with its alert's state, age and cause when known."""
-    rows = []
+    rows: list[AlertRow] = []
     for finding in report.findings:
         if finding.level == "ok":
             continue
@@ -123,7 +124,13 @@ def _alert_rows(report: Report, alerts: dict[tuple[str, str], Alert]) -> list[di
         over_for = None if alert is None else (report.as_of - alert.first_seen).total_seconds()
         rows.append(
             {
-                **to_json(finding),
+                "rule": finding.rule,
+                "subject": finding.subject,
+                "value": decimal_text(finding.value),
+                "warn": decimal_text(finding.warn),
+                "breach": decimal_text(finding.breach),
+                "level": finding.level,
+                "amount": decimal_text(finding.amount),
                 "state": None if alert is None else alert.state,
                 "first_seen": None if alert is None else alert.first_seen.isoformat(),
                 "over_limit_hours": None if over_for is None else _hours(max(over_for, 0)),
@@ -133,10 +140,10 @@ def _alert_rows(report: Report, alerts: dict[tuple[str, str], Alert]) -> list[di
     return rows
 
 
-def _exposure_rows(report: Report) -> list[dict]:
+def _exposure_rows(report: Report) -> list[ExposureRow]:
     limits = {f.subject: f for f in report.findings_for(Rule.GROUP)}
     moves = {m.group: m.amount for m in report.moves}
-    rows = []
+    rows: list[ExposureRow] = []
     for e in report.exposures:
         finding = limits.get(e.group)
         rows.append(
@@ -158,7 +165,7 @@ def _exposure_rows(report: Report) -> list[dict]:
     return rows
 
 
-def _metrics(report: Report) -> dict:
+def _metrics(report: Report) -> Metrics:
     c = report.concentration
     return {
         "hhi": decimal_text(c.hhi),
@@ -173,7 +180,7 @@ def _metrics(report: Report) -> dict:
 
 def render_report(
     report: Report, *, snapshot: ExposureSnapshot, alerts: dict[tuple[str, str], Alert]
-) -> dict:
+) -> ExposureReport:
     """The documented exposure report (README, "Exposure report")."""
     return {
         "nav": decimal_text(report.nav),
@@ -197,18 +204,18 @@ def render_report(
     }
 
 
-def render_csv(document: dict) -> str:
+def render_csv(document: ExposureReport) -> str:
     """One row per exposure, the columns of ``CSV_COLUMNS``; entities joined with ";"."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for row in document["exposures"]:
-        cells = {**row, "entities": ";".join(row["entities"])}
+        cells: dict[str, object] = {**row, "entities": ";".join(row["entities"])}
         writer.writerow(["" if cells[c] is None else cells[c] for c in CSV_COLUMNS])
     return out.getvalue()
 
 
-def snapshot_report(snapshot: ExposureSnapshot, stake: Decimal | None = None) -> dict:
+def snapshot_report(snapshot: ExposureSnapshot, stake: Decimal | None = None) -> ExposureReport:
     """A snapshot's exposure report, whole or as seen through an investor's stake."""
     report = load_report(snapshot)
     if stake is not None:
@@ -216,7 +223,7 @@ def snapshot_report(snapshot: ExposureSnapshot, stake: Decimal | None = None) ->
     return render_report(report, snapshot=snapshot, alerts=live_alerts_at(snapshot))
 
 
-def report_for_user(user: User, snapshot: ExposureSnapshot) -> dict:
+def report_for_user(user: User, snapshot: ExposureSnapshot) -> ExposureReport:
     """The report ``user`` may see: stake × every money figure for an investor with a stake.
 
     The caller fetched ``snapshot`` through accounts.access.get_exposure_for_user.

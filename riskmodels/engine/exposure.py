@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypeVar
 
 from riskmodels.engine.arith import (
     COUNT_QUANTUM,
@@ -79,7 +80,10 @@ class Rollup:
         return found
 
 
-def _add(into: dict, key: object, value: Decimal) -> None:
+K = TypeVar("K")
+
+
+def _add(into: dict[K, Decimal], key: K, value: Decimal) -> None:
     into[key] = into.get(key, ZERO) + value
 
 
@@ -101,9 +105,9 @@ def _add_asset(rollup: Rollup, key: HoldingKey, value: Decimal) -> None:
     issuer_group = None if issuer is None else registry.group_of(issuer)
     rollup.gross += value
     _add(rollup.buckets, custody_group or SELF_CUSTODY, value)
-    if custodian is not None:
+    if custodian is not None and custody_group is not None:
         _add_custody(rollup, custodian, custody_group, earn, value)
-    if issuer is not None:
+    if issuer is not None and issuer_group is not None:
         parts = rollup.parts(issuer_group)
         parts.issuer += value
         parts.entities.add(issuer)

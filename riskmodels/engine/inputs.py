@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import NamedTuple
+from typing import NamedTuple, Self
 
 from riskmodels.engine.policy import TIERS
 
@@ -133,9 +133,12 @@ class Position(_PositionFields):
 
     # namedtuple's own _make and _replace build the tuple directly: route them through the
     # checks above so that no Position escapes validation.
+    # The stub types namedtuple's _make through a generic self type that a plain classmethod
+    # cannot restate; the call is the same. Any values may come in, as to namedtuple's own
+    # _make: __new__ checks them at run time, which is why this goes through it.
     @classmethod
-    def _make(cls, iterable: Iterable[object]) -> Position:
-        return cls(*iterable)
+    def _make(cls, iterable: Iterable[object]) -> Self:  # type: ignore[override]
+        return cls(*iterable)  # type: ignore[arg-type]
 
     def _replace(self, **changes: object) -> Position:
         return type(self)(**{**self._asdict(), **changes})

@@ -31,7 +31,7 @@ def _scale(item: T, stake: Decimal) -> T:
         return tuple(_scale(part, stake) for part in item)  # type: ignore[return-value]
     if not is_dataclass(item) or isinstance(item, type):
         return item
-    changes: dict[str, Any] = {}
+    changes: dict[str, object] = {}
     for f in fields(item):
         value = getattr(item, f.name)
         if f.metadata.get(SCALED):

@@ -165,7 +165,7 @@ def stale_locations(book: Book, as_of: datetime, policy: Policy) -> tuple[StaleL
         for (loc, facts), finding in zip(
             book.locations.items(), _stale_findings(book, as_of, policy), strict=True
         )
-        if finding.level != OK
+        if finding.level != OK and finding.value is not None  # a stale finding has an age
     ]
     return tuple(sorted(stale, key=lambda s: (s.data_as_of, str(s.location_id))))
 

@@ -17,8 +17,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
+from typing import TypeVar
 
 from riskmodels.engine.rules import Rule
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 TIERS = ("A", "B", "C", "D", "unrated")
 
@@ -43,7 +47,7 @@ class Threshold:
             raise ValueError(f"warn above breach: {self!r}")
 
 
-def _frozen(mapping: Mapping) -> MappingProxyType:
+def _frozen(mapping: Mapping[K, V]) -> Mapping[K, V]:
     """A read-only copy, so the caller's dict cannot change a policy after the fact."""
     return MappingProxyType(dict(mapping))
 

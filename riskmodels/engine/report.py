@@ -115,5 +115,6 @@ def _holding(book: Book, position: Position, value: Decimal | None) -> Holding:
 
 def _wrong_way(book: Book) -> tuple[Holding, ...]:
     """Holdings issued by their custodian's own group, largest first."""
-    listed = [_holding(book, p, v) for p, v in book.wrong_way]
-    return tuple(sorted(listed, key=lambda h: (-h.value, h.custody_group, h.asset)))
+    listed = [(v, _holding(book, p, v)) for p, v in book.wrong_way]
+    listed.sort(key=lambda pair: (-pair[0], pair[1].custody_group, pair[1].asset))
+    return tuple(holding for _, holding in listed)

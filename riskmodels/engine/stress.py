@@ -129,26 +129,26 @@ def preset_scenarios(
 class _Projection:
     """Stress values summed over the selector fields a scenario uses, indexed per field."""
 
-    values: Mapping[tuple, Decimal]
-    index: tuple[Mapping[object, list[tuple]], ...]
+    values: Mapping[tuple[object, ...], Decimal]
+    index: tuple[Mapping[object, list[tuple[object, ...]]], ...]
 
 
 def _project(values: Mapping[StressKey, Decimal], fields: tuple[int, ...]) -> _Projection:
-    sums: dict[tuple, Decimal] = {}
+    sums: dict[tuple[object, ...], Decimal] = {}
     for key, value in values.items():
         projected = tuple(key[i] for i in fields)
         sums[projected] = sums.get(projected, ZERO) + value
-    index: tuple[dict[object, list[tuple]], ...] = tuple({} for _ in fields)
-    for projected in sums:
-        for position, part in enumerate(projected):
-            index[position].setdefault(part, []).append(projected)
+    index: tuple[dict[object, list[tuple[object, ...]]], ...] = tuple({} for _ in fields)
+    for summed in sums:
+        for position, part in enumerate(summed):
+            index[position].setdefault(part, []).append(summed)
     return _Projection(sums, index)
 
 
 Matcher = tuple[Decimal, tuple[tuple[int, str], ...]]
 
 
-def _matches(key: tuple, selectors: tuple[tuple[int, str], ...]) -> bool:
+def _matches(key: tuple[object, ...], selectors: tuple[tuple[int, str], ...]) -> bool:
     return all(key[position] == value for position, value in selectors)
 
 
@@ -197,8 +197,8 @@ class StressBook:
         return ScenarioResult(scenario.name, share(loss, nav), loss, exposed)
 
     @staticmethod
-    def _candidates(projection: _Projection, matchers: list[Matcher]) -> set[tuple]:
-        found: set[tuple] = set()
+    def _candidates(projection: _Projection, matchers: list[Matcher]) -> set[tuple[object, ...]]:
+        found: set[tuple[object, ...]] = set()
         for _, selectors in matchers:
             first_position, first_value = selectors[0]
             keys = projection.index[first_position].get(first_value, ())
