@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import fields, is_dataclass, replace
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from riskmodels.engine.arith import ONE, ZERO, exact
 from riskmodels.engine.outputs import SCALED, Report
