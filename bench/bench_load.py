@@ -19,11 +19,9 @@ REDIS_URL. Run with `python -m bench.bench_load [seconds]` or call :func:`run`.
 
 from __future__ import annotations
 
+import json
 import os
-import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,7 +30,6 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from http.cookiejar import Cookie
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +37,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import bench_sync  # noqa: E402
-from bench.common import free_port, percentile, use_bench_database  # noqa: E402
+from bench.common import percentile, use_bench_database  # noqa: E402
+from tests.processes import (  # noqa: E402
+    free_port,
+    log_in,
+    port_open,
+    spawn,
+    start_emulator,
+    stop_group,
+    wait_for,
+)
 
 DATABASE = "counterweight_bench_load"
 DURATION_S = 180.0
@@ -51,7 +57,6 @@ ROUNDS_IN_FLIGHT = 2  # per fund: a second round overlaps the first, so leases a
 WORKER_PROCESSES = 2
 DRAIN_S = 120.0  # after the load, how long the queued rounds may take to finish
 PASSWORD = "bench load password"  # noqa: S105 - throwaway users in a throwaway database
-CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
 @dataclass
@@ -131,22 +136,6 @@ def build_people(funds: list[Fund]) -> list[Person]:
     return people
 
 
-def port_open(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-    except OSError:
-        return False
-    return True
-
-
-def wait_until(condition: Any, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} did not happen within {seconds:.0f} s")
-        time.sleep(0.1)
-
-
 class Processes:
     """The processes this benchmark started, each in its own session, all stopped at the end."""
 
@@ -155,13 +144,17 @@ class Processes:
         self.started: list[subprocess.Popen] = []
 
     def start(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen:
-        with (self.folder / f"{name}.log").open("w") as log:
-            process = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
+        process = spawn(command, log=self.folder / f"{name}.log", env=env)
         self.started.append(process)
         return process
+
+    def start_emulator(self, scenario: dict[str, Any]) -> str:
+        """The emulator serving `scenario`, stopped with the others; its URL."""
+        path = self.folder / "scenario.json"
+        path.write_text(json.dumps(scenario))
+        process, url = start_emulator(path)
+        self.started.append(process)
+        return url
 
     def log(self, name: str) -> str:
         path = self.folder / f"{name}.log"
@@ -169,38 +162,11 @@ class Processes:
 
     def stop_all(self) -> None:
         for process in reversed(self.started):
-            stop_group(process)
+            # A worker's warm shutdown may take a while to end the task it has.
+            stop_group(process, seconds=30)
 
     def remove_logs(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def stop_group(process: subprocess.Popen) -> None:
-    """SIGTERM to the leader (a worker's warm shutdown lets its pool end the task it has);
-    then SIGKILL whatever is left of the group."""
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        pass
-    try:  # a pool process left behind, or a leader deaf to SIGTERM
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait(timeout=10)
-
-
-def start_emulator(processes: Processes, scenario: dict[str, Any]) -> str:
-    import json
-
-    path = processes.folder / "scenario.json"
-    path.write_text(json.dumps(scenario))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", str(path), "--port", "0"],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True, start_new_session=True,
-    )  # fmt: skip
-    processes.started.append(process)
-    return process.stdout.readline().strip()
 
 
 def server_command(port: int) -> tuple[list[str], str]:
@@ -223,7 +189,7 @@ def start_server(processes: Processes, env: dict[str, str]) -> tuple[str, str]:
     port = free_port()
     command, name = server_command(port)
     server = processes.start("web", command, env)
-    wait_until(lambda: port_open(port) or server.poll() is not None, 60, "the web server start")
+    wait_for(lambda: port_open(port) or server.poll() is not None, 60, what="the web server start")
     if server.poll() is not None:
         raise SystemExit(f"the web server stopped:\n{processes.log('web')[-2000:]}")
     return f"http://127.0.0.1:{port}", name
@@ -261,52 +227,6 @@ def sync_loop(funds: list[Fund], until: float, stop: threading.Event) -> None:
         connection.close()
 
 
-class LoopbackCookies:
-    """Build a requests cookie jar that sends the app's Secure cookies back over plain HTTP.
-
-    requests copies cookies into a jar with the default policy for every request, so a cookie
-    policy is not enough: the Secure flag is dropped as each cookie is stored. Loopback only.
-    """
-
-    @staticmethod
-    def jar() -> Any:
-        import requests
-
-        class Jar(requests.cookies.RequestsCookieJar):
-            def set_cookie(self, cookie: Cookie, *args: Any, **kwargs: Any) -> None:
-                cookie.secure = False
-                super().set_cookie(cookie, *args, **kwargs)
-
-        return Jar()
-
-
-def csrf_of(text: str) -> str:
-    found = CSRF_FIELD.search(text)
-    if not found:
-        raise SystemExit("no CSRF token on the login page")
-    return found.group(1)
-
-
-def log_in(base: str, person: Person) -> Any:
-    """A requests session past the login form and, for a manager, the TOTP step."""
-    import requests
-    from django_otp.oath import TOTP
-
-    session = requests.Session()
-    session.cookies = LoopbackCookies.jar()
-    page = session.get(f"{base}/accounts/login/", timeout=30)
-    data = {"username": person.username, "password": PASSWORD}
-    data["csrfmiddlewaretoken"] = csrf_of(page.text)
-    page = session.post(f"{base}/accounts/login/", data=data, timeout=30)
-    if person.totp_key:
-        token = f"{TOTP(bytes.fromhex(person.totp_key)).token():06d}"
-        data = {"token": token, "csrfmiddlewaretoken": csrf_of(page.text)}
-        page = session.post(f"{base}/accounts/two-factor/verify/", data=data, timeout=30)
-    if page.status_code != 200 or "/accounts/" in page.url:
-        raise SystemExit(f"login of {person.username} failed: {page.status_code} at {page.url}")
-    return session
-
-
 def pages_of(fund: Fund) -> list[tuple[str, str]]:
     """(kind, path) of the pages a user of this fund browses."""
     from django.urls import NoReverseMatch, reverse
@@ -341,7 +261,10 @@ def browse(
 
 def load(base: str, people: list[Person], funds: list[Fund], seconds: float) -> Samples:
     """The users browse while the sync loop runs; both stop at the same deadline."""
-    sessions = [(log_in(base, person), pages_of(person.fund)) for person in people]
+    sessions = [
+        (log_in(base, person.username, PASSWORD, person.totp_key), pages_of(person.fund))
+        for person in people
+    ]
     samples = Samples()
     until = time.monotonic() + seconds
     stop = threading.Event()
@@ -421,7 +344,7 @@ def run(seconds: float = DURATION_S) -> dict[str, Any]:
     try:
         scenario = bench_sync.build_scenario(PORTFOLIOS * ACCOUNTS_PER_FUND)
         env = os.environ | {"ALLOWED_HOSTS": "127.0.0.1", "DEBUG": "0", "LOG_LEVEL": "WARNING"}
-        env["EXCHANGE_EMULATOR_URL"] = start_emulator(processes, scenario)
+        env["EXCHANGE_EMULATOR_URL"] = processes.start_emulator(scenario)
         funds = build_funds(scenario)
         people = build_people(funds)
         base, server = start_server(processes, env)
@@ -462,9 +385,7 @@ def drain(seconds: float) -> float | None:
     from portfolio.models import SyncRound
 
     start = time.monotonic()
-    try:
-        wait_until(lambda: not SyncRound.objects.filter(completed_at=None).exists(), seconds, "")
-    except TimeoutError:
+    if not wait_for(lambda: not SyncRound.objects.filter(completed_at=None).exists(), seconds):
         return None
     return round(time.monotonic() - start, 1)
 

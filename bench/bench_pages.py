@@ -15,21 +15,21 @@ from __future__ import annotations
 
 import os
 import random
-import re
-import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urljoin
+
+import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import bench_engine, bench_exposure  # noqa: E402
-from bench.common import free_port, percentile, use_bench_database  # noqa: E402
+from bench.common import percentile, use_bench_database  # noqa: E402
+from tests.processes import free_port, log_in, port_open, wait_for  # noqa: E402
 
 DATABASE = "counterweight_bench_pages"
 USERS = 20
@@ -43,36 +43,6 @@ THINK_S = 1.0
 WORKERS = max(2, (os.cpu_count() or 1) + 1)
 THREADS = 4
 PASSWORD = "bench pages password"  # noqa: S105 - a throwaway user in a throwaway database
-CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-
-
-class Browser:
-    """A requests session that sends the app's Secure cookies back over plain HTTP.
-
-    requests would drop them (not HTTPS); the bench talks to 127.0.0.1 only, so the cookies
-    it was given go back in a Cookie header.
-    """
-
-    def __init__(self) -> None:
-        import requests
-
-        self.session = requests.Session()
-
-    def _headers(self) -> dict[str, str]:
-        return {"Cookie": "; ".join(f"{c.name}={c.value}" for c in self.session.cookies)}
-
-    def get(self, url: str, **options: object) -> object:
-        return self.session.get(url, headers=self._headers(), timeout=30, **options)
-
-    def post(self, url: str, data: dict[str, str]) -> object:
-        """POST, then follow the redirect with the cookies the POST itself set (a new session
-        key after each login step)."""
-        response = self.session.post(
-            url, data=data, headers=self._headers(), timeout=30, allow_redirects=False
-        )
-        if response.is_redirect:
-            return self.get(urljoin(url, response.headers["Location"]))
-        return response
 
 
 def build_data() -> tuple[str, list]:
@@ -114,41 +84,14 @@ def start_server(port: int) -> subprocess.Popen:
         *("--worker-class", "gthread", "--threads", str(THREADS), "--log-level", "warning"),
     ]
     server = subprocess.Popen(command, cwd=ROOT, env=env)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return server
-        except OSError:
-            time.sleep(0.2)
+    if wait_for(lambda: port_open(port), 30, step=0.2):
+        return server
     server.kill()
     raise SystemExit("gunicorn did not start within 30 s")
 
 
-def totp_token(device: object) -> str:
-    from django_otp.oath import TOTP
-
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-    return f"{totp.token():0{device.digits}d}"
-
-
-def log_in(base: str, device: object) -> object:
-    """A requests session past the login form and the TOTP step."""
-    browser = Browser()
-    form = browser.get(f"{base}/accounts/login/")
-    token = CSRF_FIELD.search(form.text).group(1)
-    data = {"username": device.user.username, "password": PASSWORD, "csrfmiddlewaretoken": token}
-    verify = browser.post(f"{base}/accounts/login/", data=data)
-    token = CSRF_FIELD.search(verify.text).group(1)
-    data = {"token": totp_token(device), "csrfmiddlewaretoken": token}
-    done = browser.post(f"{base}/accounts/two-factor/verify/", data=data)
-    if done.url != f"{base}/":
-        raise SystemExit(f"login of {device.user.username} failed: ended at {done.url}")
-    return browser
-
-
 def hammer(
-    session: object,
+    session: requests.Session,
     url: str,
     until: float,
     times: list[float],
@@ -163,7 +106,7 @@ def hammer(
             time.sleep(rng.uniform(0.5 * think_s, 1.5 * think_s))
         start = time.perf_counter()
         try:
-            response = session.get(url, allow_redirects=False)
+            response = session.get(url, timeout=30, allow_redirects=False)
             ok = response.status_code == 200
             problem = f"status {response.status_code}"
         except Exception as error:  # a failed request is a result to report, not a crash
@@ -173,14 +116,14 @@ def hammer(
             errors.append(problem)
 
 
-def single_user_ms(session: object, url: str) -> float:
+def single_user_ms(session: requests.Session, url: str) -> float:
     """One user alone for SOLO_S seconds: the page's own cost, without queueing behind others."""
     times: list[float] = []
     hammer(session, url, time.monotonic() + SOLO_S, times, [])
     return round(statistics.median(times), 1)
 
 
-def load(sessions: list, url: str, think_s: float) -> dict:
+def load(sessions: list[requests.Session], url: str, think_s: float) -> dict:
     """All users at once for DURATION_S seconds; each pauses about `think_s` between pages."""
     times: list[float] = []
     errors: list[str] = []
@@ -207,7 +150,7 @@ def load(sessions: list, url: str, think_s: float) -> dict:
 def measure(base: str, path: str, devices: list) -> dict:
     """Users who read what they load (the target), then the same users back to back (the
     saturation point of this 2-core machine, where the load generator competes for the CPU)."""
-    sessions = [log_in(base, device) for device in devices]
+    sessions = [log_in(base, device.user.username, PASSWORD, device.key) for device in devices]
     solo = single_user_ms(sessions[0], base + path)
     reading = load(sessions, base + path, THINK_S)
     saturated = load(sessions, base + path, 0.0)

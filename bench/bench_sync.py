@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import use_bench_database
+from tests.processes import start_emulator, stop_group, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNTS = 200
@@ -68,14 +69,13 @@ def credentials_of(account: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-def start_emulator(scenario: dict[str, Any]) -> tuple[subprocess.Popen, Any]:
+def serve_scenario(scenario: dict[str, Any]) -> tuple[subprocess.Popen, Any]:
+    """The emulator serving `scenario` in its own process, and a client for its controls."""
     from sandbox.emulator.api import RemoteEmulator
 
     path = Path(tempfile.mkstemp(suffix=".json", prefix="bench-scenario-")[1])
     path.write_text(json.dumps(scenario))
-    command = [sys.executable, "-m", "sandbox", str(path), "--port", "0"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    url = process.stdout.readline().strip()
+    process, url = start_emulator(path)
     return process, RemoteEmulator(url)
 
 
@@ -139,14 +139,6 @@ def start_worker(env: dict[str, str], queues: str = "sync,risk") -> subprocess.P
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
 
 
-def wait_until(condition: Any, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("benchmark step did not finish in time")
-        time.sleep(0.05)
-
-
 def celery_sync(emulator: Any, queues: str = "sync,risk") -> dict[str, Any]:
     from django.db.models import Max
     from django.utils import timezone
@@ -159,12 +151,12 @@ def celery_sync(emulator: Any, queues: str = "sync,risk") -> dict[str, Any]:
     before = HoldingSnapshot.objects.count()
     worker = start_worker({**os.environ, "EXCHANGE_EMULATOR_URL": emulator.url}, queues)
     try:
-        wait_until(lambda: bool(app.control.ping(timeout=0.5)), 60)
+        wait_for(lambda: app.control.ping(timeout=0.5), 60, 0.05, what="the worker's answer")
         emulator.reset_stats()
         rounds = SyncRound.objects.filter(pk__gt=_last_round_id(), completed_at__isnull=False)
         started_at = timezone.now()
         sync_all.delay()
-        wait_until(lambda: rounds.count() == PORTFOLIOS, 600)
+        wait_for(lambda: rounds.count() == PORTFOLIOS, 600, 0.05, what="every round's end")
         # The last round's completion as the worker recorded it: no polling delay counted.
         finished_at = rounds.aggregate(last=Max("completed_at"))["last"]
         seconds = (finished_at - started_at).total_seconds()
@@ -206,7 +198,7 @@ def market_requests_per_load(emulator: Any) -> int:
 
 def run(accounts: int = ACCOUNTS, trials: int = TRIALS) -> dict[str, Any]:
     scenario = build_scenario(accounts)
-    process, emulator = start_emulator(scenario)
+    process, emulator = serve_scenario(scenario)
     try:
         use_bench_database("counterweight_bench", registry=True)
         create_accounts(scenario)
@@ -217,8 +209,7 @@ def run(accounts: int = ACCOUNTS, trials: int = TRIALS) -> dict[str, Any]:
             synced.append(celery_sync(emulator, "sync"))
             with_risk.append(celery_sync(emulator, "sync,risk"))
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop_group(process, seconds=30)
     return summarise(accounts, per_load, bare, synced) | with_exposures(bare, with_risk)
 
 

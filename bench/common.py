@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 
 
 def use_bench_database(name: str, *, needs_redis: bool = False, registry: bool = False) -> str:
@@ -40,13 +39,6 @@ def _process_secrets() -> None:
         from cryptography.fernet import Fernet
 
         os.environ["CREDENTIALS_KEYS"] = Fernet.generate_key().decode()
-
-
-def free_port() -> int:
-    """A port nothing listens on now, on loopback, for a server this benchmark starts."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def percentile(values: list[float], fraction: float) -> float:

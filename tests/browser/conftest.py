@@ -7,20 +7,19 @@ console). Screenshots of the main pages go to var/screenshots/, which git ignore
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from django.urls import NoReverseMatch, reverse
-from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Role
 from portfolio.services import create_exchange_account
 from riskmodels.services import compute_exposure
 from tests.factories import PASSWORD, worked_check
+from tests.processes import device_token
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -78,13 +77,6 @@ def report_path(slug: str) -> str | None:
         return None
 
 
-def totp_token(device: TOTPDevice) -> str:
-    """The code an authenticator app shows right now for this device."""
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-    totp.time = time.time()
-    return f"{totp.token():0{device.digits}d}"
-
-
 @dataclass
 class Visitor:
     """One signed-in browser tab that records every console error and page error."""
@@ -131,7 +123,7 @@ class Visitor:
         if user.role in (Role.ADMIN, Role.MANAGER):
             self.page.wait_for_url("**/two-factor/verify/**")
             device = TOTPDevice.objects.get(user=user, confirmed=True)
-            self.page.fill("#id_token", totp_token(device))
+            self.page.fill("#id_token", device_token(device))
             self.page.click("form.login button[type=submit]")
         self.page.wait_for_url(self.base_url + "/")
         self.assert_clean("login")

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from http.cookiejar import Cookie
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +26,8 @@ import redis
 import requests
 from django.conf import settings
 
-from tests.processes import free_port, port_open, wait_for
+from tests.processes import csrf_of as csrf_of  # test_faults.py takes it from here
+from tests.processes import free_port, log_in, port_open, spawn, stop_group, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -36,33 +35,12 @@ REDIS_SERVER = "/usr/bin/redis-server"
 CELERY = str(Path(sys.executable).parent / "celery")
 DATABASE = "counterweight"
 PASSWORD = "reliability password"
-CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
 def tail(path: Path, lines: int = 40) -> str:
     if not path.exists():
         return f"({path} missing)"
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-
-
-def stop_group(process: subprocess.Popen, sig: int = signal.SIGTERM, seconds: float = 15) -> None:
-    """Stop a process started in its own session, and everything it forked (a worker's pool).
-
-    SIGTERM goes to the leader only, so that a worker shuts down warm; SIGKILL to the group.
-    """
-    try:
-        if sig == signal.SIGKILL:
-            os.killpg(process.pid, sig)
-        else:
-            process.send_signal(sig)
-        process.wait(timeout=seconds)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        pass
-    try:  # a pool process left behind, or a leader deaf to SIGTERM
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait(timeout=10)
 
 
 class PrivateRedis:
@@ -238,11 +216,7 @@ class App:
     def spawn(self, name: str, command: list[str], **env: str) -> subprocess.Popen:
         """A process in its own session, so that it and its children can be signalled at once."""
         log = self.logs / f"{name}-{len(self.processes)}.log"
-        with log.open("w") as out:
-            process = subprocess.Popen(
-                command, cwd=ROOT, env=self.env | env, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
+        process = spawn(command, log=log, env=self.env | env)
         self.processes.append((process, log))
         return process
 
@@ -309,42 +283,9 @@ def app(private_postgres, private_redis, emulator, scratch, tmp_path) -> Iterato
         started.stop_all()
 
 
-class LoopbackCookies(requests.cookies.RequestsCookieJar):
-    """Send the app's Secure cookies back over plain HTTP: these tests speak to 127.0.0.1 only.
-
-    A cookie policy would not do: requests copies the cookies into a jar of its own (with the
-    default policy) for every request, so the flag itself goes when a cookie is stored.
-    """
-
-    def set_cookie(self, cookie: Cookie, *args: Any, **kwargs: Any) -> None:
-        cookie.secure = False
-        super().set_cookie(cookie, *args, **kwargs)
-
-
-def totp_token(key_hex: str) -> str:
-    from django_otp.oath import TOTP
-
-    return f"{TOTP(bytes.fromhex(key_hex)).token():06d}"
-
-
 def browser_session(base: str, username: str, totp_key: str | None = None) -> requests.Session:
     """A session past the login form and, for a manager, the TOTP step, as a person would."""
-    session = requests.Session()
-    session.cookies = LoopbackCookies()
-    page = session.get(f"{base}/accounts/login/", timeout=30)
-    data = {"username": username, "password": PASSWORD, "csrfmiddlewaretoken": csrf_of(page)}
-    page = session.post(f"{base}/accounts/login/", data=data, timeout=30)
-    if totp_key is not None:
-        data = {"token": totp_token(totp_key), "csrfmiddlewaretoken": csrf_of(page)}
-        page = session.post(f"{base}/accounts/two-factor/verify/", data=data, timeout=30)
-    assert page.status_code == 200 and "/accounts/" not in page.url, (page.url, page.status_code)
-    return session
-
-
-def csrf_of(page: requests.Response) -> str:
-    found = CSRF_FIELD.search(page.text)
-    assert found, f"no CSRF token on {page.url} ({page.status_code})"
-    return found.group(1)
+    return log_in(base, username, PASSWORD, totp_key)
 
 
 # --- Run inside the app's processes (App.call): Django is set up on the private database.
