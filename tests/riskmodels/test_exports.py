@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import zlib
 from pathlib import Path
 
 import pytest
@@ -100,6 +102,92 @@ def require_chromium() -> None:
     pytest.skip(f"{CHROMIUM} is not installed here")
 
 
+PDF_OBJECT = re.compile(rb"(\d+) 0 obj\b")
+PDF_LENGTH = re.compile(rb"/Length (\d+)\b(?! \d+ R)")
+PDF_FONTS = re.compile(rb"/Font\s*<<(.*?)>>", re.S)
+PDF_FONT_REF = re.compile(rb"/([^\s/<>]+) (\d+) 0 R")
+PDF_TEXT_OPS = re.compile(
+    rb"/([^\s/<>\[\]]+) [\d.]+ Tf|<([0-9A-Fa-f]*)>\s*Tj|\[([^\]]*)\]\s*TJ|\bBT\b"
+)
+CMAP_CHAR = re.compile(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>")
+CMAP_RANGE = re.compile(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>")
+
+
+def pdf_objects(data: bytes) -> dict[int, tuple[bytes, bytes | None]]:
+    """Each object of an uncompressed-xref PDF (Chromium's Skia writes one): its dictionary
+    and its stream, inflated when Flate-encoded."""
+    objects: dict[int, tuple[bytes, bytes | None]] = {}
+    position = 0
+    while match := PDF_OBJECT.search(data, position):
+        start = match.end()
+        end, stream = data.index(b"endobj", start), data.find(b"stream", start)
+        if stream == -1 or stream > end:
+            objects[int(match[1])], position = (data[start:end], None), end
+            continue
+        head = data[start:stream]
+        body = stream + len(b"stream") + (2 if data[stream + 6 : stream + 8] == b"\r\n" else 1)
+        length = int(PDF_LENGTH.search(head)[1])
+        raw = data[body : body + length]
+        objects[int(match[1])] = (head, zlib.decompress(raw) if b"/FlateDecode" in head else raw)
+        position = body + length
+    return objects
+
+
+def to_unicode(cmap: bytes) -> dict[int, str]:
+    """A font's ToUnicode CMap: glyph code -> text."""
+    glyphs = {}
+    for block in re.findall(rb"beginbfchar(.*?)endbfchar", cmap, re.S):
+        for code, text in CMAP_CHAR.findall(block):
+            glyphs[int(code, 16)] = bytes.fromhex(text.decode()).decode("utf-16-be")
+    for block in re.findall(rb"beginbfrange(.*?)endbfrange", cmap, re.S):
+        for low, high, first in CMAP_RANGE.findall(block):
+            for offset in range(int(high, 16) - int(low, 16) + 1):
+                glyphs[int(low, 16) + offset] = chr(int(first, 16) + offset)
+    return glyphs
+
+
+def pdf_text(data: bytes) -> str:
+    """The text of a Chromium PDF in drawing order, text objects (BT ... ET) joined by one
+    space and runs of white space made one, so that a cell wrapped onto two lines reads the
+    same as one line.
+
+    Chromium subsets its fonts and draws glyph ids (Identity-H, two bytes each), so the text
+    is read back through each font's ToUnicode CMap; pages and form XObjects (the charts)
+    both count.
+    """
+    objects = pdf_objects(data)
+    cmaps = {}
+    for number, (head, _) in objects.items():
+        if ref := re.search(rb"/ToUnicode (\d+) 0 R", head):
+            cmaps[number] = to_unicode(objects[int(ref[1])][1] or b"")
+    fonts: dict[bytes, int] = {}
+    for head, _ in objects.values():
+        for resources in PDF_FONTS.findall(head):
+            for name, number in PDF_FONT_REF.findall(resources):
+                assert fonts.setdefault(name, int(number)) == int(number), name
+    contents = {
+        int(n) for head, _ in objects.values() for n in re.findall(rb"/Contents (\d+) 0 R", head)
+    }
+    lines: list[str] = []
+    glyphs: dict[int, str] = {}
+    for number, (head, body) in objects.items():
+        if body is None or not (number in contents or b"/Subtype /Form" in head):
+            continue
+        for match in PDF_TEXT_OPS.finditer(body):
+            font, single, array = match.groups()
+            if font is not None:
+                glyphs = cmaps[fonts[font]]
+            elif single is None and array is None:
+                lines.append("")
+            else:
+                runs = [single] if single is not None else re.findall(rb"<([0-9A-Fa-f]*)>", array)
+                codes = bytes.fromhex(b"".join(runs).decode())
+                lines[-1] += "".join(
+                    glyphs[int.from_bytes(codes[i : i + 2])] for i in range(0, len(codes), 2)
+                )
+    return " ".join(" ".join(lines).split())
+
+
 def test_pdf_is_printed_by_chromium(tenants, computed):
     require_chromium()
     response = export(tenants.alice, "export_pdf")
@@ -108,13 +196,34 @@ def test_pdf_is_printed_by_chromium(tenants, computed):
     assert response["Content-Disposition"] == attachment("exposure-report") + '.pdf"'
     assert response.content.startswith(b"%PDF")
     assert len(response.content) > 20_000  # tables and the vector charts, not a blank page
+    text = pdf_text(response.content)
+    assert "NAV 10,000,000 USD" in text
+    assert "Custody split Custodian group Value (USD) Share binance 3,000,000 30.00% " in text
+    assert "Your share" not in text
 
 
-def test_investor_gets_their_own_pdf(tenants, computed):
+def test_investor_pdf_shows_their_share_not_the_funds_figures(tenants, computed):
+    """Bob holds 25% of fund A: every amount is a quarter of the fund's, shares unchanged."""
     require_chromium()
     response = export(tenants.bob, "export_pdf")
     assert response.status_code == 200
     assert response.content.startswith(b"%PDF")
+    text = pdf_text(response.content)
+    assert "Your share: 25.00% of Fund A. Every amount on this page is your share." in text
+    assert "YOUR NAV 2,500,000 USD" in text
+    assert "count as zero in every \ufb01gure until priced: 1.75000000 NOPRICE." in text
+    assert (
+        "Top counterparties Group Tier Exposure (USD) Share of NAV Status "
+        "binance A 750,000 30.00% breach coinbase A 500,000 20.00% ok "
+        "okx A 375,000 15.00% ok kraken A 250,000 10.00% ok "
+        "Custody split Custodian group Value (USD) Share binance 750,000 30.00% "
+        "self-custody 625,000 25.00% coinbase 500,000 20.00% "
+        "okx 375,000 15.00% kraken 250,000 10.00% "
+    ) in text
+    assert "binance default (severe) 675,000 27.00% 750,000 " in text
+    for fund_figure in ("10,000,000", "3,000,000", "2,000,000", "1,500,000", "1,000,000"):
+        assert fund_figure not in text
+    assert " 7 NOPRICE" not in text
 
 
 def test_pdf_without_chromium_is_503_with_a_reason(tenants, computed, settings):
