@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import AccessGrant
-from portfolio.models import HoldingSnapshot, SyncRound
+from portfolio.models import HoldingSnapshot, SyncRound, SyncRun
 from tests.conftest import login
 from tests.factories import LocationFactory
 from tests.portfolio.test_sync import make_account
@@ -31,19 +31,33 @@ def test_manager_sync_now_runs_a_round_and_shows_fresh_data(
     assert status.json()["finished"] == 1 and status.json()["complete"] is True
 
 
+def assert_no_sync_is_started(client, account, django_capture_on_commit_callbacks) -> None:
+    """Both sync buttons answer 404, and nothing is recorded or sent: no round, no run, no
+    dispatch after the commit (a sent round would sync at once: Celery is eager here), and
+    no snapshot."""
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post(reverse("portfolio:sync_portfolio", args=["fund-a"]))
+        assert response.status_code == 404
+        response = client.post(reverse("portfolio:sync_location", args=[account.pk]))
+        assert response.status_code == 404
+    assert callbacks == []
+    assert not SyncRound.objects.exists() and not SyncRun.objects.exists()
+    assert not HoldingSnapshot.objects.exists()
+    assert "last_sync_round" not in client.session
+
+
 @pytest.mark.parametrize("who", ["bob", "charlie", "dora"])
-def test_only_managers_of_the_portfolio_can_sync(account, tenants, who):
+def test_only_managers_of_the_portfolio_can_sync(
+    account, tenants, who, django_capture_on_commit_callbacks
+):
     client = login(getattr(tenants, who))
-    assert client.post(reverse("portfolio:sync_portfolio", args=["fund-a"])).status_code == 404
-    url = reverse("portfolio:sync_location", args=[account.pk])
-    assert client.post(url).status_code == 404
-    assert not SyncRound.objects.exists()
+    assert_no_sync_is_started(client, account, django_capture_on_commit_callbacks)
 
 
-def test_view_only_manager_cannot_sync(account, tenants):
+def test_view_only_manager_cannot_sync(account, tenants, django_capture_on_commit_callbacks):
     AccessGrant.objects.filter(user=tenants.alice).update(level="view")
-    response = login(tenants.alice).post(reverse("portfolio:sync_portfolio", args=["fund-a"]))
-    assert response.status_code == 404
+    client = login(tenants.alice)
+    assert_no_sync_is_started(client, account, django_capture_on_commit_callbacks)
 
 
 def test_sync_now_is_post_only(account, tenants):

@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import AccessGrant, AccessLevel
 from portfolio.models import Asset, Holding, LocationKind, Price
 from riskmodels.models import ExposureSnapshot
 from riskmodels.services import compute_exposure
@@ -175,10 +176,28 @@ def test_compute_now_enqueues_after_commit(
     assert ExposureSnapshot.objects.get(portfolio=tenants.fund_a).nav == D("10000000")
 
 
-@pytest.mark.parametrize("who", ["bob", "charlie", "dora"])
-def test_compute_now_needs_a_manage_grant(tenants, who):
-    response = login(getattr(tenants, who)).post(reverse("riskmodels:compute_now", args=["fund-a"]))
+def assert_compute_now_enqueues_nothing(user, django_capture_on_commit_callbacks) -> None:
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = login(user).post(reverse("riskmodels:compute_now", args=["fund-a"]))
     assert response.status_code == 404
+    assert callbacks == []  # nothing enqueued: the eager task would have stored a snapshot
+    assert not ExposureSnapshot.objects.exists()
+
+
+@pytest.mark.parametrize("who", ["bob", "charlie", "dora"])
+def test_compute_now_needs_a_manage_grant(
+    tenants, who, eager_celery, django_capture_on_commit_callbacks
+):
+    worked_check(tenants.fund_a)
+    assert_compute_now_enqueues_nothing(getattr(tenants, who), django_capture_on_commit_callbacks)
+
+
+def test_compute_now_refuses_a_manager_with_a_view_grant(
+    tenants, eager_celery, django_capture_on_commit_callbacks
+):
+    AccessGrant.objects.filter(user=tenants.alice).update(level=AccessLevel.VIEW)
+    worked_check(tenants.fund_a)
+    assert_compute_now_enqueues_nothing(tenants.alice, django_capture_on_commit_callbacks)
 
 
 def test_compute_now_is_post_only(tenants):
