@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import use_bench_database
+from portfolio.exchanges import SUPPORTED_EXCHANGES
 from tests.processes import start_emulator, stop_group, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +41,6 @@ ACCOUNTS = 200
 PORTFOLIOS = 10
 # Syncs wait on HTTP and the database: one process more than cores keeps both cores busy.
 WORKER_PROCESSES = int(os.environ.get("BENCH_WORKER_PROCESSES", str((os.cpu_count() or 1) + 1)))
-EXCHANGES = ("binance", "kraken", "okx", "coinbase", "bybit")
 TEMPLATE = ROOT / "sandbox" / "scenarios" / "test.json"
 TARGET_RATIO = 1.5
 TRIALS = int(os.environ.get("BENCH_SYNC_TRIALS", "5"))
@@ -52,7 +52,7 @@ def build_scenario(accounts: int = ACCOUNTS) -> dict[str, Any]:
     by_exchange = {account["exchange"]: account for account in template["accounts"]}
     cloned = []
     for index in range(accounts):
-        exchange = EXCHANGES[index % len(EXCHANGES)]
+        exchange = SUPPORTED_EXCHANGES[index % len(SUPPORTED_EXCHANGES)]
         secret = f"bench-{exchange}-secret-{index}"
         if exchange == "kraken":  # kraken secrets are base64
             secret = base64.b64encode(secret.encode()).decode()
@@ -101,7 +101,7 @@ def bare_loop(scenario: dict[str, Any], emulator: Any) -> dict[str, Any]:
     from portfolio import exchanges
 
     markets = {}
-    for exchange in EXCHANGES:
+    for exchange in SUPPORTED_EXCHANGES:
         client = exchanges.build_client(exchange, emulator_url=emulator.url)
         client.load_markets()
         markets[exchange] = client.markets
@@ -191,7 +191,7 @@ def market_requests_per_load(emulator: Any) -> int:
 
     emulator.reset_stats()
     exchanges.clear_markets_cache()
-    for exchange in EXCHANGES:
+    for exchange in SUPPORTED_EXCHANGES:
         exchanges.build_client(exchange, emulator_url=emulator.url).load_markets()
     return emulator.stats()["by_kind"].get("markets", 0)
 

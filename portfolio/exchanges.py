@@ -411,6 +411,8 @@ BALANCE_CALLS: dict[str, dict[str, tuple[Call, ...]]] = {
         ),
     },
 }
+# The exchanges a sync can read (each with its own balance calls above), in the tables' order.
+SUPPORTED_EXCHANGES: tuple[str, ...] = tuple(BALANCE_CALLS)
 
 # ----------------------------------------------------------------------------- key permissions
 

@@ -16,7 +16,6 @@ from sandbox.urls import leftover_https
 
 SCENARIO = Path(__file__).resolve().parents[2] / "sandbox" / "scenarios" / "exchanges_test.json"
 RAW = json.loads(SCENARIO.read_text())
-ALL_WALLETS = ("spot", "funding", "earn", "margin", "futures")
 BALANCE_PATHS = {
     "binance": "/api/v3/account",
     "kraken": "/0/private/BalanceEx",
@@ -113,7 +112,7 @@ def clean(emulator):
 
 @pytest.fixture
 def sync(emulator):
-    def run(exchange, wallets=ALL_WALLETS, timeout_ms=2000, **overrides):
+    def run(exchange, wallets=exchanges.WALLETS, timeout_ms=2000, **overrides):
         return fetch_account(
             exchange,
             creds(exchange, **overrides),
@@ -260,8 +259,13 @@ def test_with_emulator_every_url_is_rewritten(emulator):
         assert client.enableRateLimit is False
 
 
+def test_supported_exchanges_are_the_five_with_their_own_calls():
+    assert exchanges.SUPPORTED_EXCHANGES == ("binance", "kraken", "okx", "coinbase", "bybit")
+
+
 def test_supported_wallets_per_exchange():
-    assert exchanges.supported_wallets("binance") == ALL_WALLETS
+    binance = ("spot", "funding", "earn", "margin", "futures")  # every wallet there is
+    assert exchanges.supported_wallets("binance") == binance
     assert exchanges.supported_wallets("kraken") == ("spot", "earn")
     assert exchanges.supported_wallets("okx") == ("spot", "funding", "earn")
     assert exchanges.supported_wallets("coinbase") == ("spot",)

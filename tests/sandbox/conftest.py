@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
 import ccxt
 import pytest
 
+from portfolio.exchanges import MARKET_OPTIONS
 from sandbox.emulator import run_emulator
 from sandbox.urls import assert_offline, point_at_emulator
 
 SCENARIO = Path(__file__).resolve().parents[2] / "sandbox" / "scenarios" / "test.json"
-EXCHANGES = ("binance", "kraken", "okx", "coinbase", "bybit")
-# The options the app's client uses: the fewest market requests.
-OPTIONS = {
-    "binance": {
-        "fetchMarkets": {"types": ["spot"]},
-        "fetchMargins": False,
-        "fetchCurrencies": False,
-    },
-    "okx": {"fetchMarkets": {"types": ["spot"]}},
-    "bybit": {"fetchMarkets": {"types": ["spot"]}},
-}
 
 
 def scenario_account(exchange):
@@ -64,7 +55,9 @@ def make_exchange(emulator):
             "password": account.get("password"),
             "enableRateLimit": False,
             "timeout": 2000,
-            "options": OPTIONS.get(name, {}),
+            # The options the app's client uses (the fewest market requests), copied as the
+            # client copies them: ccxt may change what it is given.
+            "options": copy.deepcopy(MARKET_OPTIONS.get(name, {})),
             "urls": {"api": api},
         }
         exchange = cls(config | overrides)

@@ -18,9 +18,11 @@ from ccxt.base.errors import (
     RequestTimeout,
 )
 
+from portfolio.exchanges import SUPPORTED_EXCHANGES
 from sandbox.emulator import RemoteEmulator, Scenario, ScenarioError
+from sandbox.emulator.scenario import EXCHANGES
 from sandbox.urls import assert_offline, point_at_emulator
-from tests.sandbox.conftest import EXCHANGES, scenario_account
+from tests.sandbox.conftest import scenario_account
 
 ROOT = Path(__file__).resolve().parents[2]
 BALANCE_PATHS = {
@@ -464,6 +466,10 @@ def test_scenario_refuses_float_amounts_and_unknown_wallets():
         Scenario({"accounts": [account | {"balances": {"trading": {"BTC": 1.5}}}]})
     with pytest.raises(ScenarioError, match="no wallet 'spot'"):
         Scenario({"accounts": [account | {"balances": {"spot": {"BTC": "1"}}}]})
+
+
+def test_the_emulator_serves_every_exchange_the_app_syncs():
+    assert set(EXCHANGES) == set(SUPPORTED_EXCHANGES)
 
 
 def test_demo_scenario_loads():
