@@ -34,6 +34,8 @@ ISSUER_GROUPS = [f"issuer{n}" for n in range(8)]
 PROTOCOL_GROUPS = [f"protocol{n}" for n in range(4)]
 BANK_GROUPS = [f"bank{n}" for n in range(3)]
 TIERS = ["A", "B", "B", "C", "D", "unrated"]
+# The product of a position away from self-custody: spot six times as likely as each other one.
+PRODUCT_DRAWS = ["spot"] * 6 + ["funding", "earn", "staking", "margin", "futures"]
 
 
 def counterparties(rng: random.Random) -> list[Counterparty]:
@@ -105,12 +107,11 @@ def build_positions(
     cps = counterparties(rng)
     asset_rows = assets(rng)
     locs = locations(rng)
-    products = ["spot"] * 6 + ["funding", "earn", "staking", "margin", "futures"]
     out = []
     for n in range(count):
         loc, kind, custodian, as_of = locs[n % LOCATIONS]
         code, asset_kind, issuer, price = asset_rows[(n // LOCATIONS) % ASSETS]
-        product = "spot" if kind == "self_custody" else rng.choice(products)
+        product = "spot" if kind == "self_custody" else rng.choice(PRODUCT_DRAWS)
         amount = Decimal(rng.randrange(1, 10**12)).scaleb(-8)
         if product == "margin" and rng.random() < 0.2:
             amount = -amount  # a margin borrowing

@@ -119,7 +119,7 @@ def load_portfolio(slug: str, locations: int, ids: dict, assets: list, rng: rand
         HoldingSnapshot(location=row, taken_at=now - (bench_engine.AS_OF - taken), source="import")
         for row, (_, _, _, taken) in zip(rows, places, strict=True)
     )
-    products = ["spot"] * 6 + ["funding", "earn", "staking", "margin", "futures"]
+    products = bench_engine.PRODUCT_DRAWS
     with connection.cursor() as cursor:
         copy_sql = "COPY portfolio_holding (snapshot_id, asset_id, product, amount, reported_code)"
         with cursor.connection.cursor().copy(f"{copy_sql} FROM STDIN") as copy:
