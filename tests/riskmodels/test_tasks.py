@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from decimal import Decimal
 
 import pytest
 from django_celery_beat.models import PeriodicTask
 
-from config.celery import app
 from riskmodels import tasks
 from riskmodels.models import ExposureSnapshot
 from tests.factories import worked_check
@@ -15,28 +14,22 @@ from tests.factories import worked_check
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def inline_tasks() -> Iterator[None]:
-    app.conf.task_always_eager = True
-    app.conf.task_eager_propagates = True
-    yield
-    app.conf.task_always_eager = False
-
-
-def test_compute_exposure_task_stores_a_snapshot_once(tenants, inline_tasks):
+def test_compute_exposure_task_stores_a_snapshot_once(tenants, eager_celery):
     worked_check(tenants.fund_a)
     tasks.compute_exposure.delay(tenants.fund_a.pk)
     tasks.compute_exposure.delay(tenants.fund_a.pk)  # a redelivery changes nothing
-    assert ExposureSnapshot.objects.filter(portfolio=tenants.fund_a).count() == 1
+    snapshot = ExposureSnapshot.objects.get()
+    assert (snapshot.portfolio, snapshot.nav) == (tenants.fund_a, Decimal("10000000"))
 
 
-def test_compute_all_exposures_covers_every_portfolio(tenants, inline_tasks):
+def test_compute_all_exposures_covers_every_portfolio(tenants, eager_celery):
     worked_check(tenants.fund_a)
     tasks.compute_all_exposures.delay()
-    assert set(ExposureSnapshot.objects.values_list("portfolio__slug", flat=True)) == {
-        "fund-a",
-        "fund-b",
+    assert dict(ExposureSnapshot.objects.values_list("portfolio__slug", "nav")) == {
+        "fund-a": Decimal("10000000"),
+        "fund-b": Decimal("0"),
     }
+    assert ExposureSnapshot.objects.count() == 2
 
 
 def test_tasks_acknowledge_late():
