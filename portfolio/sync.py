@@ -328,15 +328,20 @@ def _quote_sources(
     return sources
 
 
+# The reference quotes' clock (Unix seconds). Tests replace this one function rather than
+# time.time, which the whole process shares.
+quotes_clock = time.time
+
+
 def reference_quotes(exchange_id: str, codes: set[str]) -> dict[str, Decimal]:
     """The reference exchange's public quotes, shared for a minute by every sync of every
     worker (through the cache) and kept by this process until they expire: one request a
     minute, not one per account. A fault leaves those codes unpriced (an alert), never zero."""
     key = f"reference-quotes:v2:{exchange_id}:{','.join(sorted(codes))}"
     kept = REFERENCE_QUOTES.get(key)
-    if kept is None or kept[0] <= time.time():
+    if kept is None or kept[0] <= quotes_clock():
         kept = _cache_get(key)
-    if kept is None or kept[0] <= time.time():
+    if kept is None or kept[0] <= quotes_clock():
         try:
             quotes = exchanges.fetch_quotes(
                 exchange_id,
@@ -346,7 +351,7 @@ def reference_quotes(exchange_id: str, codes: set[str]) -> dict[str, Decimal]:
         except ExchangeFault as fault:
             log.warning("reference quotes from %s failed: %s", exchange_id, fault.message)
             return {}
-        kept = (time.time() + REFERENCE_QUOTES_SECONDS, quotes)
+        kept = (quotes_clock() + REFERENCE_QUOTES_SECONDS, quotes)
         _cache_set(key, kept)
     REFERENCE_QUOTES[key] = kept
     return kept[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import urllib.request
 from datetime import timedelta
 from decimal import Decimal
@@ -284,9 +285,12 @@ def test_reference_quotes_are_asked_once_and_expire(emulator, settings, monkeypa
     assert first and all(isinstance(price, Decimal) for price in first.values())
     assert sync.reference_quotes("kraken", {"BTC"}) == first
     assert emulator.stats()["by_exchange"]["kraken"].get("ticker") == 1
-    later = sync.time.time() + sync.REFERENCE_QUOTES_SECONDS + 1
-    monkeypatch.setattr(sync.time, "time", lambda: later)
+    later = time.time() + sync.REFERENCE_QUOTES_SECONDS + 1
+    monkeypatch.setattr(sync, "quotes_clock", lambda: later)
     assert sync.reference_quotes("kraken", {"BTC"}) == first
+    assert emulator.stats()["by_exchange"]["kraken"].get("ticker") == 2
+    monkeypatch.setattr(sync, "quotes_clock", lambda: later + sync.REFERENCE_QUOTES_SECONDS - 1)
+    assert sync.reference_quotes("kraken", {"BTC"}) == first  # the refreshed quotes, kept
     assert emulator.stats()["by_exchange"]["kraken"].get("ticker") == 2
 
 
@@ -295,8 +299,8 @@ def test_quotes_another_worker_refreshed_are_taken_from_the_cache(emulator, monk
 
     first = sync.reference_quotes("kraken", {"BTC"})
     key = next(iter(sync.REFERENCE_QUOTES))
-    later = sync.time.time() + sync.REFERENCE_QUOTES_SECONDS + 1
-    monkeypatch.setattr(sync.time, "time", lambda: later)
+    later = time.time() + sync.REFERENCE_QUOTES_SECONDS + 1
+    monkeypatch.setattr(sync, "quotes_clock", lambda: later)
     refreshed = {pair: price + 1 for pair, price in first.items()}
     cache.set(key, (later + 30, refreshed))  # what another worker fetched and shared
     assert sync.reference_quotes("kraken", {"BTC"}) == refreshed
