@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
+from rest_framework.request import Request
 
 from accounts.models import User
 
@@ -13,5 +14,11 @@ class AuthenticatedRequest(HttpRequest):
     Every page but the login pages is behind login (accounts.middleware), so views annotate
     their request with this instead of testing `is_authenticated` again. Never instantiated.
     """
+
+    user: User
+
+
+class AuthenticatedApiRequest(Request):
+    """An API request past authentication: every API view requires IsAuthenticated."""
 
     user: User

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 
-from accounts.admin_site import ReadOnlyAdmin
+from accounts.admin_site import ReadOnlyAdmin, admin_user
 from riskmodels.models import (
     Alert,
     ExposureSnapshot,
@@ -20,6 +20,15 @@ from riskmodels.models import (
     StressShock,
 )
 from riskmodels.services import delete_limit, delete_policy, save_limit
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class LimitTotal(TypedDict):
+    """What the policy list annotates on each policy (get_queryset)."""
+
+    limit_total: int
 
 
 class LimitInline(admin.TabularInline):
@@ -61,7 +70,7 @@ class RiskPolicyAdmin(admin.ModelAdmin):
         return obj.portfolio.name if obj.portfolio else "every portfolio (default)"
 
     @admin.display(description="Limits", ordering="limit_total")
-    def limit_count(self, obj: RiskPolicy) -> int:
+    def limit_count(self, obj: WithAnnotations[RiskPolicy, LimitTotal]) -> int:
         return obj.limit_total
 
     def save_formset(
@@ -73,16 +82,16 @@ class RiskPolicyAdmin(admin.ModelAdmin):
             return
         limits = formset.save(commit=False)
         for limit in formset.deleted_objects:
-            delete_limit(limit=limit, user=request.user)
+            delete_limit(limit=limit, user=admin_user(request))
         for limit in limits:
-            save_limit(limit=limit, user=request.user)
+            save_limit(limit=limit, user=admin_user(request))
 
     def delete_model(self, request: HttpRequest, obj: RiskPolicy) -> None:
-        delete_policy(policy=obj, user=request.user)
+        delete_policy(policy=obj, user=admin_user(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[RiskPolicy]) -> None:
         for policy in queryset:
-            delete_policy(policy=policy, user=request.user)
+            delete_policy(policy=policy, user=admin_user(request))
 
 
 @admin.register(Limit)
@@ -94,14 +103,14 @@ class LimitAdmin(admin.ModelAdmin):
     autocomplete_fields = ["policy", "counterparty"]
 
     def save_model(self, request: HttpRequest, obj: Limit, form: ModelForm, change: bool) -> None:
-        save_limit(limit=obj, user=request.user)
+        save_limit(limit=obj, user=admin_user(request))
 
     def delete_model(self, request: HttpRequest, obj: Limit) -> None:
-        delete_limit(limit=obj, user=request.user)
+        delete_limit(limit=obj, user=admin_user(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Limit]) -> None:
         for limit in queryset.select_related("policy", "counterparty"):
-            delete_limit(limit=limit, user=request.user)
+            delete_limit(limit=limit, user=admin_user(request))
 
 
 @admin.register(PolicyChange)
@@ -162,7 +171,7 @@ class StressScenarioAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: StressScenario, form: Any, change: bool
     ) -> None:
         if obj.created_by_id is None:
-            obj.created_by = request.user
+            obj.created_by = admin_user(request)
         super().save_model(request, obj, form, change)
 
 

@@ -56,7 +56,11 @@ class AlertChanges:
 
 
 def _threshold(finding: Finding) -> Decimal:
-    return finding.breach if finding.level == AlertLevel.BREACH else finding.warn
+    """The level the finding crossed; a finding at warn or breach always has that level."""
+    crossed = finding.breach if finding.level == AlertLevel.BREACH else finding.warn
+    if crossed is None:
+        raise ValueError(f"a {finding.level} finding without its level: {finding}")
+    return crossed
 
 
 def _value(finding: Finding) -> Decimal:

@@ -8,15 +8,16 @@ floats, because a chart is a picture: the exact figures are in the tables beside
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from portfolio.models import LocationKind
 from riskmodels.engine import SELF_CUSTODY
 from riskmodels.engine.rules import Rule
 
 if TYPE_CHECKING:
+    from riskmodels.documents import ExposureRow
     from riskmodels.selectors import HoldingLine
 
 TOP_GROUPS = 4  # counterparties drawn over time
@@ -64,16 +65,16 @@ def _paths(lines: Iterable[HoldingLine]) -> dict[Path, Decimal]:
 def _cap_assets(values: dict[Path, Decimal]) -> dict[Path, Decimal]:
     """Keep each entity's largest assets, so that thousands of positions stay a readable chart."""
     by_entity: dict[tuple[str, str, str], list[tuple[Decimal, str]]] = defaultdict(list)
-    for (*entity, asset), value in values.items():
-        by_entity[tuple(entity)].append((value, asset))
+    for (kind, group, entity, asset), value in values.items():
+        by_entity[(kind, group, entity)].append((value, asset))
     capped: dict[Path, Decimal] = {}
-    for entity, items in by_entity.items():
+    for (kind, group, entity), items in by_entity.items():
         items.sort(key=lambda item: (-item[0], item[1]))
         for value, asset in items[:ASSETS_PER_ENTITY]:
-            capped[(*entity, asset)] = value
+            capped[(kind, group, entity, asset)] = value
         rest = sum((value for value, _ in items[ASSETS_PER_ENTITY:]), Decimal(0))
         if rest:
-            capped[(*entity, OTHER_ASSETS)] = rest
+            capped[(kind, group, entity, OTHER_ASSETS)] = rest
     return capped
 
 
@@ -152,7 +153,7 @@ def _share_series(history: list[dict], group: str) -> list[float]:
     return series
 
 
-def share_figure(history: list[dict], row: dict) -> dict:
+def share_figure(history: list[dict[str, Any]], row: ExposureRow) -> dict[str, Any]:
     """One counterparty group's share of NAV over time, with its warn and breach levels."""
     trace = {
         "type": "scatter",
@@ -198,15 +199,20 @@ def hhi_figure(history: list[dict], findings: list[dict]) -> dict:
     return {"data": traces, "layout": layout}
 
 
-def top_rows(exposures: list[dict], count: int = TOP_GROUPS) -> list[dict]:
+def top_rows(exposures: Sequence[ExposureRow], count: int = TOP_GROUPS) -> list[ExposureRow]:
     """The largest look-through exposures by share (rows of the rendered report)."""
-    rows = [row for row in exposures if row["share"] is not None]
-    return sorted(rows, key=lambda row: (-Decimal(row["share"]), row["group"]))[:count]
+    rows = [(Decimal(row["share"]), row) for row in exposures if row["share"] is not None]
+    rows.sort(key=lambda pair: (-pair[0], pair[1]["group"]))
+    return [row for _, row in rows[:count]]
 
 
 def report_figures(
-    *, lines: list[HoldingLine], history: list[dict], exposures: list[dict], findings: list[dict]
-) -> dict:
+    *,
+    lines: list[HoldingLine],
+    history: list[dict[str, Any]],
+    exposures: Sequence[ExposureRow],
+    findings: list[dict[str, Any]],
+) -> dict[str, Any]:
     """Every chart of the report page: allocation, each top counterparty's share, and HHI."""
     allocation = allocation_figure(lines)
     return {

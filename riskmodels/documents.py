@@ -8,7 +8,12 @@ NAV as fractions; ``None`` where a figure has no meaning.
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
+
+if TYPE_CHECKING:
+    from riskmodels.models import Alert, ExposureSnapshot
 
 Level = Literal["ok", "warn", "breach"]
 
@@ -85,3 +90,69 @@ class ExposureReport(TypedDict):
     metrics: Metrics
     alerts: list[AlertRow]
     stress: list[StressRow]
+
+
+class ExposureData(TypedDict):
+    """What the API returns for one snapshot: its report as the caller may see it."""
+
+    id: int
+    portfolio: str
+    computed_at: datetime
+    data_as_of: datetime | None
+    stake: Decimal | None
+    report: ExposureReport
+
+
+# What the report page (and the PDF, which prints it) shows beside the document.
+
+
+class LimitRow(ExposureRow):
+    """An exposure row with its figures as percentages and what may still be added."""
+
+    share_pct: Decimal | None
+    warn_pct: Decimal | None
+    breach_pct: Decimal | None
+    headroom: Decimal | None
+
+
+class LiveAlertRow(TypedDict):
+    """A live alert with its value and threshold in the rule's unit (shares as percentages)."""
+
+    alert: Alert
+    value: Decimal
+    threshold: Decimal
+    unit: str
+
+
+class Sections(TypedDict):
+    """The report's lists, from the stored engine Report (JSON), with percentages added."""
+
+    stress: list[dict[str, Any]]
+    wrong_way: list[dict[str, Any]]
+    stablecoins: list[dict[str, Any]]
+    algo_stablecoins: dict[str, Any]
+    algo_pct: Decimal | None
+    exchange_tokens: list[dict[str, Any]]
+    earn: list[dict[str, Any]]
+    stale: list[dict[str, Any]]
+    unpriced: list[dict[str, Any]]
+    unclassified: list[dict[str, Any]]
+
+
+class StaticPage(Sections):
+    """Everything of the page that follows from one snapshot, its holdings and a stake."""
+
+    document: ExposureReport
+    stake_pct: Decimal | None
+    limits: list[LimitRow]
+    allocation: list[dict[str, Any]]
+    metrics: dict[str, object]
+    charts: dict[str, Any]
+
+
+class ReportPage(StaticPage):
+    """The whole report page: the static part, its cache version, the snapshot, live alerts."""
+
+    version: str
+    snapshot: ExposureSnapshot
+    alerts: list[LiveAlertRow]

@@ -22,6 +22,7 @@ from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 
 from portfolio.models import Portfolio
+from riskmodels.documents import ExposureReport
 from riskmodels.reports import decimal_text, render_csv
 from riskmodels.selectors import HoldingLine
 
@@ -79,7 +80,7 @@ def holdings_csv(lines: Iterable[HoldingLine]) -> str:
     return out.getvalue()
 
 
-def exposures_csv(document: dict) -> str:
+def exposures_csv(document: ExposureReport) -> str:
     """The report's exposures table, as ``manage.py exposure_report --format csv`` prints it."""
     return render_csv(document)
 

@@ -148,7 +148,7 @@ class Limit(models.Model):
     @property
     def scope(self) -> str:
         """Who the limit applies to, in words: all subjects, one tier, or one counterparty."""
-        if self.counterparty_id is not None:
+        if self.counterparty is not None:
             return f"counterparty {self.counterparty.slug}"
         if self.rating_tier:
             return f"tier {self.rating_tier}"
@@ -187,14 +187,15 @@ class Limit(models.Model):
         scoped = bool(self.rating_tier) or self.counterparty_id is not None
         if scoped and self.rule not in SCOPED_RULES:
             return {"rule": "This rule has no counterparty subject: it applies to all only."}
+        counterparty = None if self.counterparty_id is None else self.counterparty
         if (
-            self.counterparty_id is not None
+            counterparty is not None
             and self.rule != Rule.DISTRESSED
-            and self.counterparty.parent_id is not None
+            and counterparty.parent_id is not None
         ):
             # The engine measures these rules per top-level group; an entity's limit would
             # never match a subject and would silently do nothing.
-            return {"counterparty": f"Choose the group ({self.counterparty.group.slug})."}
+            return {"counterparty": f"Choose the group ({counterparty.group.slug})."}
         return {}
 
 

@@ -122,7 +122,7 @@ def resolve_policy(rows: Iterable[LimitRow], subjects: Iterable[Subject]) -> Pol
         tier: table.lookup(GROUP_RULE, tier=tier, slug=None) or DEFAULT_POLICY.group_tier[tier]
         for tier in TIERS
     }
-    thresholds = {
+    thresholds: dict[str, Threshold] = {
         rule: table.lookup(rule, tier=None, slug=None) or DEFAULT_POLICY.thresholds[rule]
         for rule in THRESHOLD_RULES
     }

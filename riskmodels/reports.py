@@ -18,7 +18,7 @@ from dataclasses import fields, is_dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from accounts.access import investor_share
 from riskmodels.documents import AlertRow, ExposureReport, ExposureRow, Metrics
@@ -47,6 +47,12 @@ CSV_COLUMNS = (
 )
 
 
+@overload
+def decimal_text(value: Decimal) -> str: ...
+@overload
+def decimal_text(value: None) -> None: ...
+@overload
+def decimal_text(value: Decimal | None) -> str | None: ...
 def decimal_text(value: Decimal | None) -> str | None:
     """Fixed-point text without trailing zeros, exactly the value (no rounding, no exponent)."""
     if value is None:

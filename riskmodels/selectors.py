@@ -7,10 +7,11 @@ queries does not grow with the number of holdings and rows cost tuples, not obje
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.core.cache import cache
 from django.db.models import Count, Max, OuterRef, Q, Subquery
@@ -27,6 +28,15 @@ from portfolio.models import (
 )
 from portfolio.selectors import latest_snapshot_ids, locations_with_health
 from riskmodels import charts, engine
+from riskmodels.documents import (
+    ExposureReport,
+    ExposureRow,
+    LimitRow,
+    LiveAlertRow,
+    ReportPage,
+    Sections,
+    StaticPage,
+)
 from riskmodels.engine import Report, investor_view
 from riskmodels.engine.arith import exact
 from riskmodels.engine.rules import SHARE_RULES, Rule
@@ -106,12 +116,16 @@ def top_groups(parents: dict[int, int | None]) -> dict[int, int]:
     """Each counterparty's top-level ancestor, however deep, walking each chain once."""
     found: dict[int, int] = {}
     for start in parents:
-        chain, node = [], start
-        while node not in found and parents.get(node) is not None:
+        chain: list[int] = []
+        node = start
+        while node not in found:
+            parent = parents.get(node)
+            if parent is None:
+                break
             if node in chain:
                 raise ValueError(f"counterparty {node} is its own ancestor")
             chain.append(node)
-            node = parents[node]
+            node = parent
         top = found.get(node, node)
         for member in (*chain, node):
             found[member] = top
@@ -342,12 +356,14 @@ def percent(text: str | None) -> Decimal | None:
 
 
 @exact
-def _headroom(row: dict, nav: Decimal) -> Decimal | None:
+def _headroom(row: ExposureRow, nav: Decimal) -> Decimal | None:
     """What may still be added before the breach level: breach × NAV − exposure (negative: over)."""
-    return None if row["breach"] is None else Decimal(row["breach"]) * nav - Decimal(row["total"])
+    if row["breach"] is None or row["total"] is None:
+        return None
+    return Decimal(row["breach"]) * nav - Decimal(row["total"])
 
 
-def _limit_rows(document: dict, nav: Decimal) -> list[dict]:
+def _limit_rows(document: ExposureReport, nav: Decimal) -> list[LimitRow]:
     return [
         {
             **row,
@@ -360,13 +376,13 @@ def _limit_rows(document: dict, nav: Decimal) -> list[dict]:
     ]
 
 
-def _with_percent(rows: list[dict], key: str = "share") -> list[dict]:
+def _with_percent(rows: Sequence[Mapping[str, Any]], key: str = "share") -> list[dict[str, Any]]:
     return [{**row, f"{key}_pct": percent(row[key])} for row in rows]
 
 
-def _alert_rows(alerts: list[Alert]) -> list[dict]:
+def _alert_rows(alerts: list[Alert]) -> list[LiveAlertRow]:
     """Live alerts with their value and threshold in the rule's unit (shares as percentages)."""
-    rows = []
+    rows: list[LiveAlertRow] = []
     for alert in alerts:
         is_share = alert.rule in SHARE_RULES
         scale = 100 if is_share else 1
@@ -381,7 +397,7 @@ def _alert_rows(alerts: list[Alert]) -> list[dict]:
     return rows
 
 
-def _metrics(report: Report, document: dict) -> dict:
+def _metrics(report: Report, document: ExposureReport) -> dict[str, object]:
     c = report.concentration
     return {
         **document["metrics"],
@@ -394,7 +410,7 @@ def _metrics(report: Report, document: dict) -> dict:
     }
 
 
-def _sections(parts: dict) -> dict:
+def _sections(parts: dict[str, Any]) -> Sections:
     """The report's lists (stress, wrong-way, stablecoins, earn, warnings) with percentages."""
     return {
         "stress": _with_percent(parts["scenarios"], "loss_share"),
@@ -410,7 +426,9 @@ def _sections(parts: dict) -> dict:
     }
 
 
-def report_page(*, portfolio: Portfolio, stake: Decimal | None, alerts: bool = True) -> dict | None:
+def report_page(
+    *, portfolio: Portfolio, stake: Decimal | None, alerts: bool = True
+) -> ReportPage | None:
     """Everything the exposure report page shows, or None before the first snapshot.
 
     Everything but the alerts follows from the snapshot, the current holdings (the sunburst)
@@ -422,16 +440,17 @@ def report_page(*, portfolio: Portfolio, stake: Decimal | None, alerts: bool = T
         return None
     # The digest keeps a key from ever naming another database's snapshot of the same id.
     version = f"{snapshot.pk}-{snapshot.inputs_digest[:16]}:{latest_holdings_id(portfolio)}:{stake}"
-    static = cache.get_or_set(
-        f"report-page:{version}",
-        lambda: _static_page(portfolio, snapshot, stake),
-        REPORT_CACHE_SECONDS,
-    )
+    static: StaticPage | None = cache.get(f"report-page:{version}")
+    if static is None:
+        static = _static_page(portfolio, snapshot, stake)
+        cache.set(f"report-page:{version}", static, REPORT_CACHE_SECONDS)
     live = _alert_rows(live_alerts(portfolio.pk)) if alerts else []
     return {**static, "version": version, "snapshot": snapshot, "alerts": live}
 
 
-def _static_page(portfolio: Portfolio, snapshot: ExposureSnapshot, stake: Decimal | None) -> dict:
+def _static_page(
+    portfolio: Portfolio, snapshot: ExposureSnapshot, stake: Decimal | None
+) -> StaticPage:
     """1. Load the snapshot's Report; an investor's stake scales its money (investor_view).
     2. Render the documented report, and add limit rows with headroom, metrics and sections.
     3. Add the charts' figures."""
@@ -447,12 +466,12 @@ def _static_page(portfolio: Portfolio, snapshot: ExposureSnapshot, stake: Decima
         findings=parts["findings"],
     )
     return {
+        **_sections(parts),
         "document": document,
         "stake_pct": None if stake is None else stake * 100,
         "limits": _limit_rows(document, report.nav),
         "allocation": _with_percent(document["allocation"]),
         "metrics": _metrics(report, document),
-        **_sections(parts),
         "charts": figures,
     }
 

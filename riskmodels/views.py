@@ -12,12 +12,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.access import can_manage, get_alert_for_user, get_portfolio_for_user, investor_share
+from accounts.types import AuthenticatedRequest
 from portfolio.models import Portfolio
 from riskmodels import exports, tasks
 from riskmodels.selectors import holding_lines, report_page
@@ -40,7 +41,7 @@ class AcknowledgeForm(forms.Form):
 
 @login_required
 @require_POST
-def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+def acknowledge(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     alert = get_alert_for_user(request.user, pk, manage=True)
     form = AcknowledgeForm(request.POST)
     if not form.is_valid():
@@ -53,7 +54,7 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("portfolio:portfolio_detail", slug=alert.portfolio.slug)
 
 
-def _page_context(request: HttpRequest, portfolio: Portfolio) -> dict:
+def _page_context(request: AuthenticatedRequest, portfolio: Portfolio) -> dict:
     """The report as this user may see it: an investor's share, forms only for managers."""
     stake = investor_share(request.user, portfolio)
     manage = can_manage(request.user, portfolio)
@@ -66,15 +67,16 @@ def _page_context(request: HttpRequest, portfolio: Portfolio) -> dict:
 
 
 @login_required
-@csp_update({"style-src": PLOTLY_STYLE_HASHES})
-def report(request: HttpRequest, slug: str) -> HttpResponse:
+# django-csp types its decorators for views without URL arguments; this one takes the slug.
+@csp_update({"style-src": PLOTLY_STYLE_HASHES})  # type: ignore[arg-type]
+def report(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     portfolio = get_portfolio_for_user(request.user, slug)
     return render(request, "riskmodels/report.html", _page_context(request, portfolio))
 
 
 @login_required
 @require_POST
-def compute_now(request: HttpRequest, slug: str) -> HttpResponse:
+def compute_now(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     portfolio = get_portfolio_for_user(request.user, slug, manage=True)
     # After the commit, so that the worker never looks for a request's uncommitted writes.
     transaction.on_commit(lambda: tasks.compute_exposure.delay(portfolio.pk))
@@ -89,7 +91,7 @@ def _download(content: str | bytes, content_type: str, name: str) -> HttpRespons
 
 
 @login_required
-def export_holdings_csv(request: HttpRequest, slug: str) -> HttpResponse:
+def export_holdings_csv(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     portfolio = get_portfolio_for_user(request.user, slug)
     lines = holding_lines(portfolio, investor_share(request.user, portfolio))
     name = exports.filename(portfolio, "holdings", timezone.localdate()) + ".csv"
@@ -97,7 +99,7 @@ def export_holdings_csv(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
-def export_exposures_csv(request: HttpRequest, slug: str) -> HttpResponse:
+def export_exposures_csv(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     portfolio = get_portfolio_for_user(request.user, slug)
     page = _page_context(request, portfolio)["page"]
     if page is None:
@@ -107,7 +109,7 @@ def export_exposures_csv(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
-def export_pdf(request: HttpRequest, slug: str) -> HttpResponse:
+def export_pdf(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     portfolio = get_portfolio_for_user(request.user, slug)
     context = _page_context(request, portfolio)
     if context["page"] is None:

@@ -119,7 +119,8 @@ def _is_public_host(host: str) -> bool:
         infos = socket.getaddrinfo(host, None)
     except (OSError, UnicodeError):
         return False
-    addresses = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}
+    # [4][0] is the address text; an IPv6 scope ("%eth0") is not part of the address.
+    addresses = {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos}
     return bool(addresses) and all(address.is_global for address in addresses)
 
 
@@ -289,8 +290,8 @@ def deliver_webhook(*, endpoint_id: int, event_id: int, attempt: int) -> Webhook
 def _post(endpoint: WebhookEndpoint, event: WebhookEvent) -> Outcome:
     try:
         validate_webhook_url(endpoint.url)  # again: a name may resolve elsewhere by now
-    except ValidationError as error:
-        return Outcome(None, " ".join(error.messages), refused=True)
+    except ValidationError as refusal:
+        return Outcome(None, " ".join(refusal.messages), refused=True)
     body = body_of(event)
     timestamp = str(int(time.time()))
     headers = {
@@ -309,8 +310,8 @@ def _post(endpoint: WebhookEndpoint, event: WebhookEvent) -> Outcome:
             timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
             allow_redirects=False,  # a redirect could point anywhere, past the URL check
         )
-    except requests.RequestException as error:
-        return Outcome(None, f"{type(error).__name__}: {error}")
+    except requests.RequestException as failure:
+        return Outcome(None, f"{type(failure).__name__}: {failure}")
     error = "" if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
     return Outcome(response.status_code, error, response.headers.get("Retry-After", ""))
 

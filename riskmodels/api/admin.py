@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts.admin_site import ReadOnlyAdmin
+from accounts.admin_site import ReadOnlyAdmin, admin_user
 from riskmodels.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from riskmodels.webhooks import disable_webhook_endpoint
 
@@ -24,7 +24,7 @@ class WebhookEndpointAdmin(ReadOnlyAdmin):
     def disable(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
         endpoints = list(queryset.filter(active=True).select_related("portfolio"))
         for endpoint in endpoints:
-            disable_webhook_endpoint(user=request.user, endpoint=endpoint)
+            disable_webhook_endpoint(user=admin_user(request), endpoint=endpoint)
         self.message_user(request, f"{len(endpoints)} endpoint(s) disabled.", messages.SUCCESS)
 
 

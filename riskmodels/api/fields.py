@@ -13,8 +13,8 @@ class ExactDecimalField(serializers.Field):
     """A Decimal as exact fixed-point text, as the reports write it: never a float, never
     rounded, no exponent, no trailing zeros. Read-only."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(read_only=True, **kwargs)
+    def __init__(self, *, allow_null: bool = False, help_text: str | None = None) -> None:
+        super().__init__(read_only=True, allow_null=allow_null, help_text=help_text)
 
-    def to_representation(self, value: Decimal | str) -> str | None:
+    def to_representation(self, value: Decimal | str) -> str:
         return decimal_text(Decimal(value))

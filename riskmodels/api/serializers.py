@@ -7,10 +7,17 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from portfolio.models import CustodyLocation, Portfolio
+from accounts.models import User
+from portfolio.models import Counterparty, CustodyLocation, Portfolio
 from riskmodels.api.fields import ExactDecimalField
 from riskmodels.engine.arith import exact
-from riskmodels.models import Alert, ExposureSnapshot, WebhookDelivery, WebhookEndpoint
+from riskmodels.models import (
+    Alert,
+    ExposureSnapshot,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
 
 @exact
@@ -38,8 +45,12 @@ class PortfolioSerializer(serializers.ModelSerializer):
 class LocationSerializer(serializers.ModelSerializer):
     """A location as an investor with a stake sees it: where, and with whom."""
 
-    portfolio = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    custodian = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    portfolio: serializers.SlugRelatedField[Portfolio] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    custodian: serializers.SlugRelatedField[Counterparty] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
 
     class Meta:
         model = CustodyLocation
@@ -82,7 +93,9 @@ class HoldingSerializer(serializers.Serializer):
 class ExposureSummarySerializer(serializers.ModelSerializer):
     """One snapshot in the history: NAV × stake for an investor with a stake."""
 
-    portfolio = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    portfolio: serializers.SlugRelatedField[Portfolio] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     nav = serializers.SerializerMethodField()
 
     class Meta:
@@ -93,6 +106,76 @@ class ExposureSummarySerializer(serializers.ModelSerializer):
         return ExactDecimalField().to_representation(scaled(snapshot.nav, self.context["stake"]))
 
 
+def _text(help_text: str = "") -> serializers.CharField:
+    """Exact decimal text or words, as the document writes them; null where meaningless."""
+    return serializers.CharField(allow_null=True, help_text=help_text)
+
+
+# The document's parts (riskmodels.documents), field for field: a test holds the two together.
+class AllocationRowSerializer(serializers.Serializer):
+    bucket = serializers.CharField()
+    value = _text("USD")
+    share = _text("A share of NAV (0 to 1).")
+
+
+class ExposureRowSerializer(serializers.Serializer):
+    group = serializers.CharField()
+    entities = serializers.ListField(child=serializers.CharField())
+    tier = serializers.CharField()
+    custody = _text("USD")
+    issuer = _text("USD")
+    overlap = _text("USD (wrong-way: held and issued by the group)")
+    total = _text("USD")
+    share = _text("A share of NAV (0 to 1).")
+    warn = _text()
+    breach = _text()
+    status = serializers.CharField(help_text="ok, warn or breach")
+    move_to_comply = _text("USD to move to self-custody to be back at warn")
+
+
+class MetricsSerializer(serializers.Serializer):
+    hhi = _text("HHI points (0 to 10,000)")
+    hhi_third_party = _text("HHI points without self-custody")
+    effective_n = _text()
+    top1 = _text()
+    top3 = _text()
+    large_sum = _text("USD")
+    exchange_custody = _text("USD")
+
+
+class AlertRowSerializer(serializers.Serializer):
+    rule = serializers.CharField()
+    subject = serializers.CharField()
+    value = _text("In the rule's unit")
+    warn = _text()
+    breach = _text()
+    level = serializers.CharField()
+    amount = _text("USD")
+    state = _text()
+    first_seen = _text()
+    over_limit_hours = _text()
+    cause = _text()
+
+
+class StressRowSerializer(serializers.Serializer):
+    scenario = serializers.CharField()
+    loss = _text("USD")
+    loss_share = _text("A share of NAV (0 to 1).")
+
+
+class ExposureDocumentSerializer(serializers.Serializer):
+    """The documented exposure report (README, "Exposure report"), money × stake."""
+
+    nav = _text("USD")
+    generated_at = serializers.CharField()
+    data_as_of = _text()
+    allocation = AllocationRowSerializer(many=True)
+    exposures = ExposureRowSerializer(many=True)
+    metrics = MetricsSerializer()
+    alerts = AlertRowSerializer(many=True)
+    stress = StressRowSerializer(many=True)
+
+
 class ExposureReportSerializer(serializers.Serializer):
     """A snapshot with its exposure report (README, "Exposure report"), as the user may see it."""
 
@@ -101,7 +184,7 @@ class ExposureReportSerializer(serializers.Serializer):
     computed_at = serializers.DateTimeField()
     data_as_of = serializers.DateTimeField(allow_null=True)
     stake = ExactDecimalField(allow_null=True)
-    report = serializers.JSONField(help_text="The documented exposure report, money × stake.")
+    report = ExposureDocumentSerializer()
 
 
 class StressResultSerializer(serializers.Serializer):
@@ -121,10 +204,12 @@ class AlertSerializer(serializers.ModelSerializer):
     """An alert: shares, HHI points, hours or counts (no money figure). Who acknowledged it,
     and why, only for those who see the portfolio whole (not an investor's stake view)."""
 
-    portfolio = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    portfolio: serializers.SlugRelatedField[Portfolio] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     value = ExactDecimalField()
     threshold = ExactDecimalField()
-    acknowledged_by = serializers.SlugRelatedField(
+    acknowledged_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
 
@@ -147,7 +232,9 @@ class AcknowledgeSerializer(serializers.Serializer):
 
 
 class WebhookSerializer(serializers.ModelSerializer):
-    portfolio = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    portfolio: serializers.SlugRelatedField[Portfolio] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
 
     class Meta:
         model = WebhookEndpoint
@@ -165,7 +252,9 @@ class NewWebhookSerializer(WebhookSerializer):
 
 
 class WebhookDeliverySerializer(serializers.ModelSerializer):
-    event = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+    event: serializers.SlugRelatedField[WebhookEvent] = serializers.SlugRelatedField(
+        slug_field="uuid", read_only=True
+    )
     event_type = serializers.CharField(source="event.type", read_only=True)
 
     class Meta:

@@ -27,11 +27,13 @@ from accounts.access import (
     investor_share,
     portfolios_for,
 )
-from accounts.models import InvestorStake, Role
-from portfolio.models import CustodyLocation, Portfolio
+from accounts.models import InvestorStake, Role, User
+from accounts.types import AuthenticatedApiRequest
+from portfolio.models import CustodyLocation, Holding, Portfolio
 from portfolio.selectors import locations_of, locations_with_health
 from riskmodels.api import serializers as s
-from riskmodels.models import Alert, AlertState, ExposureSnapshot, WebhookEndpoint
+from riskmodels.documents import ExposureData
+from riskmodels.models import Alert, AlertState, ExposureSnapshot, WebhookDelivery, WebhookEndpoint
 from riskmodels.reports import report_for_user
 from riskmodels.selectors import exposure_at, holding_lines
 from riskmodels.services import acknowledge_alert
@@ -43,14 +45,20 @@ from riskmodels.webhooks import (
 )
 
 
-def stakes_of(user: Any) -> dict[int, Decimal]:
+def stakes_of(user: User) -> dict[int, Decimal]:
     """An investor's stakes by portfolio id; empty for everyone else (they see portfolios whole)."""
     if user.role != Role.INVESTOR:
         return {}
     return dict(InvestorStake.objects.filter(investor=user).values_list("portfolio_id", "share"))
 
 
-class PortfolioViewSet(viewsets.ReadOnlyModelViewSet):
+class Authenticated(generics.GenericAPIView):
+    """Every API view requires IsAuthenticated (settings), so its request's user is a User."""
+
+    request: AuthenticatedApiRequest
+
+
+class PortfolioViewSet(Authenticated, viewsets.ReadOnlyModelViewSet):
     """The portfolios the caller may see."""
 
     serializer_class = s.PortfolioSerializer
@@ -65,7 +73,7 @@ class PortfolioViewSet(viewsets.ReadOnlyModelViewSet):
         return {**super().get_serializer_context(), "stakes": stakes_of(user), "managed": managed}
 
 
-class PortfolioScoped:
+class PortfolioScoped(Authenticated):
     """A view under /portfolios/<slug>/: the portfolio through the access helper, once."""
 
     manage = False
@@ -100,7 +108,7 @@ class LocationListView(PortfolioScoped, generics.ListAPIView):
         return s.LocationSerializer
 
 
-class LocationDetailView(generics.RetrieveAPIView):
+class LocationDetailView(Authenticated, generics.RetrieveAPIView):
     serializer_class = s.LocationHealthSerializer
 
     def get_object(self) -> CustodyLocation:
@@ -123,10 +131,13 @@ class HoldingListView(PortfolioScoped, generics.ListAPIView):
 
     serializer_class = s.HoldingSerializer
 
-    def get_queryset(self) -> list:
-        if getattr(self, "swagger_fake_view", False):
-            return []
-        return holding_lines(self.portfolio, self.stake)
+    def get_queryset(self) -> QuerySet[Holding]:
+        # Only the schema generator asks: the lines are valued rows, not a queryset (see list).
+        return Holding.objects.none()
+
+    def list(self, request: Request, *args: object, **kwargs: object) -> Response:
+        page = self.paginate_queryset(holding_lines(self.portfolio, self.stake))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
 class ExposureListView(PortfolioScoped, generics.ListAPIView):
@@ -145,7 +156,7 @@ class ExposureListView(PortfolioScoped, generics.ListAPIView):
         )
 
 
-def report_data(user: Any, snapshot: ExposureSnapshot) -> dict[str, Any]:
+def report_data(user: User, snapshot: ExposureSnapshot) -> ExposureData:
     return {
         "id": snapshot.pk,
         "portfolio": snapshot.portfolio.slug,
@@ -156,12 +167,12 @@ def report_data(user: Any, snapshot: ExposureSnapshot) -> dict[str, Any]:
     }
 
 
-class ExposureDetailView(generics.GenericAPIView):
+class ExposureDetailView(Authenticated):
     """One snapshot with its exposure report, as the caller may see it."""
 
     serializer_class = s.ExposureReportSerializer
 
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: AuthenticatedApiRequest, pk: int) -> Response:
         snapshot = get_exposure_for_user(request.user, pk)
         return Response(self.get_serializer(report_data(request.user, snapshot)).data)
 
@@ -171,7 +182,7 @@ class LatestExposureView(PortfolioScoped, generics.GenericAPIView):
 
     serializer_class = s.ExposureReportSerializer
 
-    def get(self, request: Request, slug: str) -> Response:
+    def get(self, request: AuthenticatedApiRequest, slug: str) -> Response:
         snapshot = latest_snapshot(self.portfolio)
         return Response(self.get_serializer(report_data(request.user, snapshot)).data)
 
@@ -188,7 +199,7 @@ class StressView(PortfolioScoped, generics.GenericAPIView):
 
     serializer_class = s.StressSerializer
 
-    def get(self, request: Request, slug: str) -> Response:
+    def get(self, request: AuthenticatedApiRequest, slug: str) -> Response:
         snapshot = latest_snapshot(self.portfolio)
         report = report_for_user(request.user, snapshot)
         data = {
@@ -206,7 +217,7 @@ class StressView(PortfolioScoped, generics.GenericAPIView):
         OpenApiParameter("state", str, enum=AlertState.values),
     ]
 )
-class AlertViewSet(viewsets.ReadOnlyModelViewSet):
+class AlertViewSet(Authenticated, viewsets.ReadOnlyModelViewSet):
     """Alerts of the portfolios the caller may see, newest first; managers acknowledge."""
 
     serializer_class = s.AlertSerializer
@@ -226,7 +237,7 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=s.AcknowledgeSerializer, responses=s.AlertSerializer)
     @action(detail=True, methods=["post"])
-    def acknowledge(self, request: Request, pk: str) -> Response:
+    def acknowledge(self, request: AuthenticatedApiRequest, pk: str) -> Response:
         """Acknowledge a live alert with a reason: managers of its portfolio and admins."""
         alert = get_alert_for_user(request.user, _int_or_404(pk), manage=True)
         form = s.AcknowledgeSerializer(data=request.data)
@@ -258,13 +269,13 @@ class WebhookListView(PortfolioScoped, generics.ListCreateAPIView):
         return webhooks_for(self.request.user).filter(portfolio=self.portfolio)
 
     @extend_schema(responses={201: s.NewWebhookSerializer})
-    def post(self, request: Request, slug: str) -> Response:
+    def post(self, request: Request, *args: object, **kwargs: object) -> Response:
         portfolio = self.portfolio  # 404 before the body is even read
         form = s.WebhookSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         try:
             new = create_webhook_endpoint(
-                user=request.user, portfolio=portfolio, url=form.validated_data["url"]
+                user=self.request.user, portfolio=portfolio, url=form.validated_data["url"]
             )
         except DjangoValidationError as error:
             raise ValidationError(error.message_dict) from error
@@ -272,7 +283,7 @@ class WebhookListView(PortfolioScoped, generics.ListCreateAPIView):
         return Response(data, status=status.HTTP_201_CREATED)
 
 
-class WebhookDetailView(generics.RetrieveDestroyAPIView):
+class WebhookDetailView(Authenticated, generics.RetrieveDestroyAPIView):
     """One endpoint; DELETE disables it (its delivery log stays)."""
 
     serializer_class = s.WebhookSerializer
@@ -284,13 +295,13 @@ class WebhookDetailView(generics.RetrieveDestroyAPIView):
         disable_webhook_endpoint(user=self.request.user, endpoint=instance)
 
 
-class WebhookDeliveryListView(generics.ListAPIView):
+class WebhookDeliveryListView(Authenticated, generics.ListAPIView):
     """An endpoint's delivery log, one row per attempt, newest first."""
 
     serializer_class = s.WebhookDeliverySerializer
 
-    def get_queryset(self) -> QuerySet:
+    def get_queryset(self) -> QuerySet[WebhookDelivery]:
         if getattr(self, "swagger_fake_view", False):
-            return WebhookEndpoint.objects.none()
+            return WebhookDelivery.objects.none()
         endpoint = get_webhook_for_user(self.request.user, self.kwargs["pk"])
         return endpoint.deliveries.select_related("event").order_by("-delivered_at", "-pk")

@@ -21,4 +21,6 @@ class Command(BaseCommand):
         if portfolio is None:
             raise CommandError(f"No portfolio {options['portfolio']!r}.")
         snapshot = compute_exposure(portfolio_id=portfolio.pk)
+        if snapshot is None:  # deleted between the lookup and the computation
+            raise CommandError(f"No portfolio {options['portfolio']!r}.")
         self.stdout.write(f"{portfolio.slug}: snapshot {snapshot.pk}, NAV {snapshot.nav} USD")
