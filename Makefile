@@ -25,9 +25,11 @@ demo: install
 	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
 	HOST=$(HOST) PORT=$(PORT) $(DEMO_ENV) $(BIN)/python -m sandbox.rundemo
 
+# mypy imports the settings (django-stubs), which need a SECRET_KEY with DEBUG off.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(RUN_SECRETS) $(BIN)/mypy
 
 format: install
 	$(BIN)/ruff check --fix .
