@@ -43,7 +43,7 @@ def counterparties(rng: random.Random) -> list[Counterparty]:
     rows = []
     kinds = [
         ("exchange", EXCHANGE_GROUPS),
-        ("custodian", CUSTODIAN_GROUPS),
+        ("custodian", list(CUSTODIAN_GROUPS)),
         ("issuer", ISSUER_GROUPS),
         ("protocol", PROTOCOL_GROUPS),
         ("bank", BANK_GROUPS),
@@ -84,14 +84,14 @@ def assets(rng: random.Random) -> list[tuple[str, str, str | None, Decimal | Non
 def locations(rng: random.Random) -> list[tuple[int, str, str | None, datetime]]:
     """(id, kind, custodian, snapshot time); a few locations are hours or days stale."""
     exchange_entities = EXCHANGE_GROUPS + [f"{g}-us" for g in EXCHANGE_GROUPS]
-    choices = [
-        ("exchange", exchange_entities),
-        ("custodian", CUSTODIAN_GROUPS),
+    choices: list[tuple[str, list[str | None]]] = [
+        ("exchange", list(exchange_entities)),
+        ("custodian", list(CUSTODIAN_GROUPS)),
         ("self_custody", [None]),
-        ("defi", PROTOCOL_GROUPS),
-        ("bank", BANK_GROUPS),
+        ("defi", list(PROTOCOL_GROUPS)),
+        ("bank", list(BANK_GROUPS)),
     ]
-    out = []
+    out: list[tuple[int, str, str | None, datetime]] = []
     for loc in range(LOCATIONS):
         kind, custodians = rng.choices(choices, weights=[70, 10, 10, 5, 5])[0]
         age = timedelta(minutes=rng.choice([5, 30, 90, 60 * 8, 60 * 30]))
@@ -125,11 +125,13 @@ def run(positions: int = 100_000, runs: int = RUNS) -> dict:
     """Time ``build_report`` over ``runs`` runs; returns the figures for bench/RESULTS.md."""
     book, cps = build_positions(positions)
     times = []
+    assert runs > 0, "at least one run"
     report = None
     for _ in range(runs):
         start = time.perf_counter()
         report = build_report(book, cps, as_of=AS_OF)
         times.append(time.perf_counter() - start)
+    assert report is not None
     return {
         "positions": positions,
         "locations": LOCATIONS,

@@ -79,7 +79,7 @@ class Samples:
 
     times: list[tuple[str, float]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    other_status: Counter[int] = field(default_factory=Counter)
+    other_status: Counter[int | None] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, page: str, ms: float, problem: str | None, status: int | None) -> None:
