@@ -63,6 +63,26 @@ def holdings_of(location: CustodyLocation) -> dict[tuple[str, str], Decimal]:
     return {(h.asset.code, h.product): h.amount for h in snapshot.holdings.all()}
 
 
+def stored_holdings(portfolio) -> list[tuple]:
+    """Every holding row of the portfolio: location, its kind and custodian, asset, product,
+    exact amount, and the snapshot's source, by location then asset."""
+    rows = Holding.objects.filter(snapshot__location__portfolio=portfolio).values_list(
+        "snapshot__location__name",
+        "snapshot__location__kind",
+        "snapshot__location__custodian__slug",
+        "asset__code",
+        "product",
+        "amount",
+        "snapshot__source",
+    )
+    return sorted(rows)
+
+
+def stored_prices() -> list[tuple]:
+    rows = Price.objects.values_list("asset__code", "price_usd", "source", "is_manual", "as_of")
+    return sorted(rows)
+
+
 def errors_of(fund, text: str) -> list[str]:
     result = import_holdings(portfolio=fund, text=text)
     assert not result.ok
@@ -91,6 +111,20 @@ def test_good_file_creates_locations_snapshots_and_exact_holdings(fund):
     assert cold.custodian is None and holdings_of(cold) == {("BTC", "spot"): Decimal("3")}
     snapshot = cold.snapshots.get()
     assert snapshot.source == SnapshotSource.IMPORT and snapshot.created_by == user
+    assert anchorage.snapshots.get().created_by == user
+    assert stored_holdings(fund) == [
+        (
+            "Anchorage main",
+            "custodian",
+            "anchorage",
+            "BTC",
+            "spot",
+            Decimal("12.345678901234567890"),
+            "import",
+        ),
+        ("Anchorage main", "custodian", "anchorage", "ETH", "staking", Decimal("100"), "import"),
+        ("Cold wallet", "self_custody", None, "BTC", "spot", Decimal("3"), "import"),
+    ]
 
 
 def test_reimport_replaces_holdings_with_a_new_snapshot_and_keeps_the_old(fund):
@@ -127,7 +161,9 @@ def test_bom_blank_lines_whitespace_and_case_are_tolerated(fund):
         "  Cold , Self_Custody ,  , btc , SPOT , 1.5 \r\n   \r\n"
     )
     assert import_holdings(portfolio=fund, text=text).ok
-    assert holdings_of(fund.locations.get(name="Cold")) == {("BTC", "spot"): Decimal("1.5")}
+    assert stored_holdings(fund) == [
+        ("Cold", "self_custody", None, "BTC", "spot", Decimal("1.5"), "import")
+    ]
 
 
 def test_unknown_asset_is_created_unclassified_with_a_warning(fund):
@@ -302,13 +338,22 @@ def test_exchange_synced_location_is_refused(fund):
 
 def test_exchange_location_without_api_connection_can_be_imported(fund):
     CounterpartyFactory(slug="kraken")
-    assert import_holdings(portfolio=fund, text=HEADER + "Kraken,exchange,kraken,BTC,,1\n").ok
+    result = import_holdings(portfolio=fund, text=HEADER + "Kraken,exchange,kraken,BTC,,1\n")
+    assert result.ok and (result.locations_created, result.holdings_created) == (1, 1)
+    assert stored_holdings(fund) == [
+        ("Kraken", "exchange", "kraken", "BTC", "spot", Decimal("1"), "import")
+    ]
 
 
 def test_same_name_in_another_portfolio_is_another_location(fund):
     other = SelfCustodyFactory(name="Cold")
     assert import_holdings(portfolio=fund, text=HEADER + "Cold,self_custody,,BTC,,1\n").ok
     assert not other.snapshots.exists()
+    cold = fund.locations.get(name="Cold")
+    assert cold.pk != other.pk
+    assert stored_holdings(fund) == [
+        ("Cold", "self_custody", None, "BTC", "spot", Decimal("1"), "import")
+    ]
 
 
 def test_parsing_needs_no_database():
@@ -324,17 +369,25 @@ def test_prices_import_records_manual_prices(fund):
     text = "asset,price_usd,as_of\nbtc,64000.123456789,2024-05-01T12:00:00Z\nETH,3000.5,\n"
     before = timezone.now()
     result = import_prices(text=text)
+    after = timezone.now()
     assert result.ok and result.prices_created == 2
     btc = Price.objects.get(asset__code="BTC")
     assert btc.price_usd == Decimal("64000.123456789") and btc.is_manual and btc.source == "manual"
     assert btc.as_of == datetime(2024, 5, 1, 12, tzinfo=UTC)
-    assert Price.objects.get(asset__code="ETH").as_of >= before
+    eth = Price.objects.get(asset__code="ETH")
+    assert (eth.price_usd, eth.source, eth.is_manual) == (Decimal("3000.5"), "manual", True)
+    assert before <= eth.as_of <= after
+    assert Price.objects.count() == 2
 
 
 def test_price_without_offset_is_utc_and_as_of_column_is_optional(fund):
     assert import_prices(text="asset,price_usd,as_of\nBTC,1,2024-05-01 08:30\n").ok
     assert Price.objects.get().as_of == datetime(2024, 5, 1, 8, 30, tzinfo=UTC)
+    before = timezone.now()
     assert import_prices(text="asset,price_usd\nETH,2\n").ok
+    eth = Price.objects.get(asset__code="ETH")
+    assert (eth.price_usd, eth.source, eth.is_manual) == (Decimal("2"), "manual", True)
+    assert before <= eth.as_of <= timezone.now()
 
 
 @pytest.mark.parametrize(
@@ -363,6 +416,13 @@ def test_price_in_the_future_is_refused(fund):
 
 def test_price_of_zero_is_allowed(fund):
     assert import_prices(text="asset,price_usd\nBTC,0\n").ok
+    btc = Price.objects.get()
+    assert (btc.asset.code, btc.price_usd, btc.source, btc.is_manual) == (
+        "BTC",
+        Decimal("0"),
+        "manual",
+        True,
+    )
 
 
 # --- commands ----------------------------------------------------------------------------------
@@ -377,6 +437,21 @@ def test_import_holdings_command_prints_a_summary(fund, tmp_path):
         "Imported 2 location(s) replaced (2 new), 4 holding(s); 1 new unclassified asset(s).\n"
     )
     assert "ZZZ was unknown" in err.getvalue()
+    assert stored_holdings(fund) == [
+        (
+            "Anchorage main",
+            "custodian",
+            "anchorage",
+            "BTC",
+            "spot",
+            Decimal("12.345678901234567890"),
+            "import",
+        ),
+        ("Anchorage main", "custodian", "anchorage", "ETH", "staking", Decimal("100"), "import"),
+        ("Cold wallet", "self_custody", None, "BTC", "spot", Decimal("3"), "import"),
+        ("Cold wallet", "self_custody", None, "ZZZ", "spot", Decimal("1"), "import"),
+    ]
+    assert Asset.objects.get(code="ZZZ").kind == AssetKind.UNCLASSIFIED
 
 
 def test_import_holdings_command_fails_with_every_error_on_stderr(fund, tmp_path):
@@ -387,6 +462,7 @@ def test_import_holdings_command_fails_with_every_error_on_stderr(fund, tmp_path
         call_command("import_holdings", "fund", str(path), stderr=err)
     assert err.getvalue().splitlines()[0].startswith("line 2, field amount: 'x'")
     assert err.getvalue().splitlines()[1].startswith("line 3, field amount: 'y'")
+    assert not CustodyLocation.objects.exists() and not HoldingSnapshot.objects.exists()
 
 
 def test_import_holdings_command_refuses_non_utf8_and_unknown_portfolio(fund, tmp_path):
@@ -402,8 +478,12 @@ def test_import_prices_command(fund, tmp_path):
     path = tmp_path / "prices.csv"
     path.write_text("asset,price_usd\nBTC,64000\n")
     out = StringIO()
+    before = timezone.now()
     call_command("import_prices", str(path), stdout=out)
     assert out.getvalue() == "Imported 1 manual price(s).\n"
+    [(code, price, source, is_manual, as_of)] = stored_prices()
+    assert (code, price, source, is_manual) == ("BTC", Decimal("64000"), "manual", True)
+    assert before <= as_of <= timezone.now()
 
 
 # --- one manual holding ------------------------------------------------------------------------
@@ -440,6 +520,7 @@ def test_set_manual_holding_to_zero_removes_the_row(fund):
     _set(fund, location, "ETH", "2", product="staking")
     _set(fund, location, "BTC", "0")
     assert holdings_of(location) == {("ETH", "staking"): Decimal("2")}
+    assert location.snapshots.count() == 3
 
 
 def test_set_manual_holding_creates_a_new_location_and_unknown_asset(fund):
@@ -448,7 +529,9 @@ def test_set_manual_holding_creates_a_new_location_and_unknown_asset(fund):
     result = _set(fund, spec, "newcoin", "3")
     assert result.location_created and result.asset_created
     assert result.asset.kind == AssetKind.UNCLASSIFIED
-    assert holdings_of(fund.locations.get(name="Vault")) == {("NEWCOIN", "spot"): Decimal("3")}
+    assert stored_holdings(fund) == [
+        ("Vault", "custodian", "anchorage", "NEWCOIN", "spot", Decimal("3"), "manual")
+    ]
 
 
 @pytest.mark.parametrize(
