@@ -7,7 +7,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from portfolio.models import CounterpartyKind, Holding, HoldingSnapshot, SnapshotSource
+from portfolio.models import (
+    Asset,
+    AssetKind,
+    CounterpartyKind,
+    Holding,
+    HoldingSnapshot,
+    SnapshotSource,
+)
 from tests.conftest import login
 from tests.factories import (
     AssetFactory,
@@ -15,6 +22,7 @@ from tests.factories import (
     ExchangeAccountFactory,
     SelfCustodyFactory,
 )
+from tests.portfolio.test_imports import stored_holdings
 
 HEADER = "location,location_kind,custodian,asset,product,amount\n"
 
@@ -56,6 +64,9 @@ def test_manager_uploads_a_csv_and_is_redirected_with_counts(cold, tenants):
     assert current(cold) == {("BTC", "spot"): Decimal("2.5")}
     snapshot = cold.snapshots.get()
     assert snapshot.source == SnapshotSource.IMPORT and snapshot.created_by == tenants.alice
+    assert stored_holdings(tenants.fund_a) == [
+        ("Cold wallet", "self_custody", None, "BTC", "spot", Decimal("2.5"), "import")
+    ]
     page = client.get(response.url).content.decode()
     assert "Imported 1 location(s) replaced (0 new), 1 holding(s)." in page
 
@@ -83,11 +94,13 @@ def test_garbage_upload_is_a_form_error(cold, tenants, content, expected):
     response = upload(login(tenants.alice), tenants.fund_a, content)
     assert response.status_code == 200
     assert expected in response.content.decode()
+    assert not HoldingSnapshot.objects.exists()
 
 
 def test_upload_without_a_file_is_a_form_error(cold, tenants):
     response = login(tenants.alice).post(url("upload", tenants.fund_a), {})
     assert response.status_code == 200 and "This field is required." in response.content.decode()
+    assert not HoldingSnapshot.objects.exists()
 
 
 def test_manager_sets_one_holding(cold, tenants):
@@ -96,7 +109,11 @@ def test_manager_sets_one_holding(cold, tenants):
     response = client.post(url("set_holding", tenants.fund_a), data)
     assert response.status_code == 302
     assert current(cold) == {("BTC", "staking"): Decimal("-0.125")}
-    assert cold.snapshots.get().source == SnapshotSource.MANUAL
+    snapshot = cold.snapshots.get()
+    assert snapshot.source == SnapshotSource.MANUAL and snapshot.created_by == tenants.alice
+    assert stored_holdings(tenants.fund_a) == [
+        ("Cold wallet", "self_custody", None, "BTC", "staking", Decimal("-0.125"), "manual")
+    ]
     assert "Cold wallet now holds -0.125 BTC." in client.get(response.url).content.decode()
 
 
@@ -114,6 +131,11 @@ def test_manager_adds_a_new_location_with_its_first_holding(cold, tenants):
     vault = tenants.fund_a.locations.get(name="Vault")
     assert vault.custodian.slug == "anchorage"
     assert current(vault) == {("ETH", "spot"): Decimal("10")}
+    assert vault.snapshots.get().created_by == tenants.alice
+    assert stored_holdings(tenants.fund_a) == [
+        ("Vault", "custodian", "anchorage", "ETH", "spot", Decimal("10"), "manual")
+    ]
+    assert Asset.objects.get(code="ETH").kind == AssetKind.UNCLASSIFIED  # unknown until now
 
 
 @pytest.mark.parametrize(
@@ -208,3 +230,4 @@ def test_posting_without_csrf_token_is_refused(cold, tenants):
     client.force_login(tenants.alice)
     data = {"location": cold.pk, "asset": "BTC", "product": "spot", "amount": "1"}
     assert client.post(url("set_holding", tenants.fund_a), data).status_code == 403
+    assert not HoldingSnapshot.objects.exists()
