@@ -179,7 +179,9 @@ def test_an_exception_mid_sync_ends_the_run_so_a_retry_can_run(binance, monkeypa
     ended = SyncRun.objects.get()
     assert (ended.outcome, ended.error_class) == (SyncOutcome.RETRYING, "Interrupted")
     monkeypatch.undo()
-    assert run(binance).outcome == SyncOutcome.SUCCESS
+    retried = run(binance)
+    assert retried.outcome == SyncOutcome.SUCCESS
+    assert HoldingSnapshot.objects.get(location=binance.location).sync_run == retried
 
 
 def test_an_unexpected_error_without_retries_left_ends_the_run_failed(binance, monkeypatch):
@@ -206,6 +208,7 @@ def test_a_run_left_running_by_a_dead_worker_is_marked_interrupted(binance, sett
     orphan.refresh_from_db()
     assert (orphan.outcome, orphan.error_class) == (SyncOutcome.FAILED, "Interrupted")
     assert done.outcome == SyncOutcome.SUCCESS
+    assert HoldingSnapshot.objects.get(location=binance.location).sync_run == done
 
 
 def test_a_run_younger_than_the_lease_is_not_taken_for_abandoned(binance, settings):
