@@ -12,7 +12,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, TypeVar
 
-from django.db.models import Q, QuerySet
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
 from accounts.models import AccessLevel, InvestorStake, Role
@@ -20,13 +21,15 @@ from portfolio.models import CustodyLocation, ExchangeAccount, HoldingSnapshot, 
 from riskmodels.models import Alert, ExposureSnapshot
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
     from accounts.models import User
 
-M = TypeVar("M")
+M = TypeVar("M", bound=Model)
 
 
-def portfolios_for(user: User, *, manage: bool = False) -> QuerySet[Portfolio]:
-    """The portfolios `user` may see, or with `manage` those they may act on."""
+def portfolios_for(user: User | AnonymousUser, *, manage: bool = False) -> QuerySet[Portfolio]:
+    """The portfolios `user` may see, or with `manage` those they may act on; none if anonymous."""
     if not user.is_authenticated or not user.is_active:
         return Portfolio.objects.none()
     if user.role == Role.ADMIN:
@@ -60,7 +63,7 @@ def investor_share(user: User, portfolio: Portfolio) -> Decimal | None:
 def _get_or_404(queryset: QuerySet[M], **lookup: object) -> M:
     try:
         return queryset.get(**lookup)
-    except queryset.model.DoesNotExist:
+    except ObjectDoesNotExist:  # each model's DoesNotExist subclasses it; .get raises no other
         raise Http404 from None
 
 

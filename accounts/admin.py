@@ -4,39 +4,48 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
-from django.forms import ModelForm
+from django.db.models import ForeignKey
+from django.forms import BaseModelFormSet, ModelChoiceField, ModelForm
 from django.http import HttpRequest
 
-from accounts.admin_site import ReadOnlyAdmin
+from accounts.admin_site import ReadOnlyAdmin, admin_user
 from accounts.models import AccessGrant, AuditEvent, InvestorStake, User
 from accounts.services import apply_role, delete_access, save_access
 
 
-class AuditedAccessMixin:
-    """Grants and stakes, edited here or inline, are saved through the audited services."""
+class AuditedAccessMixin(admin.ModelAdmin):
+    """Grants and stakes, edited here or inline, are saved through the audited services.
+
+    A ModelAdmin itself so that `super()` reaches the next admin (UserAdmin or ModelAdmin);
+    `obj` is Any as in ModelAdmin: whichever model the admin that mixes this in edits.
+    """
 
     def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
         if isinstance(obj, AccessGrant | InvestorStake):
-            save_access(obj=obj, actor=request.user)
+            save_access(obj=obj, actor=admin_user(request))
         else:
             super().save_model(request, obj, form, change)
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         if isinstance(obj, AccessGrant | InvestorStake):
-            delete_access(obj=obj, actor=request.user)
+            delete_access(obj=obj, actor=admin_user(request))
         else:
             super().delete_model(request, obj)
 
     def save_formset(
-        self, request: HttpRequest, form: ModelForm, formset: Any, change: bool
+        self,
+        request: HttpRequest,
+        form: ModelForm,
+        formset: BaseModelFormSet[Any, Any],
+        change: bool,
     ) -> None:
         if formset.model not in (AccessGrant, InvestorStake):
             super().save_formset(request, form, formset, change)
             return
         for obj in formset.save(commit=False):
-            save_access(obj=obj, actor=request.user)
+            save_access(obj=obj, actor=admin_user(request))
         for obj in formset.deleted_objects:
-            delete_access(obj=obj, actor=request.user)
+            delete_access(obj=obj, actor=admin_user(request))
 
 
 class AccessGrantInline(admin.TabularInline):
@@ -112,7 +121,9 @@ class InvestorStakeAdmin(AuditedAccessMixin, admin.ModelAdmin):
     def share_percent(self, obj: InvestorStake) -> str:
         return f"{obj.share * 100:.4f}".rstrip("0").rstrip(".") + " %"
 
-    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> ModelChoiceField[Any] | None:
         if db_field.name == "investor":
             kwargs["queryset"] = User.objects.filter(role="investor")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)

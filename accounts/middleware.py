@@ -30,9 +30,16 @@ class TwoFactorMiddleware:
         return self.get_response(request)
 
     def process_view(
-        self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any
+        self,
+        request: HttpRequest,
+        view: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
     ) -> HttpResponse | None:
-        if request.resolver_match.view_name in OPEN_WHILE_PENDING:
+        # Django resolves the URL before process_view, so this is set; were it not, the page
+        # would count as none of the open ones and the check below would still apply.
+        match = request.resolver_match
+        if match is not None and match.view_name in OPEN_WHILE_PENDING:
             return None
         if _authenticated_by_token(request, view):
             return None

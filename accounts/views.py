@@ -25,6 +25,7 @@ from accounts.two_factor import (
     next_url,
     qr_code_svg,
 )
+from accounts.types import AuthenticatedRequest
 from portfolio.models import Counterparty
 from riskmodels.selectors import dashboard
 
@@ -36,7 +37,7 @@ HOME_TEMPLATES = {
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user
     portfolios = portfolios_for(user).order_by("name")
     context: dict[str, object] = {"portfolios": portfolios}
@@ -64,7 +65,7 @@ def _mark_verified(request: HttpRequest, device: TOTPDevice) -> HttpResponse:
 
 
 @login_required
-def two_factor_setup(request: HttpRequest) -> HttpResponse:
+def two_factor_setup(request: AuthenticatedRequest) -> HttpResponse:
     """Enrol an authenticator app: scan or type the secret, then prove it with one code."""
     if confirmed_device(request.user) is not None:
         # Never a second device from this page: a password alone must not replace the first.
@@ -86,7 +87,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def two_factor_verify(request: HttpRequest) -> HttpResponse:
+def two_factor_verify(request: AuthenticatedRequest) -> HttpResponse:
     """The second step of login for anyone with an authenticator app."""
     device = confirmed_device(request.user)
     if device is None or request.user.is_verified():

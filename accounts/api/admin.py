@@ -13,6 +13,7 @@ from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from accounts.admin_site import admin_user
 from accounts.api.tokens import create_api_token, revoke_api_token
 from accounts.models import ApiToken
 
@@ -42,12 +43,12 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: ApiToken, form: ModelForm, change: bool
     ) -> None:
-        created = create_api_token(actor=request.user, owner=obj.user, name=obj.name)
+        created = create_api_token(actor=admin_user(request), owner=obj.user, name=obj.name)
         obj.pk, obj.prefix = created.token.pk, created.token.prefix
         setattr(request, NEW_TOKEN_ATTRIBUTE, created)
 
     def response_add(
-        self, request: HttpRequest, obj: ApiToken, post_url: Any = None
+        self, request: HttpRequest, obj: ApiToken, post_url: str | None = None
     ) -> HttpResponse:
         """The one time the token is shown: rendered now, never put in a message or session."""
         context = {
@@ -64,5 +65,5 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         tokens = list(queryset.filter(revoked_at=None).select_related("user"))
         for token in tokens:
-            revoke_api_token(actor=request.user, token=token)
+            revoke_api_token(actor=admin_user(request), token=token)
         self.message_user(request, f"{len(tokens)} token(s) revoked.", messages.SUCCESS)

@@ -9,13 +9,14 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts.api.tokens import create_api_token, revoke_api_token
 from accounts.models import ApiToken
+from accounts.types import AuthenticatedRequest
 
 
 class TokenNameForm(forms.Form):
@@ -24,7 +25,7 @@ class TokenNameForm(forms.Form):
 
 @never_cache  # the page that shows a new token must not sit in any cache
 @login_required
-def api_tokens(request: HttpRequest) -> HttpResponse:
+def api_tokens(request: AuthenticatedRequest) -> HttpResponse:
     form = TokenNameForm(request.POST or None)
     created = None
     if request.method == "POST" and form.is_valid():
@@ -39,7 +40,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def revoke_token(request: HttpRequest, pk: int) -> HttpResponse:
+def revoke_token(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     # Another user's token is a 404 here, as every object outside one's reach is.
     token = get_object_or_404(ApiToken, pk=pk, user=request.user)
     revoke_api_token(actor=request.user, token=token)
