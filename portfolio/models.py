@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final, TypedDict
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -9,8 +11,16 @@ from django.db.models import Q
 
 from portfolio.fields import ExactDecimalField
 
+
+class DecimalSize(TypedDict):
+    """A DecimalField's size, as keyword arguments: typed so that `**AMOUNT` type-checks."""
+
+    max_digits: int
+    decimal_places: int
+
+
 # Wide enough for 18 decimals (wei-scale amounts) on balances of up to 10^20 units.
-AMOUNT = {"max_digits": 38, "decimal_places": 18}
+AMOUNT: Final[DecimalSize] = {"max_digits": 38, "decimal_places": 18}
 
 
 class CounterpartyKind(models.TextChoices):
@@ -93,7 +103,8 @@ class Counterparty(models.Model):
     def group(self) -> Counterparty:
         """The top-level group: limits apply here unless an admin sets one per entity."""
         node = self
-        while node.parent_id is not None:
+        # No query for a missing parent: the descriptor sees the empty parent_id.
+        while node.parent is not None:
             node = node.parent
         return node
 

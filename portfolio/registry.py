@@ -12,11 +12,15 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
+from django.db.models import Model
 
 from portfolio.models import Asset, AssetKind, Counterparty, CounterpartyStatus, RatingTier
+
+M = TypeVar("M", bound=Model)
 
 REGISTRY_DIR = Path(__file__).resolve().parent / "registry_data"
 COUNTERPARTY_FIELDS = (
@@ -97,23 +101,23 @@ def _registry_values(entry: dict, names: tuple[str, ...], defaults: dict) -> dic
 
 def _counterparty_values(row: Counterparty) -> dict[str, Any]:
     values = {name: getattr(row, name) for name in COUNTERPARTY_FIELDS if name != "parent"}
-    values["parent"] = row.parent.slug if row.parent_id else None
+    values["parent"] = row.parent.slug if row.parent is not None else None
     return values
 
 
 def _asset_values(row: Asset) -> dict[str, Any]:
     values = {name: getattr(row, name) for name in ("name", "kind", "notes")}
-    values["issuer"] = row.issuer.slug if row.issuer_id else None
-    values["underlying"] = row.underlying.code if row.underlying_id else None
+    values["issuer"] = row.issuer.slug if row.issuer is not None else None
+    values["underlying"] = row.underlying.code if row.underlying is not None else None
     return values
 
 
-def _lookup(model: type, field_name: str, value: str | None, owner: str) -> Any:
+def _lookup(model: type[M], field_name: str, value: str | None, owner: str) -> M | None:
     if value is None:
         return None
     try:
-        return model.objects.get(**{field_name: value})
-    except model.DoesNotExist:
+        return model._default_manager.get(**{field_name: value})
+    except ObjectDoesNotExist:  # the model's own DoesNotExist: .get raises no other
         raise RegistryError(f"{owner}: unknown {model.__name__} {value!r}") from None
 
 

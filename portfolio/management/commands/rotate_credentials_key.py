@@ -72,7 +72,7 @@ def rotate_credentials() -> RotationReport:
     newest = Fernet(settings.CREDENTIALS_KEYS[0].encode())
     with transaction.atomic():
         for model, column, _ in ENCRYPTED_COLUMNS:
-            rows = model.objects.select_for_update().exclude(**{column: ""}).order_by("pk")
+            rows = model._default_manager.select_for_update().exclude(**{column: ""}).order_by("pk")
             for row in rows:
                 _rotate_one(row, newest, report, column=column)
     return report
@@ -95,7 +95,7 @@ def _rotate_one(
     rotated = cipher.rotate(token)
     if _decrypts_with(newest, rotated) != original:
         raise RotationMismatch(f"{_words_of(row)} {row.pk} did not read back the same")
-    type(row).objects.filter(pk=row.pk).update(**{column: rotated.decode()})
+    type(row)._default_manager.filter(pk=row.pk).update(**{column: rotated.decode()})
     report.rotated += 1
 
 
