@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from portfolio import exchanges
+from portfolio.forms import form_field
 from portfolio.models import Counterparty, CounterpartyKind, ExchangeAccount, Portfolio, Wallet
 
 TEST_ACTION = "test"  # the name of the "Test connection" button; saving is the default
@@ -44,7 +45,8 @@ class WriteOnlyCredentials(forms.Form):
     password = _secret_field("Passphrase", "OKX and some others need one; leave empty otherwise.")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if bool(data.get("api_key")) != bool(data.get("secret")):
             self.add_error("secret" if data.get("api_key") else "api_key", "Enter both or neither.")
         return data
@@ -142,9 +144,10 @@ class EditExchangeAccountForm(CredentialFields):
         super().__init__(*args, **kwargs)
         self.account = account
         supported = exchanges.supported_wallets(account.exchange_id)
-        self.fields["wallets"].choices = [c for c in Wallet.choices if c[0] in supported]
-        self.fields["wallets"].help_text = "The wallets to read; tick every one that holds money."
-        self.fields["wallets"].initial = list(account.wallets)
+        wallets = form_field(self, "wallets", forms.MultipleChoiceField)
+        wallets.choices = [c for c in Wallet.choices if c[0] in supported]
+        wallets.help_text = "The wallets to read; tick every one that holds money."
+        wallets.initial = list(account.wallets)
         self.fields["api_key"].help_text = "Leave the key and secret empty to keep the stored ones."
 
     def exchange_id(self) -> str:

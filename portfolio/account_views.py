@@ -18,6 +18,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.access import get_exchange_account_for_user, get_portfolio_for_user
 from accounts.models import User
+from accounts.types import AuthenticatedRequest
 from portfolio.account_forms import (
     CREDENTIAL_FIELDS,
     TEST_ACTION,
@@ -39,7 +40,7 @@ RECENT_RUNS = 5
 
 @sensitive_post_parameters(*CREDENTIAL_FIELDS)
 @login_required
-def add_exchange_account(request: HttpRequest, slug: str) -> HttpResponse:
+def add_exchange_account(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     portfolio = get_portfolio_for_user(request.user, slug, manage=True)
     form = AddExchangeAccountForm(request.POST or None, portfolio=portfolio)
     result = None
@@ -55,7 +56,7 @@ def add_exchange_account(request: HttpRequest, slug: str) -> HttpResponse:
 
 @sensitive_post_parameters(*CREDENTIAL_FIELDS)
 @login_required
-def edit_exchange_account(request: HttpRequest, pk: int) -> HttpResponse:
+def edit_exchange_account(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     account = get_exchange_account_for_user(request.user, pk, manage=True)
     form = EditExchangeAccountForm(request.POST or None, account=account)
     result = None
@@ -136,6 +137,8 @@ def sync_progress_for(request: HttpRequest, portfolio: Portfolio) -> dict[str, A
     the status URL while the round is still running.
     """
     round_id = request.session.get("last_sync_round")
+    if round_id is None:
+        return None
     sync_round = SyncRound.objects.filter(pk=round_id, portfolio=portfolio).first()
     if sync_round is None:
         return None

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
@@ -7,7 +9,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.admin import AuditedAccessMixin
-from accounts.admin_site import ReadOnlyAdmin
+from accounts.admin_site import ReadOnlyAdmin, admin_user
 from accounts.models import AccessGrant, InvestorStake
 from portfolio.account_forms import CREDENTIAL_FIELDS, WriteOnlyCredentials
 from portfolio.models import (
@@ -144,9 +146,13 @@ class ExchangeAccountAdmin(admin.ModelAdmin):
     # Masked in Django's error reports (the 500 mail to ADMINS quotes the POST otherwise).
     @method_decorator(sensitive_post_parameters(*CREDENTIAL_FIELDS))
     def changeform_view(
-        self, request: HttpRequest, *args: object, **kwargs: object
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        return super().changeform_view(request, *args, **kwargs)
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def save_model(
         self, request: HttpRequest, obj: ExchangeAccount, form: ExchangeAccountForm, change: bool
@@ -154,7 +160,9 @@ class ExchangeAccountAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         credentials = form.credentials()
         if credentials:
-            set_exchange_credentials(account=obj, credentials=credentials, actor=request.user)
+            set_exchange_credentials(
+                account=obj, credentials=credentials, actor=admin_user(request)
+            )
 
 
 class HoldingInline(admin.TabularInline):

@@ -32,6 +32,7 @@ from portfolio.models import (
 )
 
 T = TypeVar("T")
+FieldT = TypeVar("FieldT", bound=forms.Field)
 
 
 def _checked(parse: Callable[[str], T], text: str) -> T:
@@ -42,12 +43,23 @@ def _checked(parse: Callable[[str], T], text: str) -> T:
         raise ValidationError(str(error)) from None
 
 
-def _location_label(location: CustodyLocation) -> str:
-    return f"{location.name} ({location.get_kind_display()})"
+def form_field(form: forms.BaseForm, name: str, kind: type[FieldT]) -> FieldT:
+    """A form's field as its class declared it (`form.fields` knows them only as Fields)."""
+    field = form.fields[name]
+    if not isinstance(field, kind):
+        raise TypeError(f"{name} is a {type(field).__name__}, not a {kind.__name__}")
+    return field
+
+
+class LocationChoiceField(forms.ModelChoiceField):
+    """A location named with its kind, so that two similar names are told apart."""
+
+    def label_from_instance(self, obj: CustodyLocation) -> str:
+        return f"{obj.name} ({obj.get_kind_display()})"
 
 
 class ManualHoldingForm(forms.Form):
-    location = forms.ModelChoiceField(
+    location = LocationChoiceField(
         queryset=CustodyLocation.objects.none(),
         required=False,
         empty_label="— a new location, named below —",
@@ -72,8 +84,7 @@ class ManualHoldingForm(forms.Form):
     def __init__(self, *args: Any, portfolio: Portfolio, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.portfolio = portfolio
-        self.fields["location"].queryset = manual_locations(portfolio)
-        self.fields["location"].label_from_instance = _location_label
+        form_field(self, "location", LocationChoiceField).queryset = manual_locations(portfolio)
 
     def clean_asset(self) -> str:
         return _checked(parse_asset_code, self.cleaned_data["asset"])
@@ -82,7 +93,8 @@ class ManualHoldingForm(forms.Form):
         return _checked(parse_amount, self.cleaned_data["amount"])
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         naming = data.get("new_location_name")
         if data.get("location") is not None:
             if naming:

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import get_portfolio_for_user
+from accounts.types import AuthenticatedRequest
 from portfolio.forms import HoldingsUploadForm, ManualHoldingForm
 from portfolio.imports import (
     HOLDINGS_HEADER,
@@ -20,20 +21,20 @@ from portfolio.imports import (
     manual_locations,
     set_manual_holding,
 )
-from portfolio.models import Holding, Portfolio
+from portfolio.models import CustodyLocation, Holding, Portfolio
 from portfolio.selectors import current_holdings
 
 
 @login_required
 @require_GET
-def manual_holdings(request: HttpRequest, slug: str) -> HttpResponse:
+def manual_holdings(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     portfolio = get_portfolio_for_user(request.user, slug, manage=True)
     return _render_page(request, portfolio)
 
 
 @login_required
 @require_POST
-def set_holding(request: HttpRequest, slug: str) -> HttpResponse:
+def set_holding(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     portfolio = get_portfolio_for_user(request.user, slug, manage=True)
     form = ManualHoldingForm(request.POST, portfolio=portfolio)
     if form.is_valid():
@@ -56,7 +57,7 @@ def set_holding(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def upload_holdings(request: HttpRequest, slug: str) -> HttpResponse:
+def upload_holdings(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     portfolio = get_portfolio_for_user(request.user, slug, manage=True)
     form = HoldingsUploadForm(request.POST, request.FILES)
     if not form.is_valid():
@@ -95,7 +96,9 @@ def _render_page(request: HttpRequest, portfolio: Portfolio, **forms: Any) -> Ht
     return render(request, "portfolio/manual_holdings.html", context)
 
 
-def _locations_with_holdings(portfolio: Portfolio) -> list[tuple[Any, list[Holding]]]:
+def _locations_with_holdings(
+    portfolio: Portfolio,
+) -> list[tuple[CustodyLocation, list[Holding]]]:
     """Each manual location with its current holdings, in two queries."""
     locations = list(manual_locations(portfolio))
     by_location: dict[int, list[Holding]] = {location.pk: [] for location in locations}

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -14,14 +15,15 @@ from accounts.access import (
     get_portfolio_for_user,
     investor_share,
 )
+from accounts.types import AuthenticatedRequest
 from portfolio.account_views import sync_progress_for
-from portfolio.models import SyncRound
+from portfolio.models import Holding, SyncRound
 from portfolio.rounds import start_sync_round
 from portfolio.selectors import current_holdings, locations_with_health, sync_round_progress
 
 
 @login_required
-def portfolio_detail(request: HttpRequest, slug: str) -> HttpResponse:
+def portfolio_detail(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     portfolio = get_portfolio_for_user(request.user, slug)
     share = investor_share(request.user, portfolio)
     context = {
@@ -36,7 +38,7 @@ def portfolio_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
-def location_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def location_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     location = get_location_for_user(request.user, pk)
     share = investor_share(request.user, location.portfolio)
     holdings = current_holdings(location.portfolio).filter(snapshot__location=location)
@@ -52,7 +54,7 @@ def location_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def sync_portfolio_now(request: HttpRequest, slug: str) -> HttpResponse:
+def sync_portfolio_now(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     portfolio = get_portfolio_for_user(request.user, slug, manage=True)
     sync_round = start_sync_round(portfolio=portfolio)
     _say_sync_started(request, sync_round)
@@ -61,7 +63,7 @@ def sync_portfolio_now(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def sync_location_now(request: HttpRequest, pk: int) -> HttpResponse:
+def sync_location_now(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     location = get_location_for_user(request.user, pk, manage=True)
     sync_round = start_sync_round(portfolio=location.portfolio, locations=[location])
     _say_sync_started(request, sync_round)
@@ -69,7 +71,7 @@ def sync_location_now(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def sync_round_status(request: HttpRequest, slug: str, round_id: int) -> JsonResponse:
+def sync_round_status(request: AuthenticatedRequest, slug: str, round_id: int) -> JsonResponse:
     portfolio = get_portfolio_for_user(request.user, slug, manage=True)
     sync_round = get_object_or_404(SyncRound, pk=round_id, portfolio=portfolio)
     return JsonResponse(sync_round_progress(sync_round))
@@ -84,7 +86,7 @@ def _say_sync_started(request: HttpRequest, sync_round: SyncRound | None) -> Non
         request.session["last_sync_round"] = sync_round.pk
 
 
-def _holding_rows(holdings: object, share: Decimal | None) -> list[dict[str, object]]:
+def _holding_rows(holdings: QuerySet[Holding], share: Decimal | None) -> list[dict[str, object]]:
     """Holdings as rows; an investor with a stake sees their share of each amount."""
     return [
         {
