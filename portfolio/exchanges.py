@@ -419,8 +419,10 @@ SUPPORTED_EXCHANGES: tuple[str, ...] = tuple(BALANCE_CALLS)
 
 def binance_permissions(payload: Any) -> dict[str, bool]:
     flags = dig(payload, kind=dict)
-    trading = ("enableSpotAndMarginTrading", "enableMargin", "enableFutures")
-    trading += ("enableVanillaOptions", "enablePortfolioMarginTrading", "enableFixApiTrade")
+    trading = (
+        "enableSpotAndMarginTrading", "enableMargin", "enableFutures",
+        "enableVanillaOptions", "enablePortfolioMarginTrading", "enableFixApiTrade",
+    )  # fmt: skip
     return {
         "read": bool(flags.get("enableReading", True)),
         "trade": any(bool(flags.get(name)) for name in trading),

@@ -11,12 +11,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Context, Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypedDict, TypeVar
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
@@ -39,7 +39,15 @@ from portfolio.models import (
 )
 
 if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
     from accounts.models import User
+
+    class _Synced(TypedDict):
+        synced: bool  # an ExchangeAccount exists: the location is read from its exchange
+
+    # An existing location as _plan_holdings reads it.
+    SyncedLocation = WithAnnotations[CustodyLocation, _Synced]
 
 T = TypeVar("T")
 
@@ -193,8 +201,9 @@ def read_table(
     if errors and not records:
         return [], errors
     if not records:
-        header = ",".join(required)
-        return [], [*errors, LineError(1, None, f"the file is empty; expected the header {header}")]
+        expected = ",".join(required)
+        message = f"the file is empty; expected the header {expected}"
+        return [], [*errors, LineError(1, None, message)]
     (header_line, header), *body = records
     names = [name.lower() for name in header]
     header_problems = _header_errors(header_line, names, required, optional)
@@ -239,7 +248,9 @@ def parse_amount(text: str) -> Decimal:
             "no exponent, no thousands separator)"
         )
     value = Decimal(text)
-    if -value.normalize(_WIDE).as_tuple().exponent > _MAX_DECIMALS:
+    # An int for every finite number, which is all the pattern admits ('n', 'F': NaN, infinity).
+    exponent = value.normalize(_WIDE).as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > _MAX_DECIMALS:
         raise ValueError(f"{text!r} has more than {_MAX_DECIMALS} decimal places")
     if value.copy_abs() >= _LIMIT:  # copy_abs, unlike abs(), never rounds to 28 digits
         raise ValueError(f"{text!r} is too large (at most 20 digits before the point)")
@@ -351,7 +362,15 @@ def _parse_holding_row(row: CsvRow, errors: list[LineError]) -> HoldingRow | Non
     asset_code = _cell(row, "asset", parse_asset_code, errors)
     product = _cell(row, "product", parse_product, errors)
     amount = _cell(row, "amount", parse_amount, errors)
-    if len(errors) > found:
+    # A field that did not parse is None and added an error; the custodian check adds its own.
+    if (
+        len(errors) > found
+        or location is None
+        or kind is None
+        or asset_code is None
+        or product is None
+        or amount is None
+    ):
         return None
     return HoldingRow(row.line, location, kind, custodian, asset_code, product, amount)
 
@@ -399,7 +418,7 @@ def parse_holdings_csv(text: str) -> ParsedHoldings:
 class _Plan:
     """What the database already holds for the rows of a valid file."""
 
-    locations: dict[str, CustodyLocation]
+    locations: Mapping[str, CustodyLocation]
     custodians: dict[str, Counterparty]
     assets: dict[str, Asset]
     unknown_assets: dict[str, int]  # code -> first line naming it
@@ -412,7 +431,7 @@ def _first_rows(rows: list[HoldingRow]) -> dict[str, HoldingRow]:
     return first
 
 
-def _location_problem(location: CustodyLocation, row: HoldingRow) -> LineError | None:
+def _location_problem(location: SyncedLocation, row: HoldingRow) -> LineError | None:
     """Why the file may not replace this existing location's holdings, or None."""
     if location.synced:
         message = (
@@ -581,7 +600,8 @@ def _parse_price_row(row: CsvRow, now: datetime, errors: list[LineError]) -> Pri
     asset_code = _cell(row, "asset", parse_asset_code, errors)
     price = _cell(row, "price_usd", parse_price, errors)
     as_of = _cell(row, "as_of", lambda text: parse_as_of(text, now=now), errors)
-    if len(errors) > found:
+    # A field that did not parse is None and added an error.
+    if len(errors) > found or asset_code is None or price is None or as_of is None:
         return None
     return PriceRow(row.line, asset_code, price, as_of)
 

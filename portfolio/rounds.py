@@ -72,7 +72,7 @@ def dispatch_round(round_id: int) -> bool:
     try:
         for location_id in sync_round.location_ids:
             sync_location.apply_async(
-                args=[location_id],
+                args=(location_id,),
                 kwargs={"round_id": round_id},
                 task_id=round_task_id(round_id, location_id),
             )

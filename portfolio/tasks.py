@@ -30,6 +30,8 @@ def backoff_seconds(retries: int) -> float:
     max_retries=settings.SYNC_MAX_RETRIES,
 )
 def sync_location(self: Task, location_id: int, round_id: int | None = None) -> None:
+    if self.max_retries is None:  # never so: set above; None would mean "retry forever"
+        raise ValueError("sync_location needs a finite max_retries")
     request = SyncRequest(
         location_id=location_id,
         task_id=self.request.id or "",
