@@ -155,12 +155,19 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+
+
+def _package_dir(name: str) -> Path:
+    """An installed package's directory; find_spec locates it without importing it."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:
+        raise ImproperlyConfigured(f"The {name} package is not installed: see requirements.txt.")
+    return Path(spec.origin).parent
+
+
 # plotly.js as the installed plotly package bundles it, served as /static/plotly/plotly.min.js:
-# no copy in the repository, no CDN, and always the version requirements.txt pins. find_spec
-# locates the package without importing it.
-STATICFILES_DIRS = [
-    ("plotly", Path(importlib.util.find_spec("plotly").origin).parent / "package_data"),
-]
+# no copy in the repository, no CDN, and always the version requirements.txt pins.
+STATICFILES_DIRS = [("plotly", _package_dir("plotly") / "package_data")]
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:

@@ -17,10 +17,11 @@ PYTHON = sys.executable
 CELERY = str(Path(PYTHON).parent / "celery")
 
 
-def start_emulator() -> tuple[subprocess.Popen, str]:
+def start_emulator() -> tuple[subprocess.Popen[str], str]:
     command = [PYTHON, "-m", "sandbox", "demo", "--port", os.environ.get("EMULATOR_PORT", "0")]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    url = process.stdout.readline().strip()
+    # Always a pipe (stdout=PIPE); without one, the check below reports the emulator silent.
+    url = process.stdout.readline().strip() if process.stdout is not None else ""
     if not url.startswith("http://127.0.0.1:"):
         process.terminate()
         sys.exit(f"the exchange emulator did not start (it said {url!r})")

@@ -63,6 +63,8 @@ class Emulator(Counting):
     @property
     def url(self) -> str:
         host, port = self.httpd.server_address[:2]
+        if not isinstance(host, str):  # never so: a TCP socket's address has its host as text
+            raise TypeError(f"unexpected server address {self.httpd.server_address!r}")
         return f"http://{host}:{port}"
 
     def start(self) -> Emulator:

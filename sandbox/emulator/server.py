@@ -117,8 +117,9 @@ def set_price(core: Core, request: Request) -> dict[str, Any]:
 
 def set_balance(core: Core, request: Request) -> dict[str, Any]:
     raw = body_json(request)
-    keys = ("exchange", "api_key", "wallet", "code")
-    core.scenario.set_balance(*(raw[k] for k in keys), raw.get("amount"))
+    core.scenario.set_balance(
+        raw["exchange"], raw["api_key"], raw["wallet"], raw["code"], raw.get("amount")
+    )
     return {"ok": True}
 
 
