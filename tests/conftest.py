@@ -43,14 +43,14 @@ class Tenants:
 
 @pytest.fixture
 def tenants(db: None) -> Tenants:
-    fund_a = PortfolioFactory(slug="fund-a", name="Fund A")
-    fund_b = PortfolioFactory(slug="fund-b", name="Fund B")
+    fund_a = PortfolioFactory.create(slug="fund-a", name="Fund A")
+    fund_b = PortfolioFactory.create(slug="fund-b", name="Fund B")
     people = Tenants(
-        ada=UserFactory(username="ada", role=Role.ADMIN),
-        alice=UserFactory(username="alice", role=Role.MANAGER),
-        bob=UserFactory(username="bob", role=Role.INVESTOR),
-        charlie=UserFactory(username="charlie", role=Role.MANAGER),
-        dora=UserFactory(username="dora", role=Role.INVESTOR),
+        ada=UserFactory.create(username="ada", role=Role.ADMIN),
+        alice=UserFactory.create(username="alice", role=Role.MANAGER),
+        bob=UserFactory.create(username="bob", role=Role.INVESTOR),
+        charlie=UserFactory.create(username="charlie", role=Role.MANAGER),
+        dora=UserFactory.create(username="dora", role=Role.INVESTOR),
         fund_a=fund_a,
         fund_b=fund_b,
     )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import factory
 from django.utils import timezone
@@ -19,14 +20,15 @@ from portfolio.models import (
     Portfolio,
     Price,
     SnapshotSource,
+    SyncRound,
     SyncRun,
 )
-from riskmodels.models import Alert, AlertLevel, ExposureSnapshot
+from riskmodels.models import Alert, AlertLevel, ExposureSnapshot, StressScenario, StressShock
 
 PASSWORD = "correct horse battery staple"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         django_get_or_create = ("username",)
@@ -39,7 +41,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     is_superuser = factory.LazyAttribute(lambda u: u.role == Role.ADMIN)
 
 
-class CounterpartyFactory(factory.django.DjangoModelFactory):
+class CounterpartyFactory(factory.django.DjangoModelFactory[Counterparty]):
     class Meta:
         model = Counterparty
         django_get_or_create = ("slug",)
@@ -50,7 +52,7 @@ class CounterpartyFactory(factory.django.DjangoModelFactory):
     rating_tier = "A"
 
 
-class AssetFactory(factory.django.DjangoModelFactory):
+class AssetFactory(factory.django.DjangoModelFactory[Asset]):
     class Meta:
         model = Asset
         django_get_or_create = ("code",)
@@ -59,7 +61,7 @@ class AssetFactory(factory.django.DjangoModelFactory):
     kind = AssetKind.NATIVE
 
 
-class PortfolioFactory(factory.django.DjangoModelFactory):
+class PortfolioFactory(factory.django.DjangoModelFactory[Portfolio]):
     class Meta:
         model = Portfolio
         django_get_or_create = ("slug",)
@@ -68,7 +70,7 @@ class PortfolioFactory(factory.django.DjangoModelFactory):
     name = factory.LazyAttribute(lambda p: p.slug.replace("-", " ").title())
 
 
-class LocationFactory(factory.django.DjangoModelFactory):
+class LocationFactory(factory.django.DjangoModelFactory[CustodyLocation]):
     class Meta:
         model = CustodyLocation
 
@@ -80,10 +82,11 @@ class LocationFactory(factory.django.DjangoModelFactory):
 
 class SelfCustodyFactory(LocationFactory):
     kind = LocationKind.SELF_CUSTODY
-    custodian = None
+    # factory_boy declares fields as class attributes: None replaces the custodian SubFactory.
+    custodian = None  # type: ignore[assignment]
 
 
-class ExchangeAccountFactory(factory.django.DjangoModelFactory):
+class ExchangeAccountFactory(factory.django.DjangoModelFactory[ExchangeAccount]):
     class Meta:
         model = ExchangeAccount
 
@@ -95,7 +98,7 @@ class ExchangeAccountFactory(factory.django.DjangoModelFactory):
     exchange_id = "binance"
 
 
-class SnapshotFactory(factory.django.DjangoModelFactory):
+class SnapshotFactory(factory.django.DjangoModelFactory[HoldingSnapshot]):
     class Meta:
         model = HoldingSnapshot
 
@@ -104,7 +107,7 @@ class SnapshotFactory(factory.django.DjangoModelFactory):
     source = SnapshotSource.MANUAL
 
 
-class HoldingFactory(factory.django.DjangoModelFactory):
+class HoldingFactory(factory.django.DjangoModelFactory[Holding]):
     class Meta:
         model = Holding
 
@@ -113,7 +116,7 @@ class HoldingFactory(factory.django.DjangoModelFactory):
     amount = Decimal("1.5")
 
 
-class PriceFactory(factory.django.DjangoModelFactory):
+class PriceFactory(factory.django.DjangoModelFactory[Price]):
     class Meta:
         model = Price
 
@@ -124,7 +127,7 @@ class PriceFactory(factory.django.DjangoModelFactory):
     as_of = factory.LazyFunction(timezone.now)
 
 
-class SyncRunFactory(factory.django.DjangoModelFactory):
+class SyncRunFactory(factory.django.DjangoModelFactory[SyncRun]):
     class Meta:
         model = SyncRun
 
@@ -132,7 +135,7 @@ class SyncRunFactory(factory.django.DjangoModelFactory):
     started_at = factory.LazyFunction(timezone.now)
 
 
-class ExposureFactory(factory.django.DjangoModelFactory):
+class ExposureFactory(factory.django.DjangoModelFactory[ExposureSnapshot]):
     class Meta:
         model = ExposureSnapshot
 
@@ -143,7 +146,7 @@ class ExposureFactory(factory.django.DjangoModelFactory):
     report = factory.LazyFunction(dict)
 
 
-class AlertFactory(factory.django.DjangoModelFactory):
+class AlertFactory(factory.django.DjangoModelFactory[Alert]):
     class Meta:
         model = Alert
 
@@ -170,14 +173,14 @@ def stake(investor: User, portfolio: Portfolio, share: str) -> InvestorStake:
 # Risk engine integration (riskmodels): holdings books built through the database.
 
 
-class StressScenarioFactory(factory.django.DjangoModelFactory):
+class StressScenarioFactory(factory.django.DjangoModelFactory[StressScenario]):
     class Meta:
         model = "riskmodels.StressScenario"
 
     name = factory.Sequence(lambda n: f"scenario {n}")
 
 
-class StressShockFactory(factory.django.DjangoModelFactory):
+class StressShockFactory(factory.django.DjangoModelFactory[StressShock]):
     class Meta:
         model = "riskmodels.StressShock"
 
@@ -188,13 +191,15 @@ class StressShockFactory(factory.django.DjangoModelFactory):
 
 def exchange(slug: str, tier: str = "A", **extra: object) -> Counterparty:
     """A top-level exchange group (get or create by slug)."""
-    return CounterpartyFactory(slug=slug, kind=CounterpartyKind.EXCHANGE, rating_tier=tier, **extra)
+    return CounterpartyFactory.create(
+        slug=slug, kind=CounterpartyKind.EXCHANGE, rating_tier=tier, **extra
+    )
 
 
 def priced(code: str, price: str, kind: str = AssetKind.NATIVE, **extra: object) -> Asset:
     """An asset with one price now."""
-    asset = AssetFactory(code=code, kind=kind, **extra)
-    PriceFactory(asset=asset, price_usd=Decimal(price))
+    asset = AssetFactory.create(code=code, kind=kind, **extra)
+    PriceFactory.create(asset=asset, price_usd=Decimal(price))
     return asset
 
 
@@ -205,7 +210,7 @@ def book(
     product: str = "spot",
 ) -> HoldingSnapshot:
     """A new snapshot of ``location`` holding ``amounts`` (asset -> amount text)."""
-    snapshot = SnapshotFactory(location=location, taken_at=taken_at or timezone.now())
+    snapshot = SnapshotFactory.create(location=location, taken_at=taken_at or timezone.now())
     Holding.objects.bulk_create(
         Holding(snapshot=snapshot, asset=asset, product=product, amount=Decimal(amount))
         for asset, amount in amounts.items()
@@ -222,10 +227,28 @@ def worked_check(portfolio: Portfolio, taken_at: object = None) -> dict[str, Cus
     amounts = {"binance": "60", "coinbase": "40", "okx": "30", "kraken": "20"}
     locations = {}
     for slug, amount in amounts.items():
-        locations[slug] = LocationFactory(
+        locations[slug] = LocationFactory.create(
             portfolio=portfolio, name=slug, kind=LocationKind.EXCHANGE, custodian=exchange(slug)
         )
         book(locations[slug], {btc: amount}, taken_at)
-    locations["cold"] = SelfCustodyFactory(portfolio=portfolio, name="cold")
+    locations["cold"] = SelfCustodyFactory.create(portfolio=portfolio, name="cold")
     book(locations["cold"], {btc: "50"}, taken_at)
     return locations
+
+
+def computed_exposure(portfolio: Portfolio, **options: Any) -> ExposureSnapshot:
+    """compute_exposure for a portfolio that exists, so a snapshot always comes back."""
+    from riskmodels.services import compute_exposure
+
+    snapshot = compute_exposure(portfolio_id=portfolio.pk, **options)
+    assert snapshot is not None, "the portfolio exists"
+    return snapshot
+
+
+def started_round(portfolio: Portfolio) -> SyncRound:
+    """start_sync_round for a portfolio with something to sync."""
+    from portfolio.rounds import start_sync_round
+
+    sync_round = start_sync_round(portfolio=portfolio)
+    assert sync_round is not None, "the portfolio has exchange accounts"
+    return sync_round

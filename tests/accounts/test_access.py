@@ -50,7 +50,7 @@ def test_inactive_user_sees_nothing(tenants):
 
 
 def test_user_without_grant_sees_nothing(db):
-    assert not access.portfolios_for(UserFactory(role="manager")).exists()
+    assert not access.portfolios_for(UserFactory.create(role="manager")).exists()
 
 
 def test_investor_share_applies_to_staked_investor_only(tenants):
@@ -70,21 +70,21 @@ HELPERS: dict[str, tuple[Callable, Callable]] = {
         lambda fund: fund,
         lambda u, o, **kw: access.get_portfolio_for_user(u, o.slug, **kw),
     ),
-    "location": (lambda fund: LocationFactory(portfolio=fund), access.get_location_for_user),
+    "location": (lambda fund: LocationFactory.create(portfolio=fund), access.get_location_for_user),
     "exchange_account": (
-        lambda fund: ExchangeAccountFactory(location__portfolio=fund),
+        lambda fund: ExchangeAccountFactory.create(location__portfolio=fund),
         access.get_exchange_account_for_user,
     ),
     "snapshot": (
-        lambda fund: SnapshotFactory(location__portfolio=fund),
+        lambda fund: SnapshotFactory.create(location__portfolio=fund),
         access.get_snapshot_for_user,
     ),
     "sync_run": (
-        lambda fund: SyncRunFactory(location__portfolio=fund),
+        lambda fund: SyncRunFactory.create(location__portfolio=fund),
         access.get_sync_run_for_user,
     ),
-    "exposure": (lambda fund: ExposureFactory(portfolio=fund), access.get_exposure_for_user),
-    "alert": (lambda fund: AlertFactory(portfolio=fund), access.get_alert_for_user),
+    "exposure": (lambda fund: ExposureFactory.create(portfolio=fund), access.get_exposure_for_user),
+    "alert": (lambda fund: AlertFactory.create(portfolio=fund), access.get_alert_for_user),
 }
 MANAGE_HELPERS = ("portfolio", "location", "exchange_account", "alert")
 # Who reaches an object of fund A: (user, may read, may manage).

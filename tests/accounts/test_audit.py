@@ -38,7 +38,7 @@ def test_a_limit_change_is_recorded_with_old_and_new_levels(tenants):
 
 
 def test_an_acknowledgement_is_recorded_with_its_reason(tenants):
-    alert = AlertFactory(portfolio=tenants.fund_a)
+    alert = AlertFactory.create(portfolio=tenants.fund_a)
     acknowledge_alert(alert=alert, user=tenants.alice, reason="Moving 2m to cold storage")
     event = AuditEvent.objects.get(action=AuditAction.ALERT_ACKNOWLEDGED)
     assert event.actor == tenants.alice
@@ -50,7 +50,7 @@ def test_an_acknowledgement_is_recorded_with_its_reason(tenants):
 
 
 def test_credentials_changes_are_recorded_without_the_secret(tenants):
-    account = ExchangeAccountFactory(location__portfolio=tenants.fund_a)
+    account = ExchangeAccountFactory.create(location__portfolio=tenants.fund_a)
     set_exchange_credentials(
         account=account,
         credentials={"apiKey": "k-visible-nowhere", "secret": "s-visible-nowhere"},

@@ -39,20 +39,20 @@ def text_of(response) -> str:
 def fund_a(tenants):
     locations = worked_check(tenants.fund_a)
     compute_exposure(portfolio_id=tenants.fund_a.pk)
-    SyncRunFactory(
+    SyncRunFactory.create(
         location=locations["okx"],
         outcome=SyncOutcome.FAILED,
         error_message="The API key was revoked on the exchange.",
     )
-    SyncRunFactory(location=locations["binance"], outcome=SyncOutcome.SUCCESS)
+    SyncRunFactory.create(location=locations["binance"], outcome=SyncOutcome.SUCCESS)
     return locations
 
 
 def test_manager_sees_value_limit_alerts_and_sync_health(tenants, fund_a):
-    AlertFactory(portfolio=tenants.fund_a, subject="x", level=AlertLevel.BREACH)
-    AlertFactory(portfolio=tenants.fund_a, subject="y", level=AlertLevel.WARN)
-    AlertFactory(portfolio=tenants.fund_a, subject="z", level=AlertLevel.WARN)
-    AlertFactory(
+    AlertFactory.create(portfolio=tenants.fund_a, subject="x", level=AlertLevel.BREACH)
+    AlertFactory.create(portfolio=tenants.fund_a, subject="y", level=AlertLevel.WARN)
+    AlertFactory.create(portfolio=tenants.fund_a, subject="z", level=AlertLevel.WARN)
+    AlertFactory.create(
         portfolio=tenants.fund_a,
         subject="seen",
         state=AlertState.ACKNOWLEDGED,
@@ -83,7 +83,7 @@ def test_portfolio_without_report_says_so(tenants):
 
 
 def test_investor_dashboard_shows_their_share_only(tenants, fund_a):
-    AlertFactory(portfolio=tenants.fund_a, subject="x", level=AlertLevel.BREACH)
+    AlertFactory.create(portfolio=tenants.fund_a, subject="x", level=AlertLevel.BREACH)
     text = text_of(login(tenants.bob).get(reverse("home")))
     assert "Fund A 25.00% 2,500,000" in text
     assert "binance · 30.00%" in text
@@ -101,16 +101,18 @@ def test_admin_dashboard_lists_every_portfolio(tenants, fund_a):
 
 def add_portfolios(manager, count: int, locations: int) -> None:
     """``count`` computed portfolios of ``locations`` locations each, granted to ``manager``."""
-    btc = AssetFactory(code="BTC")
+    btc = AssetFactory.create(code="BTC")
     for _ in range(count):
-        portfolio = PortfolioFactory()
+        portfolio = PortfolioFactory.create()
         grant(manager, portfolio, AccessLevel.MANAGE)
         for _ in range(locations):
-            location = LocationFactory(portfolio=portfolio)
+            location = LocationFactory.create(portfolio=portfolio)
             book(location, {btc: "1"})
-            SyncRunFactory(location=location, outcome=SyncOutcome.FAILED, error_message="down")
+            SyncRunFactory.create(
+                location=location, outcome=SyncOutcome.FAILED, error_message="down"
+            )
         compute_exposure(portfolio_id=portfolio.pk)
-        AlertFactory(portfolio=portfolio)
+        AlertFactory.create(portfolio=portfolio)
 
 
 def home_queries(client) -> int:

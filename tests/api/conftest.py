@@ -10,8 +10,7 @@ from rest_framework.test import APIClient
 
 from accounts.api.tokens import create_api_token
 from riskmodels.models import ExposureSnapshot
-from riskmodels.services import compute_exposure
-from tests.factories import worked_check
+from tests.factories import computed_exposure, worked_check
 
 
 @dataclass
@@ -38,8 +37,8 @@ def world(tenants) -> World:
     locations_b = worked_check(tenants.fund_b)
     return World(
         tenants=tenants,
-        exposure_a=compute_exposure(portfolio_id=tenants.fund_a.pk),
-        exposure_b=compute_exposure(portfolio_id=tenants.fund_b.pk),
+        exposure_a=computed_exposure(tenants.fund_a),
+        exposure_b=computed_exposure(tenants.fund_b),
         locations_a=locations_a,
         locations_b=locations_b,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 
 import pytest
@@ -21,7 +22,7 @@ def acknowledge(user, alert, reason=REASON):
     return bearer(user).post(url, {"reason": reason}, format="json")
 
 
-def stored(alert) -> dict:
+def stored(alert) -> Mapping[str, object]:
     """Every column of the alert's row, as the database holds it now."""
     return Alert.objects.filter(pk=alert.pk).values().get()
 
@@ -44,7 +45,7 @@ def poster(user, alert, data):
 
 
 def test_a_manager_acknowledges_with_a_reason(tenants):
-    alert = AlertFactory(portfolio=tenants.fund_a, subject="binance")
+    alert = AlertFactory.create(portfolio=tenants.fund_a, subject="binance")
     before, unchanged = timezone.now(), stored(alert)
     response = acknowledge(tenants.alice, alert, "  " + REASON + "  ")
     after = timezone.now()
@@ -78,7 +79,7 @@ def test_a_manager_acknowledges_with_a_reason(tenants):
 
 
 def test_an_admin_may_acknowledge(tenants):
-    alert = AlertFactory(portfolio=tenants.fund_b)
+    alert = AlertFactory.create(portfolio=tenants.fund_b)
     before = timezone.now()
     assert acknowledge(tenants.ada, alert).status_code == 200
     row = stored(alert)
@@ -93,7 +94,7 @@ def test_an_admin_may_acknowledge(tenants):
 
 @pytest.mark.parametrize("data", [{"reason": ""}, {"reason": "   "}, {}, {"reason": None}])
 def test_a_reason_is_required(tenants, data):
-    alert = AlertFactory(portfolio=tenants.fund_a)
+    alert = AlertFactory.create(portfolio=tenants.fund_a)
     assert_refused(alert, poster(tenants.alice, alert, data), 400)
     response = poster(tenants.alice, alert, data)()
     assert "reason" in response.json()
@@ -101,19 +102,19 @@ def test_a_reason_is_required(tenants, data):
 
 @pytest.mark.parametrize("user", ["bob", "dora", "charlie"])
 def test_investors_and_other_managers_get_404(tenants, user):
-    alert = AlertFactory(portfolio=tenants.fund_a)
+    alert = AlertFactory.create(portfolio=tenants.fund_a)
     assert_refused(alert, poster(getattr(tenants, user), alert, {"reason": REASON}), 404)
 
 
 def test_a_manager_with_a_view_grant_gets_404(tenants):
     AccessGrant.objects.filter(user=tenants.alice).update(level=AccessLevel.VIEW)
-    alert = AlertFactory(portfolio=tenants.fund_a)
+    alert = AlertFactory.create(portfolio=tenants.fund_a)
     assert_refused(alert, poster(tenants.alice, alert, {"reason": REASON}), 404)
 
 
 def test_a_resolved_alert_cannot_be_acknowledged(tenants):
     resolved_at = timezone.now() - timedelta(hours=1)
-    alert = AlertFactory(
+    alert = AlertFactory.create(
         portfolio=tenants.fund_a, state=AlertState.RESOLVED, resolved_at=resolved_at
     )
     assert_refused(alert, poster(tenants.alice, alert, {"reason": REASON}), 400)
@@ -124,7 +125,7 @@ def test_a_resolved_alert_cannot_be_acknowledged(tenants):
 
 
 def test_an_acknowledged_alert_keeps_its_acknowledgement_when_a_retry_is_refused(tenants):
-    alert = AlertFactory(portfolio=tenants.fund_a)
+    alert = AlertFactory.create(portfolio=tenants.fund_a)
     assert acknowledge(tenants.alice, alert).status_code == 200
     audit = AuditEvent.objects.filter(action=AuditAction.ALERT_ACKNOWLEDGED)
     assert audit.count() == 1
@@ -135,7 +136,7 @@ def test_an_acknowledged_alert_keeps_its_acknowledgement_when_a_retry_is_refused
 
 
 def test_get_is_not_allowed(tenants):
-    alert = AlertFactory(portfolio=tenants.fund_a)
+    alert = AlertFactory.create(portfolio=tenants.fund_a)
     url = reverse("api:alert-acknowledge", kwargs={"pk": alert.pk})
     client = bearer(tenants.alice)
     assert_refused(alert, lambda: client.get(url), 405)

@@ -56,7 +56,7 @@ def test_portfolio_shows_the_investors_stake_and_manage_right(world):
         ("exposure-latest", lambda w: {"slug": "fund-b"}),
         ("exposure-detail", lambda w: {"pk": w.exposure_b.pk}),
         ("stress", lambda w: {"slug": "fund-b"}),
-        ("alert-detail", lambda w: {"pk": AlertFactory(portfolio=w.tenants.fund_b).pk}),
+        ("alert-detail", lambda w: {"pk": AlertFactory.create(portfolio=w.tenants.fund_b).pk}),
         ("webhook-list", lambda w: {"slug": "fund-b"}),
     ],
 )
@@ -67,8 +67,8 @@ def test_another_tenants_objects_are_404(world, name, kwargs, user):
 
 
 def test_another_tenants_alerts_are_not_listed(world):
-    AlertFactory(portfolio=world.tenants.fund_b)
-    mine = AlertFactory(portfolio=world.tenants.fund_a)
+    AlertFactory.create(portfolio=world.tenants.fund_b)
+    mine = AlertFactory.create(portfolio=world.tenants.fund_a)
     response = get(bearer(world.tenants.alice), "alert-list")
     ids = [a["id"] for a in response.json()["results"]]
     assert mine.pk in ids
@@ -119,7 +119,7 @@ def test_investor_stress_losses_are_their_share(world):
 
 
 def test_locations_show_sync_errors_only_to_those_who_see_the_fund_whole(world):
-    SyncRunFactory(
+    SyncRunFactory.create(
         location=world.locations_a["binance"],
         outcome=SyncOutcome.FAILED,
         error_message="binance said no",
@@ -176,7 +176,7 @@ def test_lists_are_paginated(world):
 def test_investors_with_a_stake_do_not_see_who_acknowledged(world):
     from riskmodels.services import acknowledge_alert
 
-    alert = AlertFactory(portfolio=world.tenants.fund_a)
+    alert = AlertFactory.create(portfolio=world.tenants.fund_a)
     acknowledge_alert(alert=alert, user=world.tenants.alice, reason="moving funds")
     bob = get(bearer(world.tenants.bob), "alert-detail", pk=alert.pk).json()
     alice = get(bearer(world.tenants.alice), "alert-detail", pk=alert.pk).json()

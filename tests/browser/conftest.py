@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from django.urls import NoReverseMatch, reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import ConsoleMessage, Page, Response
 
-from accounts.models import Role
+from accounts.models import Role, User
 from portfolio.services import create_exchange_account
 from riskmodels.services import compute_exposure
 from tests.factories import PASSWORD, worked_check
@@ -81,7 +82,7 @@ def report_path(slug: str) -> str | None:
 class Visitor:
     """One signed-in browser tab that records every console error and page error."""
 
-    page: object
+    page: Page
     base_url: str
     role: str
     errors: list[str] = field(default_factory=list)
@@ -90,13 +91,14 @@ class Visitor:
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
 
-    def _console(self, message: object) -> None:
+    def _console(self, message: ConsoleMessage) -> None:
         if message.type == "error":
             self.errors.append(f"console: {message.text} ({message.location.get('url')})")
 
-    def visit(self, path: str, *, shot: str = "", status: int = 200) -> object:
+    def visit(self, path: str, *, shot: str = "", status: int = 200) -> Response:
         response = self.page.goto(self.base_url + path)
-        assert response is not None and response.status == status, (path, response.status)
+        assert response is not None, path
+        assert response.status == status, (path, response.status)
         self.page.wait_for_load_state("load")
         if status == 200:
             self.assert_clean(path)
@@ -114,7 +116,7 @@ class Visitor:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(SCREENSHOTS / f"{self.role}-{name}.png"), full_page=True)
 
-    def log_in(self, user: object) -> None:
+    def log_in(self, user: User) -> None:
         """Through the real login form, then the TOTP step for roles that must use it."""
         self.visit("/accounts/login/")
         self.page.fill("#id_username", user.username)
@@ -134,7 +136,7 @@ def visit(browser, site) -> Iterator[object]:
     """Makes a signed-in Visitor for a user; each has its own browser context (cookies)."""
     contexts = []
 
-    def sign_in(user: object) -> Visitor:
+    def sign_in(user: User) -> Visitor:
         if user.role in (Role.ADMIN, Role.MANAGER):
             TOTPDevice.objects.get_or_create(user=user, name="phone", confirmed=True)
         context = browser.new_context(viewport={"width": 1280, "height": 900})

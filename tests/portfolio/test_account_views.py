@@ -36,7 +36,7 @@ def _edit(client, account, **fields):
 
 
 def test_manager_adds_an_exchange_account_with_encrypted_credentials(tenants):
-    CounterpartyFactory(slug="binance")
+    CounterpartyFactory.create(slug="binance")
     response = _add(login(tenants.alice))
     account = ExchangeAccount.objects.get()
     assert response.url == reverse("sources:edit_exchange_account", args=[account.pk])
@@ -54,13 +54,13 @@ def test_add_page_offers_only_exchanges_counterweight_can_sync(tenants):
 
 
 def test_wallets_an_exchange_lacks_are_dropped(tenants):
-    CounterpartyFactory(slug="kraken")
+    CounterpartyFactory.create(slug="kraken")
     _add(login(tenants.alice), exchange="kraken", wallets=["spot", "futures"])
     assert ExchangeAccount.objects.get().wallets == ["spot"]
 
 
 def test_only_wallets_an_exchange_lacks_is_an_error(tenants):
-    CounterpartyFactory(slug="coinbase")
+    CounterpartyFactory.create(slug="coinbase")
     response = _add(login(tenants.alice), exchange="coinbase", wallets=["futures"])
     assert "Coinbase has only these wallets: spot" in response.content.decode()
     assert not ExchangeAccount.objects.exists()
@@ -79,7 +79,7 @@ def test_duplicate_location_name_is_a_form_error(account, tenants):
 
 
 def test_key_without_secret_is_a_form_error(tenants):
-    CounterpartyFactory(slug="binance")
+    CounterpartyFactory.create(slug="binance")
     response = _add(login(tenants.alice), secret="")
     assert "Enter both or neither" in response.content.decode()
     assert not ExchangeAccount.objects.exists()

@@ -37,18 +37,18 @@ def test_every_model_of_ours_is_in_the_admin():
 
 @pytest.fixture
 def filled(tenants):
-    HoldingFactory(snapshot__location__portfolio=tenants.fund_a)
-    PriceFactory()
+    HoldingFactory.create(snapshot__location__portfolio=tenants.fund_a)
+    PriceFactory.create()
     sync_round = SyncRound.objects.create(
         portfolio=tenants.fund_a, started_at=timezone.now(), location_count=1
     )
-    SyncRunFactory(location__portfolio=tenants.fund_a, sync_round=sync_round)
-    StressShockFactory()
-    ExposureFactory(portfolio=tenants.fund_a)
-    AlertFactory(portfolio=tenants.fund_a)
+    SyncRunFactory.create(location__portfolio=tenants.fund_a, sync_round=sync_round)
+    StressShockFactory.create()
+    ExposureFactory.create(portfolio=tenants.fund_a)
+    AlertFactory.create(portfolio=tenants.fund_a)
     policy = RiskPolicy.objects.create(portfolio=tenants.fund_a, name="Fund A overrides")
     Limit.objects.create(policy=policy, rule="group", rating_tier="A", warn="0.2", breach="0.25")
-    account = ExchangeAccountFactory(location__portfolio=tenants.fund_a)
+    account = ExchangeAccountFactory.create(location__portfolio=tenants.fund_a)
     set_exchange_credentials(account=account, credentials=SECRET)
     _api_objects(tenants)
     return tenants
@@ -122,7 +122,7 @@ def test_admin_leaves_credentials_alone_when_fields_are_empty(filled):
 
 
 def test_sync_history_is_read_only_in_the_admin(filled):
-    run = SyncRunFactory(location__portfolio=filled.fund_a, outcome="failed")
+    run = SyncRunFactory.create(location__portfolio=filled.fund_a, outcome="failed")
     client = login(filled.ada)
     assert client.get(reverse("admin:portfolio_syncrun_changelist")).status_code == 200
     assert client.get(reverse("admin:portfolio_syncrun_add")).status_code == 403

@@ -19,7 +19,7 @@ APP_LABELS = ("accounts", "portfolio", "riskmodels")
 @pytest.fixture
 def registry(tenants):
     worked_check(tenants.fund_a)
-    HoldingFactory(snapshot__location__portfolio=tenants.fund_b)
+    HoldingFactory.create(snapshot__location__portfolio=tenants.fund_b)
     return tenants
 
 
@@ -109,7 +109,7 @@ def test_portfolio_page_shows_its_grants_and_stakes_inline(registry):
 @pytest.mark.parametrize("who", ["alice", "bob"])
 def test_non_admins_never_reach_the_admin(registry, who):
     client = login(getattr(registry, who))
-    CounterpartyFactory(slug="some-bank")
+    CounterpartyFactory.create(slug="some-bank")
     response = client.get(reverse("admin:portfolio_counterparty_changelist"))
     assert response.status_code == 302
     assert reverse("admin:index") not in response.url or "login" in response.url

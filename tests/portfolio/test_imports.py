@@ -52,14 +52,15 @@ GOOD = (
 
 @pytest.fixture
 def fund(db):
-    CounterpartyFactory(slug="anchorage", kind=CounterpartyKind.CUSTODIAN)
-    AssetFactory(code="BTC")
-    AssetFactory(code="ETH")
-    return PortfolioFactory(slug="fund")
+    CounterpartyFactory.create(slug="anchorage", kind=CounterpartyKind.CUSTODIAN)
+    AssetFactory.create(code="BTC")
+    AssetFactory.create(code="ETH")
+    return PortfolioFactory.create(slug="fund")
 
 
 def holdings_of(location: CustodyLocation) -> dict[tuple[str, str], Decimal]:
     snapshot = location.snapshots.order_by("-taken_at", "-pk").first()
+    assert snapshot is not None, f"{location.name} has no snapshot"
     return {(h.asset.code, h.product): h.amount for h in snapshot.holdings.all()}
 
 
@@ -93,7 +94,7 @@ def errors_of(fund, text: str) -> list[str]:
 
 
 def test_good_file_creates_locations_snapshots_and_exact_holdings(fund):
-    user = UserFactory(username="alice")
+    user = UserFactory.create(username="alice")
     result = import_holdings(portfolio=fund, text=GOOD, user=user)
     assert result.ok, result.errors
     assert (result.locations_created, result.snapshots_created, result.holdings_created) == (
@@ -301,7 +302,7 @@ def test_custodian_rules(fund, row, expected):
 
 
 def test_a_holding_group_cannot_be_a_custodian(fund):
-    CounterpartyFactory(slug="binance-group", kind=CounterpartyKind.GROUP)
+    CounterpartyFactory.create(slug="binance-group", kind=CounterpartyKind.GROUP)
     assert errors_of(fund, HEADER + "Binance,exchange,binance-group,BTC,,1\n") == [
         "line 2, field custodian: 'binance-group' is a holding group; "
         "name the entity that holds the assets"
@@ -309,8 +310,8 @@ def test_a_holding_group_cannot_be_a_custodian(fund):
 
 
 def test_existing_location_with_another_custodian_is_refused(fund):
-    CounterpartyFactory(slug="bitgo", kind=CounterpartyKind.CUSTODIAN)
-    LocationFactory(portfolio=fund, name="Vault", custodian__slug="anchorage")
+    CounterpartyFactory.create(slug="bitgo", kind=CounterpartyKind.CUSTODIAN)
+    LocationFactory.create(portfolio=fund, name="Vault", custodian__slug="anchorage")
     errors = errors_of(fund, HEADER + "Vault,custodian,bitgo,BTC,spot,1\n")
     assert errors == [
         "line 2, field custodian: location 'Vault' is held by anchorage, not bitgo; "
@@ -319,7 +320,7 @@ def test_existing_location_with_another_custodian_is_refused(fund):
 
 
 def test_existing_location_of_another_kind_is_refused(fund):
-    SelfCustodyFactory(portfolio=fund, name="Vault")
+    SelfCustodyFactory.create(portfolio=fund, name="Vault")
     errors = errors_of(fund, HEADER + "Vault,custodian,anchorage,BTC,spot,1\n")
     assert errors[0].startswith(
         "line 2, field location_kind: location 'Vault' is a self_custody location, not custodian"
@@ -327,7 +328,7 @@ def test_existing_location_of_another_kind_is_refused(fund):
 
 
 def test_exchange_synced_location_is_refused(fund):
-    account = ExchangeAccountFactory(location__portfolio=fund, location__name="Binance")
+    account = ExchangeAccountFactory.create(location__portfolio=fund, location__name="Binance")
     text = HEADER + "Binance,exchange,binance,BTC,spot,1\n"
     assert errors_of(fund, text) == [
         "line 2, field location: location 'Binance' is synced from its exchange; "
@@ -337,7 +338,7 @@ def test_exchange_synced_location_is_refused(fund):
 
 
 def test_exchange_location_without_api_connection_can_be_imported(fund):
-    CounterpartyFactory(slug="kraken")
+    CounterpartyFactory.create(slug="kraken")
     result = import_holdings(portfolio=fund, text=HEADER + "Kraken,exchange,kraken,BTC,,1\n")
     assert result.ok and (result.locations_created, result.holdings_created) == (1, 1)
     assert stored_holdings(fund) == [
@@ -346,7 +347,7 @@ def test_exchange_location_without_api_connection_can_be_imported(fund):
 
 
 def test_same_name_in_another_portfolio_is_another_location(fund):
-    other = SelfCustodyFactory(name="Cold")
+    other = SelfCustodyFactory.create(name="Cold")
     assert import_holdings(portfolio=fund, text=HEADER + "Cold,self_custody,,BTC,,1\n").ok
     assert not other.snapshots.exists()
     cold = fund.locations.get(name="Cold")
@@ -501,10 +502,10 @@ def _set(fund, location, code: str, amount: str, product: str = "spot"):
 
 
 def test_set_manual_holding_copies_the_other_rows_into_a_new_snapshot(fund):
-    location = SelfCustodyFactory(portfolio=fund, name="Cold")
-    old = SnapshotFactory(location=location, source=SnapshotSource.IMPORT)
-    HoldingFactory(snapshot=old, asset=Asset.objects.get(code="BTC"), amount=Decimal("1"))
-    HoldingFactory(snapshot=old, asset=Asset.objects.get(code="ETH"), amount=Decimal("5"))
+    location = SelfCustodyFactory.create(portfolio=fund, name="Cold")
+    old = SnapshotFactory.create(location=location, source=SnapshotSource.IMPORT)
+    HoldingFactory.create(snapshot=old, asset=Asset.objects.get(code="BTC"), amount=Decimal("1"))
+    HoldingFactory.create(snapshot=old, asset=Asset.objects.get(code="ETH"), amount=Decimal("5"))
     result = _set(fund, location, "eth", "7.25")
     assert result.snapshot.source == SnapshotSource.MANUAL and location.snapshots.count() == 2
     assert holdings_of(location) == {
@@ -515,7 +516,7 @@ def test_set_manual_holding_copies_the_other_rows_into_a_new_snapshot(fund):
 
 
 def test_set_manual_holding_to_zero_removes_the_row(fund):
-    location = SelfCustodyFactory(portfolio=fund, name="Cold")
+    location = SelfCustodyFactory.create(portfolio=fund, name="Cold")
     _set(fund, location, "BTC", "1")
     _set(fund, location, "ETH", "2", product="staking")
     _set(fund, location, "BTC", "0")
@@ -524,7 +525,7 @@ def test_set_manual_holding_to_zero_removes_the_row(fund):
 
 
 def test_set_manual_holding_creates_a_new_location_and_unknown_asset(fund):
-    custodian = CounterpartyFactory(slug="anchorage")
+    custodian = CounterpartyFactory.create(slug="anchorage")
     spec = NewLocation(name="Vault", kind=LocationKind.CUSTODIAN, custodian=custodian)
     result = _set(fund, spec, "newcoin", "3")
     assert result.location_created and result.asset_created
@@ -542,16 +543,16 @@ def test_set_manual_holding_creates_a_new_location_and_unknown_asset(fund):
     ],
 )
 def test_set_manual_holding_refuses_bad_new_locations(fund, spec):
-    SelfCustodyFactory(portfolio=fund, name="Cold")
+    SelfCustodyFactory.create(portfolio=fund, name="Cold")
     with pytest.raises(ManualEntryError):
         _set(fund, spec, "BTC", "1")
     assert not fund.locations.filter(name="Vault").exists()
 
 
 def test_set_manual_holding_refuses_exchange_synced_and_foreign_locations(fund):
-    synced = ExchangeAccountFactory(location__portfolio=fund).location
+    synced = ExchangeAccountFactory.create(location__portfolio=fund).location
     with pytest.raises(ManualEntryError, match="synced from its exchange"):
         _set(fund, synced, "BTC", "1")
     with pytest.raises(ManualEntryError, match="another portfolio"):
-        _set(fund, SelfCustodyFactory(), "BTC", "1")
+        _set(fund, SelfCustodyFactory.create(), "BTC", "1")
     assert not HoldingSnapshot.objects.exists()

@@ -29,9 +29,9 @@ HEADER = "location,location_kind,custodian,asset,product,amount\n"
 
 @pytest.fixture
 def cold(tenants):
-    AssetFactory(code="BTC")
-    CounterpartyFactory(slug="anchorage", kind=CounterpartyKind.CUSTODIAN)
-    return SelfCustodyFactory(portfolio=tenants.fund_a, name="Cold wallet")
+    AssetFactory.create(code="BTC")
+    CounterpartyFactory.create(slug="anchorage", kind=CounterpartyKind.CUSTODIAN)
+    return SelfCustodyFactory.create(portfolio=tenants.fund_a, name="Cold wallet")
 
 
 def url(name: str, fund) -> str:
@@ -49,7 +49,7 @@ def current(location) -> dict[tuple[str, str], Decimal]:
 
 
 def test_page_lists_manual_locations_only(cold, tenants):
-    ExchangeAccountFactory(location__portfolio=tenants.fund_a, location__name="Binance main")
+    ExchangeAccountFactory.create(location__portfolio=tenants.fund_a, location__name="Binance main")
     page = login(tenants.alice).get(url("holdings", tenants.fund_a)).content.decode()
     assert "Cold wallet" in page and "Binance main" not in page
     assert "csrfmiddlewaretoken" in page
@@ -188,8 +188,8 @@ def test_bad_holding_input_is_a_form_error(cold, tenants, data, expected):
 
 
 def test_exchange_synced_and_foreign_locations_cannot_be_chosen(cold, tenants):
-    synced = ExchangeAccountFactory(location__portfolio=tenants.fund_a).location
-    foreign = SelfCustodyFactory(portfolio=tenants.fund_b)
+    synced = ExchangeAccountFactory.create(location__portfolio=tenants.fund_a).location
+    foreign = SelfCustodyFactory.create(portfolio=tenants.fund_b)
     client = login(tenants.alice)
     for location in (synced, foreign):
         data = {"location": location.pk, "asset": "BTC", "product": "spot", "amount": "1"}

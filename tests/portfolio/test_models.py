@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -27,7 +28,7 @@ from tests.factories import (
 CREDENTIALS = {"apiKey": "demo-key-4f2a", "secret": "demo-secret-9c1e", "password": "pass-77"}
 
 
-def _fails_in_database(make: object) -> bool:
+def _fails_in_database(make: Callable[[], object]) -> bool:
     try:
         with transaction.atomic():
             make()
@@ -37,7 +38,7 @@ def _fails_in_database(make: object) -> bool:
 
 
 def test_self_custody_location_must_have_no_custodian(db):
-    fund, custodian = PortfolioFactory(), CounterpartyFactory()
+    fund, custodian = PortfolioFactory.create(), CounterpartyFactory.create()
     assert _fails_in_database(
         lambda: CustodyLocation.objects.create(
             portfolio=fund, name="w", kind=LocationKind.SELF_CUSTODY, custodian=custodian
@@ -46,7 +47,7 @@ def test_self_custody_location_must_have_no_custodian(db):
 
 
 def test_every_other_location_needs_a_custodian(db):
-    fund = PortfolioFactory()
+    fund = PortfolioFactory.create()
     for kind in ("exchange", "custodian", "defi", "bank"):
         assert _fails_in_database(
             lambda kind=kind: CustodyLocation.objects.create(portfolio=fund, name=kind, kind=kind)
@@ -54,14 +55,14 @@ def test_every_other_location_needs_a_custodian(db):
 
 
 def test_location_clean_explains_the_custodian_rule(db):
-    location = CustodyLocation(portfolio=PortfolioFactory(), name="x", kind="custodian")
+    location = CustodyLocation(portfolio=PortfolioFactory.create(), name="x", kind="custodian")
     with pytest.raises(ValidationError, match="Name who holds the assets"):
         location.full_clean()
 
 
 @pytest.mark.parametrize("share", ["0", "-0.1", "1.0000000001"])
 def test_stake_outside_zero_to_one_is_refused_by_the_database(db, share):
-    investor, fund = UserFactory(), PortfolioFactory()
+    investor, fund = UserFactory.create(), PortfolioFactory.create()
     assert _fails_in_database(
         lambda: InvestorStake.objects.create(
             investor=investor, portfolio=fund, share=Decimal(share)
@@ -71,14 +72,14 @@ def test_stake_outside_zero_to_one_is_refused_by_the_database(db, share):
 
 def test_stake_of_one_is_allowed(db):
     stake = InvestorStake.objects.create(
-        investor=UserFactory(), portfolio=PortfolioFactory(), share=Decimal("1")
+        investor=UserFactory.create(), portfolio=PortfolioFactory.create(), share=Decimal("1")
     )
     assert stake.share == Decimal("1")
 
 
 def test_slugs_and_codes_are_unique(db):
-    CounterpartyFactory(slug="dup")
-    AssetFactory(code="DUP")
+    CounterpartyFactory.create(slug="dup")
+    AssetFactory.create(code="DUP")
     assert _fails_in_database(
         lambda: Counterparty.objects.create(slug="dup", name="x", kind="bank")
     )
@@ -86,29 +87,33 @@ def test_slugs_and_codes_are_unique(db):
 
 
 def test_one_holding_per_asset_and_product_in_a_snapshot(db):
-    holding = HoldingFactory(product="spot")
+    holding = HoldingFactory.create(product="spot")
     assert _fails_in_database(
-        lambda: HoldingFactory(snapshot=holding.snapshot, asset=holding.asset, product="spot")
+        lambda: HoldingFactory.create(
+            snapshot=holding.snapshot, asset=holding.asset, product="spot"
+        )
     )
-    assert HoldingFactory(snapshot=holding.snapshot, asset=holding.asset, product="earn").pk
+    assert HoldingFactory.create(snapshot=holding.snapshot, asset=holding.asset, product="earn").pk
 
 
 def test_holding_amount_keeps_eighteen_decimals(db):
-    holding = HoldingFactory(amount=Decimal("12345678901234567890.123456789012345678"))
+    holding = HoldingFactory.create(amount=Decimal("12345678901234567890.123456789012345678"))
     holding.refresh_from_db()
     assert holding.amount == Decimal("12345678901234567890.123456789012345678")
 
 
 def test_investor_cannot_be_granted_manage(db):
-    grant = AccessGrant(user=UserFactory(role="investor"), portfolio=PortfolioFactory())
+    grant = AccessGrant(
+        user=UserFactory.create(role="investor"), portfolio=PortfolioFactory.create()
+    )
     grant.level = AccessLevel.MANAGE
     with pytest.raises(ValidationError, match="Only fund managers"):
         grant.full_clean()
 
 
 def test_counterparty_cannot_be_its_own_ancestor(db):
-    group = CounterpartyFactory(slug="group")
-    entity = CounterpartyFactory(slug="entity", parent=group)
+    group = CounterpartyFactory.create(slug="group")
+    entity = CounterpartyFactory.create(slug="entity", parent=group)
     group.parent = entity
     with pytest.raises(ValidationError, match="own ancestor"):
         group.full_clean()
@@ -116,7 +121,10 @@ def test_counterparty_cannot_be_its_own_ancestor(db):
 
 def test_exchange_id_is_checked_against_ccxt(db):
     location = CustodyLocation.objects.create(
-        portfolio=PortfolioFactory(), name="x", kind="exchange", custodian=CounterpartyFactory()
+        portfolio=PortfolioFactory.create(),
+        name="x",
+        kind="exchange",
+        custodian=CounterpartyFactory.create(),
     )
     account = ExchangeAccount(location=location, exchange_id="notanexchange")
     with pytest.raises(ValidationError, match="not a ccxt exchange id"):
@@ -124,9 +132,12 @@ def test_exchange_id_is_checked_against_ccxt(db):
 
 
 def test_credentials_are_encrypted_at_rest_and_decrypt_back(db):
-    CounterpartyFactory(slug="okx")
+    CounterpartyFactory.create(slug="okx")
     account = create_exchange_account(
-        portfolio=PortfolioFactory(), name="OKX main", exchange_id="okx", credentials=CREDENTIALS
+        portfolio=PortfolioFactory.create(),
+        name="OKX main",
+        exchange_id="okx",
+        credentials=CREDENTIALS,
     )
     with connection.cursor() as cursor:
         cursor.execute("SELECT * FROM portfolio_exchangeaccount")
@@ -137,9 +148,9 @@ def test_credentials_are_encrypted_at_rest_and_decrypt_back(db):
 
 
 def test_new_credentials_clear_the_broken_mark(db):
-    CounterpartyFactory(slug="kraken")
+    CounterpartyFactory.create(slug="kraken")
     account = create_exchange_account(
-        portfolio=PortfolioFactory(), name="k", exchange_id="kraken", credentials=CREDENTIALS
+        portfolio=PortfolioFactory.create(), name="k", exchange_id="kraken", credentials=CREDENTIALS
     )
     ExchangeAccount.objects.filter(pk=account.pk).update(
         credentials_broken_at="2026-01-01T00:00:00Z", credentials_error="revoked"
@@ -151,8 +162,10 @@ def test_new_credentials_clear_the_broken_mark(db):
 
 
 def test_exchange_account_custodian_defaults_to_the_exchange(db):
-    binance = CounterpartyFactory(slug="binance")
-    account = create_exchange_account(portfolio=PortfolioFactory(), name="b", exchange_id="binance")
+    binance = CounterpartyFactory.create(slug="binance")
+    account = create_exchange_account(
+        portfolio=PortfolioFactory.create(), name="b", exchange_id="binance"
+    )
     assert account.location.custodian == binance
 
 
@@ -170,4 +183,4 @@ def test_rotated_key_still_decrypts_and_reencrypts_under_the_new(db, settings):
 
 
 def test_snapshot_factory_builds_a_location_with_a_custodian(db):
-    assert SnapshotFactory().location.custodian_id is not None
+    assert SnapshotFactory.create().location.custodian_id is not None

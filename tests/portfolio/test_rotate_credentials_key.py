@@ -26,10 +26,10 @@ OLD, NEW, LOST = (Fernet.generate_key().decode() for _ in range(3))
 
 
 def _accounts_with_credentials(count: int) -> dict[int, dict[str, str]]:
-    kraken = CounterpartyFactory(slug="kraken")
+    kraken = CounterpartyFactory.create(slug="kraken")
     originals = {}
     for n in range(count):
-        account = ExchangeAccountFactory(location__custodian=kraken, exchange_id="kraken")
+        account = ExchangeAccountFactory.create(location__custodian=kraken, exchange_id="kraken")
         credentials = {"apiKey": f"key-{n}", "secret": f"secret-{n}"}
         set_exchange_credentials(account=account, credentials=credentials)
         originals[account.pk] = credentials
@@ -45,7 +45,9 @@ def _rotate() -> str:
 def test_rotation_leaves_every_credential_readable_with_only_the_new_key(db, settings):
     settings.CREDENTIALS_KEYS = [OLD]
     originals = _accounts_with_credentials(3)
-    ExchangeAccountFactory(location__custodian=CounterpartyFactory(slug="okx"))  # no key stored
+    ExchangeAccountFactory.create(
+        location__custodian=CounterpartyFactory.create(slug="okx")
+    )  # no key stored
     settings.CREDENTIALS_KEYS = [NEW, OLD]
     assert "Re-encrypted 3; already under the newest key 0; unreadable 0." in _rotate()
     settings.CREDENTIALS_KEYS = [NEW]
@@ -72,7 +74,9 @@ def test_unreadable_token_is_reported_not_overwritten(db, settings):
     lost_pk = next(iter(lost))
     lost_token = ExchangeAccount.objects.get(pk=lost_pk).credentials_encrypted
     settings.CREDENTIALS_KEYS = [OLD]
-    readable = ExchangeAccountFactory(location__custodian=CounterpartyFactory(slug="bybit"))
+    readable = ExchangeAccountFactory.create(
+        location__custodian=CounterpartyFactory.create(slug="bybit")
+    )
     readable.credentials_encrypted = encrypt_credentials({"apiKey": "k", "secret": "s"})
     readable.save()
     settings.CREDENTIALS_KEYS = [NEW, OLD]

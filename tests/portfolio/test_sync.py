@@ -10,6 +10,7 @@ import urllib.request
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import IntegrityError, OperationalError, transaction
@@ -44,9 +45,9 @@ KEYS = {
 
 
 def make_account(exchange_id: str, **credentials: str) -> ExchangeAccount:
-    CounterpartyFactory(slug=exchange_id)
+    CounterpartyFactory.create(slug=exchange_id)
     return create_exchange_account(
-        portfolio=PortfolioFactory(),
+        portfolio=PortfolioFactory.create(),
         name=f"{exchange_id} main",
         exchange_id=exchange_id,
         credentials={**KEYS[exchange_id], **credentials},
@@ -58,7 +59,7 @@ def holdings_of(account: ExchangeAccount) -> dict[tuple[str, str], Decimal]:
     return {(h.asset.code, h.product): h.amount for h in snapshot.holdings.select_related("asset")}
 
 
-def run(account: ExchangeAccount, **kwargs: object) -> SyncRun | None:
+def run(account: ExchangeAccount, **kwargs: Any) -> SyncRun | None:
     return sync_location(SyncRequest(location_id=account.pk, **kwargs))
 
 
@@ -82,7 +83,7 @@ def test_unknown_codes_are_created_unclassified_not_dropped(binance):
 
 
 def test_known_assets_keep_their_registry_kind(binance):
-    AssetFactory(code="BNB", kind=AssetKind.EXCHANGE_TOKEN)
+    AssetFactory.create(code="BNB", kind=AssetKind.EXCHANGE_TOKEN)
     run(binance)
     assert Asset.objects.get(code="BNB").kind == AssetKind.EXCHANGE_TOKEN
 

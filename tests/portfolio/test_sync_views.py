@@ -86,7 +86,7 @@ def test_failed_sync_is_shown_in_words_on_the_portfolio_page(
 
 
 def test_an_account_never_synced_says_so_and_a_manual_location_says_manual(account, tenants):
-    LocationFactory(portfolio=tenants.fund_a, name="Vault")
+    LocationFactory.create(portfolio=tenants.fund_a, name="Vault")
     client = login(tenants.alice)
     for url in (reverse("portfolio:portfolio_detail", args=["fund-a"]), reverse("home")):
         page = client.get(url).content.decode()

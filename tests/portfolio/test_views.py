@@ -11,8 +11,12 @@ from tests.factories import AssetFactory, HoldingFactory, SnapshotFactory
 
 @pytest.fixture
 def holdings(tenants):
-    snapshot = SnapshotFactory(location__portfolio=tenants.fund_a, location__name="Anchorage")
-    HoldingFactory(snapshot=snapshot, asset=AssetFactory(code="BTC"), amount=Decimal("10.5"))
+    snapshot = SnapshotFactory.create(
+        location__portfolio=tenants.fund_a, location__name="Anchorage"
+    )
+    HoldingFactory.create(
+        snapshot=snapshot, asset=AssetFactory.create(code="BTC"), amount=Decimal("10.5")
+    )
     return snapshot.location
 
 
@@ -32,8 +36,10 @@ def test_investor_with_stake_sees_their_share(holdings, tenants):
 
 
 def test_latest_snapshot_replaces_older_ones(holdings, tenants):
-    newer = SnapshotFactory(location=holdings)
-    HoldingFactory(snapshot=newer, asset=AssetFactory(code="BTC"), amount=Decimal("7"))
+    newer = SnapshotFactory.create(location=holdings)
+    HoldingFactory.create(
+        snapshot=newer, asset=AssetFactory.create(code="BTC"), amount=Decimal("7")
+    )
     page = login(tenants.alice).get(_portfolio_url(tenants.fund_a)).content.decode()
     assert '<td class="num">7</td>' in page and "10.5" not in page
 

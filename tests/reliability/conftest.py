@@ -330,7 +330,9 @@ def start_round(portfolio: int) -> int:
     from portfolio.models import Portfolio
     from portfolio.rounds import start_sync_round
 
-    return start_sync_round(portfolio=Portfolio.objects.get(pk=portfolio)).pk
+    sync_round = start_sync_round(portfolio=Portfolio.objects.get(pk=portfolio))
+    assert sync_round is not None
+    return sync_round.pk
 
 
 def dispatch_pending() -> int:

@@ -37,20 +37,20 @@ class Fund:
         self.portfolio = portfolio
         self.eth = priced("ETH", "1000")
         self.btc = priced("BTC", "50000")
-        self.binance = LocationFactory(
+        self.binance = LocationFactory.create(
             portfolio=portfolio,
             name="binance",
             kind=LocationKind.EXCHANGE,
             custodian=exchange("binance"),
         )
-        self.cold = SelfCustodyFactory(portfolio=portfolio, name="cold")
+        self.cold = SelfCustodyFactory.create(portfolio=portfolio, name="cold")
 
     def hold(self, eth: str, btc: str, at):
         book(self.binance, {self.eth: eth}, at)
         book(self.cold, {self.btc: btc}, at)
 
     def price(self, eth: str, at):
-        PriceFactory(asset=self.eth, price_usd=D(eth), as_of=at)
+        PriceFactory.create(asset=self.eth, price_usd=D(eth), as_of=at)
 
     def run(self, at):
         return compute_exposure(portfolio_id=self.portfolio.pk, as_of=at)
@@ -142,9 +142,9 @@ def test_a_new_breach_after_resolution_is_a_new_alert(fund):
 
 
 def test_mail_goes_to_managers_only(tenants, fund, mailoutbox, django_capture_on_commit_callbacks):
-    second = UserFactory(username="mallory", role=Role.MANAGER)
+    second = UserFactory.create(username="mallory", role=Role.MANAGER)
     grant(second, tenants.fund_a, AccessLevel.MANAGE)
-    viewer = UserFactory(username="victor", role=Role.MANAGER)
+    viewer = UserFactory.create(username="victor", role=Role.MANAGER)
     grant(viewer, tenants.fund_a, AccessLevel.VIEW)
     fund.hold(eth="300", btc="15.8", at=T0)
     with django_capture_on_commit_callbacks(execute=True):
@@ -190,12 +190,12 @@ def test_acknowledge_needs_manage_access(tenants, fund):
 
 
 def test_a_resolved_alert_cannot_be_acknowledged(tenants):
-    alert = AlertFactory(portfolio=tenants.fund_a, state=AlertState.RESOLVED, resolved_at=T0)
+    alert = AlertFactory.create(portfolio=tenants.fund_a, state=AlertState.RESOLVED, resolved_at=T0)
     with pytest.raises(ValidationError):
         acknowledge_alert(alert=alert, user=tenants.alice, reason="too late")
 
 
 def test_one_live_alert_per_rule_and_subject(tenants):
-    AlertFactory(portfolio=tenants.fund_a, subject="binance")
+    AlertFactory.create(portfolio=tenants.fund_a, subject="binance")
     with pytest.raises(IntegrityError):
-        AlertFactory(portfolio=tenants.fund_a, subject="binance")
+        AlertFactory.create(portfolio=tenants.fund_a, subject="binance")

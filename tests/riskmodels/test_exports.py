@@ -27,7 +27,10 @@ EXPOSURES_HEADER = (
 @pytest.fixture
 def computed(tenants):
     locations = worked_check(tenants.fund_a)
-    book(locations["cold"], {AssetFactory(code="NOPRICE"): "7", AssetFactory(code="BTC"): "50"})
+    book(
+        locations["cold"],
+        {AssetFactory.create(code="NOPRICE"): "7", AssetFactory.create(code="BTC"): "50"},
+    )
     compute_exposure(portfolio_id=tenants.fund_a.pk)
     return locations
 
@@ -126,7 +129,9 @@ def pdf_objects(data: bytes) -> dict[int, tuple[bytes, bytes | None]]:
             continue
         head = data[start:stream]
         body = stream + len(b"stream") + (2 if data[stream + 6 : stream + 8] == b"\r\n" else 1)
-        length = int(PDF_LENGTH.search(head)[1])
+        found = PDF_LENGTH.search(head)
+        assert found is not None, head
+        length = int(found[1])
         raw = data[body : body + length]
         objects[int(match[1])] = (head, zlib.decompress(raw) if b"/FlateDecode" in head else raw)
         position = body + length

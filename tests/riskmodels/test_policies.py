@@ -95,8 +95,8 @@ def test_portfolio_general_limit_beats_the_global_one(tenants):
 
 
 def test_tier_scoped_issuer_limit_applies_to_every_issuer_of_the_tier(tenants):
-    circle = CounterpartyFactory(slug="circle", kind="issuer", rating_tier="B")
-    tether = CounterpartyFactory(slug="tether", kind="issuer", rating_tier="C")
+    circle = CounterpartyFactory.create(slug="circle", kind="issuer", rating_tier="B")
+    tether = CounterpartyFactory.create(slug="tether", kind="issuer", rating_tier="C")
     add(global_policy(), "stablecoin_issuer", "0.05", "0.10", user=tenants.ada, tier="C")
     subjects = [Subject(c.slug, c.rating_tier) for c in (circle, tether)]
     policy = resolved(tenants.fund_a, subjects)
@@ -130,7 +130,7 @@ def test_scopes_only_for_counterparty_rules(tenants):
 
 
 def test_counterparty_limits_name_a_group_not_an_entity(tenants):
-    entity = CounterpartyFactory(slug="binance-us", parent=exchange("binance"))
+    entity = CounterpartyFactory.create(slug="binance-us", parent=exchange("binance"))
     with pytest.raises(ValidationError) as error:
         add(global_policy(), "group", "0.1", "0.2", user=tenants.ada, counterparty=entity)
     assert "binance" in str(error.value.message_dict["counterparty"])
@@ -157,7 +157,7 @@ def test_counterparty_limits_name_a_group_not_an_entity(tenants):
     ],
 )
 def test_database_refuses_invalid_limits_too(rule, warn, breach):
-    policy = fund_policy(PortfolioFactory())
+    policy = fund_policy(PortfolioFactory.create())
     with pytest.raises(IntegrityError), transaction.atomic():
         Limit.objects.create(
             policy=policy,

@@ -59,7 +59,9 @@ def text_of(response) -> str:
 def row_of(text: str, group: str) -> str:
     """The limit table row of one group, as text."""
     start = text.index("Limits by counterparty group")
-    return re.search(rf"\b{group} A .*? (ok|warn|breach) [\d,—]+", text[start:]).group(0)
+    found = re.search(rf"\b{group} A .*? (ok|warn|breach) [\d,—]+", text[start:])
+    assert found is not None, f"no limit row for {group}"
+    return found.group(0)
 
 
 def test_report_shows_the_worked_check(tenants, computed):
@@ -118,7 +120,7 @@ def test_style_hashes_match_the_installed_plotly():
 
 
 def test_manager_sees_alerts_with_an_acknowledge_form(tenants, computed):
-    alert = AlertFactory(portfolio=tenants.fund_a, subject="okx")
+    alert = AlertFactory.create(portfolio=tenants.fund_a, subject="okx")
     html = login(tenants.alice).get(report_url()).content.decode()
     assert reverse("riskmodels:acknowledge_alert", args=[alert.pk]) in html
     assert reverse("riskmodels:compute_now", args=["fund-a"]) in html
@@ -138,7 +140,7 @@ def test_investor_sees_a_quarter_of_every_money_figure(tenants, computed):
 
 
 def test_investor_page_has_no_forms_alerts_or_locations(tenants, computed):
-    AlertFactory(portfolio=tenants.fund_a, subject="okx")
+    AlertFactory.create(portfolio=tenants.fund_a, subject="okx")
     html = login(tenants.bob).get(report_url()).content.decode()
     assert "<form" not in html.split("<main>")[1]
     assert "Acknowledge" not in html and "Compute now" not in html
@@ -148,7 +150,7 @@ def test_investor_page_has_no_forms_alerts_or_locations(tenants, computed):
 def test_viewer_without_stake_sees_the_whole_portfolio_read_only(tenants):
     worked_check(tenants.fund_b)
     compute_exposure(portfolio_id=tenants.fund_b.pk)
-    AlertFactory(portfolio=tenants.fund_b, subject="okx")
+    AlertFactory.create(portfolio=tenants.fund_b, subject="okx")
     response = login(tenants.dora).get(report_url("fund-b"))
     text = text_of(response)
     assert "NAV 10,000,000 USD" in text and "Open alerts" in text
@@ -222,7 +224,7 @@ def test_anonymous_is_sent_to_login(computed, client):
 
 def large_portfolio(slug: str, assets_per_location: int, locations: int = 5):
     """A portfolio of ``locations`` × ``assets_per_location`` priced positions, bulk-created."""
-    portfolio = PortfolioFactory(slug=slug)
+    portfolio = PortfolioFactory.create(slug=slug)
     assets = Asset.objects.bulk_create(
         Asset(code=f"{slug.upper()}{n}", kind="native") for n in range(assets_per_location)
     )
@@ -231,13 +233,13 @@ def large_portfolio(slug: str, assets_per_location: int, locations: int = 5):
         Price(asset=a, price_usd=D("1.5"), source="manual", as_of=now) for a in assets
     )
     for n in range(locations):
-        location = LocationFactory(
+        location = LocationFactory.create(
             portfolio=portfolio,
             name=f"venue {n}",
             kind=LocationKind.EXCHANGE,
             custodian=exchange(f"venue-{n}"),
         )
-        snapshot = SnapshotFactory(location=location, taken_at=now)
+        snapshot = SnapshotFactory.create(location=location, taken_at=now)
         Holding.objects.bulk_create(
             Holding(snapshot=snapshot, asset=a, amount=D(n + 1)) for a in assets
         )

@@ -115,7 +115,7 @@ def test_json_values_of_the_worked_check(worked):
 
 def test_json_alerts_carry_their_state_and_age(worked):
     later = T0 + timedelta(hours=2)
-    PriceFactory(asset=AssetFactory(code="BTC"), price_usd=D("50001"), as_of=later)
+    PriceFactory.create(asset=AssetFactory.create(code="BTC"), price_usd=D("50001"), as_of=later)
     compute_exposure(portfolio_id=worked.portfolio_id, as_of=later)
     document = json.loads(run("fund-a"))
     alert = next(a for a in document["alerts"] if a["rule"] == "group")
@@ -147,7 +147,7 @@ def test_csv_has_one_row_per_exposure(worked):
 
 
 def test_at_picks_the_latest_snapshot_at_or_before(worked):
-    PriceFactory(asset=AssetFactory(code="BTC"), price_usd=D("60000"))
+    PriceFactory.create(asset=AssetFactory.create(code="BTC"), price_usd=D("60000"))
     compute_exposure(portfolio_id=worked.portfolio_id, as_of=T0 + timedelta(hours=1))
     assert json.loads(run("fund-a"))["nav"] == "12000000"
     at = (T0 + timedelta(minutes=30)).isoformat()

@@ -71,7 +71,7 @@ def test_a_shock_needs_a_selector_and_a_fraction_within_0_and_1(tenants):
 
 
 def test_a_shock_names_a_group_not_an_entity(tenants):
-    entity = CounterpartyFactory(slug="binance-us", parent=exchange("binance"))
+    entity = CounterpartyFactory.create(slug="binance-us", parent=exchange("binance"))
     with pytest.raises(ValidationError):
         create_stress_scenario(
             user=tenants.alice,
@@ -82,7 +82,7 @@ def test_a_shock_names_a_group_not_an_entity(tenants):
 
 
 def test_database_refuses_a_shock_without_selector(db):
-    scenario = StressScenarioFactory()
+    scenario = StressScenarioFactory.create()
     with pytest.raises(IntegrityError), transaction.atomic():
         StressShock.objects.create(scenario=scenario, fraction=D("0.1"))
     with pytest.raises(IntegrityError), transaction.atomic():

@@ -54,7 +54,7 @@ def test_worked_check_through_the_database(tenants):
 def test_snapshot_keeps_oldest_location_time_and_digests(tenants):
     now = timezone.now()
     locations = worked_check(tenants.fund_a, taken_at=now - timedelta(minutes=5))
-    btc = AssetFactory(code="BTC")
+    btc = AssetFactory.create(code="BTC")
     book(locations["kraken"], {btc: "20"}, taken_at=now - timedelta(minutes=1))
     snapshot = compute_exposure(portfolio_id=tenants.fund_a.pk, as_of=now)
     assert snapshot.data_as_of == now - timedelta(minutes=5)
@@ -64,7 +64,7 @@ def test_snapshot_keeps_oldest_location_time_and_digests(tenants):
 
 def test_only_the_latest_snapshot_of_each_location_counts(tenants):
     locations = worked_check(tenants.fund_a, taken_at=timezone.now() - timedelta(hours=1))
-    book(locations["binance"], {AssetFactory(code="BTC"): "10"})
+    book(locations["binance"], {AssetFactory.create(code="BTC"): "10"})
     snapshot = compute_exposure(portfolio_id=tenants.fund_a.pk)
     assert snapshot.nav == D("7500000")  # Binance now 0.5m instead of 3.0m
 
@@ -73,11 +73,11 @@ def test_wrong_way_bnb_held_on_binance(tenants):
     binance = exchange("binance")
     bnb = priced("BNB", "500", kind=AssetKind.EXCHANGE_TOKEN, issuer=binance)
     btc = priced("BTC", "50000")
-    on_binance = LocationFactory(
+    on_binance = LocationFactory.create(
         portfolio=tenants.fund_a, kind=LocationKind.EXCHANGE, custodian=binance
     )
     book(on_binance, {bnb: "100"})  # 50,000 USD of BNB on Binance
-    book(SelfCustodyFactory(portfolio=tenants.fund_a), {btc: "19"})  # 950,000 USD
+    book(SelfCustodyFactory.create(portfolio=tenants.fund_a), {btc: "19"})  # 950,000 USD
     report = compute_exposure(portfolio_id=tenants.fund_a.pk).report
     [exposure] = report["exposures"]
     assert (exposure["custody"], exposure["issuer"], exposure["overlap"], exposure["total"]) == (
@@ -107,7 +107,7 @@ def test_same_inputs_store_one_snapshot(tenants):
 def test_a_price_move_stores_a_new_snapshot(tenants):
     worked_check(tenants.fund_a)
     first = compute_exposure(portfolio_id=tenants.fund_a.pk)
-    PriceFactory(asset=AssetFactory(code="BTC"), price_usd=D("60000"))
+    PriceFactory.create(asset=AssetFactory.create(code="BTC"), price_usd=D("60000"))
     second = compute_exposure(portfolio_id=tenants.fund_a.pk)
     assert second.pk != first.pk
     assert second.nav == D("12000000")
@@ -139,8 +139,8 @@ def test_crossing_a_staleness_level_stores_a_new_snapshot(tenants):
 
 def test_unpriced_asset_is_never_zero(tenants):
     worked_check(tenants.fund_a)
-    mystery = AssetFactory(code="MYST", kind=AssetKind.UNCLASSIFIED)
-    book(SelfCustodyFactory(portfolio=tenants.fund_a, name="hot"), {mystery: "5"})
+    mystery = AssetFactory.create(code="MYST", kind=AssetKind.UNCLASSIFIED)
+    book(SelfCustodyFactory.create(portfolio=tenants.fund_a, name="hot"), {mystery: "5"})
     report = compute_exposure(portfolio_id=tenants.fund_a.pk).report
     [unpriced] = report["unpriced"]
     assert (unpriced["asset"], unpriced["value"]) == ("MYST", None)
@@ -150,9 +150,9 @@ def test_unpriced_asset_is_never_zero(tenants):
 
 
 def test_group_map_follows_parents_several_levels_deep(db):
-    top = CounterpartyFactory(slug="holding")
-    middle = CounterpartyFactory(slug="regional", parent=top)
-    leaf = CounterpartyFactory(slug="local", parent=middle)
+    top = CounterpartyFactory.create(slug="holding")
+    middle = CounterpartyFactory.create(slug="regional", parent=top)
+    leaf = CounterpartyFactory.create(slug="local", parent=middle)
     registry = load_registry()
     assert {registry.groups[c.pk] for c in (top, middle, leaf)} == {"holding"}
     assert top_groups({1: None, 2: 1, 3: 2, 4: 3, 5: None}) == {1: 1, 2: 1, 3: 1, 4: 1, 5: 5}
@@ -160,10 +160,10 @@ def test_group_map_follows_parents_several_levels_deep(db):
 
 def test_positions_are_grouped_through_nested_entities(tenants):
     group = exchange("bigex")
-    entity = CounterpartyFactory(
-        slug="bigex-eu", parent=CounterpartyFactory(slug="bigex-intl", parent=group)
+    entity = CounterpartyFactory.create(
+        slug="bigex-eu", parent=CounterpartyFactory.create(slug="bigex-intl", parent=group)
     )
-    location = LocationFactory(
+    location = LocationFactory.create(
         portfolio=tenants.fund_a, kind=LocationKind.EXCHANGE, custodian=entity
     )
     book(location, {priced("BTC", "50000"): "1"})
@@ -180,7 +180,7 @@ def fill(portfolio, holdings: int) -> None:
     """``holdings`` holdings over 5 locations, every asset priced."""
     assets = [priced(f"C{n:03d}", "2") for n in range(holdings // 5)]
     for n in range(5):
-        location = LocationFactory(
+        location = LocationFactory.create(
             portfolio=portfolio,
             name=f"venue {n}",
             kind=LocationKind.EXCHANGE,
@@ -233,12 +233,12 @@ def test_stored_report_loads_back_into_the_engine_report(tenants):
 
 
 def test_missing_portfolio_is_no_error(db):
-    assert compute_exposure(portfolio_id=PortfolioFactory().pk + 1000) is None
+    assert compute_exposure(portfolio_id=PortfolioFactory.create().pk + 1000) is None
 
 
 def test_nav_with_36_decimals_is_exact_in_the_report(tenants):
     tiny = priced("DUST", "0.000000000000000003")
-    book(SelfCustodyFactory(portfolio=tenants.fund_a), {tiny: "1.000000000000000001"})
+    book(SelfCustodyFactory.create(portfolio=tenants.fund_a), {tiny: "1.000000000000000001"})
     snapshot = compute_exposure(portfolio_id=tenants.fund_a.pk)
     assert snapshot.report["nav"] == "0.000000000000000003000000000000000003"
     assert snapshot.nav == D("0.000000000000000003")  # the column keeps 18 decimals

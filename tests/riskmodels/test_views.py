@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pytest
 from django.http import Http404, HttpResponse
 from django.urls import reverse
@@ -18,14 +20,14 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def alert(tenants):
-    return AlertFactory(portfolio=tenants.fund_a, subject="binance")
+    return AlertFactory.create(portfolio=tenants.fund_a, subject="binance")
 
 
 def acknowledge_url(alert) -> str:
     return reverse("riskmodels:acknowledge_alert", args=[alert.pk])
 
 
-def stored(alert) -> dict:
+def stored(alert) -> Mapping[str, object]:
     """Every column of the alert's row, as the database holds it now."""
     return Alert.objects.filter(pk=alert.pk).values().get()
 
@@ -67,7 +69,7 @@ def test_empty_reason_is_refused(tenants, alert, data):
 
 
 def test_a_resolved_alert_is_refused(tenants):
-    alert = AlertFactory(
+    alert = AlertFactory.create(
         portfolio=tenants.fund_a, state=AlertState.RESOLVED, resolved_at=timezone.now()
     )
     response = assert_refused(login(tenants.alice), alert, {"reason": "late"}, 400)
@@ -105,7 +107,7 @@ def test_another_tenants_alert_is_404(tenants, alert):
 
 
 def test_another_tenants_exposure_is_404(tenants):
-    exposure = ExposureFactory(portfolio=tenants.fund_a)
+    exposure = ExposureFactory.create(portfolio=tenants.fund_a)
     assert get_exposure_for_user(tenants.bob, exposure.pk) == exposure
     for outsider in (tenants.charlie, tenants.dora):
         with pytest.raises(Http404):

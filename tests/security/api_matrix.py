@@ -57,6 +57,7 @@ def token(o: Objects) -> dict[str, Any]:
     reach = Q(stakes__portfolio=o.portfolio) | Q(grants__portfolio=o.portfolio)
     people = User.objects.filter(reach).order_by("pk")
     owner = people.filter(role=Role.INVESTOR).first() or people.first()
+    assert owner is not None, "every portfolio of the matrix has people"
     return {"pk": create_api_token(actor=owner, owner=owner, name="matrix").token.pk}
 
 

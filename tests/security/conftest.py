@@ -11,13 +11,13 @@ from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from pytest_django.fixtures import Settings
+from pytest_django.plugin import DjangoDbBlocker
 
 from accounts.models import AccessLevel, Role, User
 from portfolio.models import Asset, Portfolio, SyncOutcome
-from portfolio.rounds import start_sync_round
 from portfolio.services import create_exchange_account
 from riskmodels.models import Alert
-from riskmodels.services import compute_exposure
 from sandbox.demo import DEMO_SCENARIO
 from sandbox.emulator import Emulator, run_emulator
 from tests.factories import (
@@ -26,8 +26,10 @@ from tests.factories import (
     SyncRunFactory,
     UserFactory,
     book,
+    computed_exposure,
     grant,
     stake,
+    started_round,
     worked_check,
 )
 from tests.portfolio.test_sync import KEYS
@@ -43,15 +45,15 @@ class World:
 
 def make_people() -> tuple[dict[str, User], Portfolio, Portfolio]:
     """The tenants of tests/conftest.py, built outside a test so that a module can share them."""
-    fund_a = PortfolioFactory(slug="fund-a", name="Fund A")
-    fund_b = PortfolioFactory(slug="fund-b", name="Fund B")
+    fund_a = PortfolioFactory.create(slug="fund-a", name="Fund A")
+    fund_b = PortfolioFactory.create(slug="fund-b", name="Fund B")
     users = {
-        "admin": UserFactory(username="ada", role=Role.ADMIN),
-        "manager": UserFactory(username="alice", role=Role.MANAGER),
-        "investor": UserFactory(username="bob", role=Role.INVESTOR),
+        "admin": UserFactory.create(username="ada", role=Role.ADMIN),
+        "manager": UserFactory.create(username="alice", role=Role.MANAGER),
+        "investor": UserFactory.create(username="bob", role=Role.INVESTOR),
     }
-    charlie = UserFactory(username="charlie", role=Role.MANAGER)
-    dora = UserFactory(username="dora", role=Role.INVESTOR)
+    charlie = UserFactory.create(username="charlie", role=Role.MANAGER)
+    dora = UserFactory.create(username="dora", role=Role.INVESTOR)
     grant(users["manager"], fund_a, AccessLevel.MANAGE)
     stake(users["investor"], fund_a, "0.25")
     grant(charlie, fund_b, AccessLevel.MANAGE)
@@ -70,25 +72,27 @@ def build_objects(portfolio: Portfolio) -> Objects:
     )
     snapshot = book(account.location, {Asset.objects.get(code="BTC"): "2"})
     now = timezone.now()
-    sync_run = SyncRunFactory(
+    sync_run = SyncRunFactory.create(
         location=account.location, outcome=SyncOutcome.SUCCESS, finished_at=now
     )
-    exposure = compute_exposure(portfolio_id=portfolio.pk)
-    alert = Alert.objects.filter(portfolio=portfolio).first() or AlertFactory(portfolio=portfolio)
+    exposure = computed_exposure(portfolio)
+    alert = Alert.objects.filter(portfolio=portfolio).first() or AlertFactory.create(
+        portfolio=portfolio
+    )
     return Objects(
         portfolio=portfolio,
         location=locations["cold"],
         account=account,
         snapshot=snapshot,
         sync_run=sync_run,
-        sync_round=start_sync_round(portfolio=portfolio),
+        sync_round=started_round(portfolio),
         exposure=exposure,
         alert=alert,
     )
 
 
 @pytest.fixture(scope="module")
-def matrix_world(django_db_setup: None, django_db_blocker: object) -> Iterator[World]:
+def matrix_world(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[World]:
     """One world for a whole module, inside a transaction rolled back at its end.
 
     Each test's own transaction nests in it as a savepoint (as Django's setUpTestData does),
@@ -114,7 +118,7 @@ def running_demo_emulator() -> Iterator[Emulator]:
 
 
 @pytest.fixture
-def demo_emulator(running_demo_emulator: Emulator, settings: object) -> Iterator[Emulator]:
+def demo_emulator(running_demo_emulator: Emulator, settings: Settings) -> Iterator[Emulator]:
     """The demo scenario's ten accounts, fresh for each test, with the app pointing at them."""
     running_demo_emulator.update_scenario(json.loads(DEMO_SCENARIO.read_text()), replace=True)
     running_demo_emulator.clear_faults()

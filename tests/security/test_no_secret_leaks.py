@@ -19,11 +19,13 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 
@@ -38,15 +40,13 @@ from portfolio.models import (
     SyncRun,
 )
 from portfolio.registry import load_registry
-from portfolio.rounds import start_sync_round
 from portfolio.sync import SyncRequest, sync_location
 from riskmodels import exports
 from riskmodels.models import Alert
-from riskmodels.services import compute_exposure
 from sandbox.demo import DEMO_SCENARIO, seed_demo
 from sandbox.emulator import Emulator
 from tests.conftest import login
-from tests.factories import PASSWORD, AlertFactory
+from tests.factories import PASSWORD, AlertFactory, computed_exposure, started_round
 from tests.security.matrix import Objects, all_rows
 
 ACCOUNTS = json.loads(DEMO_SCENARIO.read_text())["accounts"]
@@ -125,7 +125,7 @@ def demo(db, demo_emulator) -> Demo:
 # ------------------------------------------------------------------------- what the test does
 
 
-def sync_every_account() -> list[SyncRun]:
+def sync_every_account() -> list[SyncRun | None]:
     return [
         sync_location(SyncRequest(location_id=account.pk))
         for account in ExchangeAccount.objects.order_by("pk")
@@ -199,15 +199,17 @@ def admin_replaces_credentials(client: Client, demo: Demo) -> tuple[str, object]
 def objects_of(fund: Portfolio) -> Objects:
     """One of everything a matrix URL takes, from the demo's own data."""
     account = ExchangeAccount.objects.filter(location__portfolio=fund).order_by("pk").first()
-    alert = Alert.objects.filter(portfolio=fund).first() or AlertFactory(portfolio=fund)
+    location = fund.locations.exclude(kind=LocationKind.EXCHANGE).order_by("pk").first()
+    assert account is not None and location is not None, "the demo has both kinds"
+    alert = Alert.objects.filter(portfolio=fund).first() or AlertFactory.create(portfolio=fund)
     return Objects(
         portfolio=fund,
-        location=fund.locations.exclude(kind=LocationKind.EXCHANGE).order_by("pk").first(),
+        location=location,
         account=account,
         snapshot=HoldingSnapshot.objects.filter(location__portfolio=fund).latest(),
         sync_run=SyncRun.objects.filter(location=account.location).latest(),
-        sync_round=start_sync_round(portfolio=fund),
-        exposure=compute_exposure(portfolio_id=fund.pk),
+        sync_round=started_round(fund),
+        exposure=computed_exposure(fund),
         alert=alert,
     )
 
@@ -229,7 +231,7 @@ def pdf_export(client: Client, fund: Portfolio, monkeypatch: pytest.MonkeyPatch)
     printed = []
     real = exports.print_to_pdf
 
-    def keep_html(html: str, **options: object) -> bytes:
+    def keep_html(html: str, **options: Any) -> bytes:
         printed.append(html)
         return real(html, **options)
 
@@ -242,7 +244,7 @@ def pdf_export(client: Client, fund: Portfolio, monkeypatch: pytest.MonkeyPatch)
 # ------------------------------------------------------------------------- what it reads back
 
 
-def text_of(response: object) -> str:
+def text_of(response: HttpResponse) -> str:
     headers = "\n".join(f"{name}: {value}" for name, value in response.items())
     return f"{response.status_code}\n{headers}\n\n{response.content.decode(errors='replace')}"
 
@@ -281,7 +283,11 @@ def stored_rows() -> dict[str, str]:
 def mails() -> dict[str, str]:
     return {
         f"mail {index}: {message.subject}": "\n".join(
-            [message.subject, message.body, *(str(body) for body, _ in message.alternatives)]
+            [
+                str(message.subject),
+                str(message.body),
+                *(str(body) for body, _ in getattr(message, "alternatives", ())),
+            ]
         )
         for index, message in enumerate(mail.outbox)
     }

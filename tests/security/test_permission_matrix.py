@@ -8,11 +8,12 @@ from urllib.parse import urlparse
 import pytest
 from django.conf import settings
 from django.contrib import admin
-from django.http import HttpResponse
+from django.http import HttpResponseBase
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.conftest import login
+from tests.security.conftest import World
 from tests.security.matrix import ADMIN_LOGIN, ROLES, Objects, Redirect, Row, Status, all_rows
 
 ROWS = all_rows()
@@ -73,7 +74,7 @@ def url_of(row: Row, objects: Objects) -> str:
     return reverse(row.name, kwargs=row.kwargs(objects) if row.kwargs else None)
 
 
-def answers(response: HttpResponse, expected: Status) -> bool:
+def answers(response: HttpResponseBase, expected: Status) -> bool:
     if isinstance(expected, Redirect):
         location = urlparse(response.get("Location", "")).path
         return response.status_code == 302 and location == reverse(expected.to)
@@ -82,7 +83,7 @@ def answers(response: HttpResponse, expected: Status) -> bool:
     return response.status_code == expected
 
 
-def send(client: Client, method: str, url: str, row: Row) -> HttpResponse:
+def send(client: Client, method: str, url: str, row: Row) -> HttpResponseBase:
     if method == "GET":
         return client.get(url)
     if row.content_type:
@@ -90,7 +91,7 @@ def send(client: Client, method: str, url: str, row: Row) -> HttpResponse:
     return client.post(url, row.data)
 
 
-def client_for(role: str, world: object) -> Client:
+def client_for(role: str, world: World) -> Client:
     return Client() if role == "anonymous" else login(world.users[role])
 
 
