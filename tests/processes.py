@@ -111,19 +111,33 @@ def start_emulator(scenario: Path) -> tuple[subprocess.Popen, str]:
     return process, url
 
 
-def totp_token(key: str, *, step: int = 30, t0: int = 0, digits: int = 6, drift: int = 0) -> str:
-    """The code an authenticator app shows now for a TOTP device's hex key. The defaults are
-    TOTPDevice's, which every device the tests and benchmarks make keeps."""
+def totp_token(
+    key: str,
+    *,
+    step: int = 30,
+    t0: int = 0,
+    digits: int = 6,
+    drift: int = 0,
+    steps_ahead: int = 0,
+) -> str:
+    """The code an authenticator app shows now (or `steps_ahead` steps from now) for a TOTP
+    device's hex key. The defaults are TOTPDevice's, which every device made here keeps."""
     from django_otp.oath import TOTP
 
     totp = TOTP(bytes.fromhex(key), step, t0, digits, drift)
+    totp.time = time.time() + steps_ahead * step
     return f"{totp.token():0{digits}d}"
 
 
-def device_token(device: Any) -> str:
+def device_token(device: Any, steps_ahead: int = 0) -> str:
     """totp_token for a TOTPDevice, with the device's own settings."""
     return totp_token(
-        device.key, step=device.step, t0=device.t0, digits=device.digits, drift=device.drift
+        device.key,
+        step=device.step,
+        t0=device.t0,
+        digits=device.digits,
+        drift=device.drift,
+        steps_ahead=steps_ahead,
     )
 
 

@@ -28,6 +28,7 @@ def investor_view(report: Report, stake: Decimal) -> Report:
 def _scale(item: T, stake: Decimal) -> T:
     """Multiply every field marked ``scaled`` by the stake, recursing into parts and tuples."""
     if isinstance(item, tuple):
+        # A tuple of the same parts, rebuilt: mypy cannot see that it is still a T.
         return tuple(_scale(part, stake) for part in item)  # type: ignore[return-value]
     if not is_dataclass(item) or isinstance(item, type):
         return item

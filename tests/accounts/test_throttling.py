@@ -10,8 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tests.accounts.test_two_factor import VERIFY, confirmed_device, password_only, token_for
+from tests.accounts.test_two_factor import VERIFY, confirmed_device, password_only
 from tests.factories import PASSWORD
+from tests.processes import device_token
 
 LOGIN = reverse("accounts:login")
 
@@ -68,9 +69,9 @@ def test_wrong_passwords_still_say_so_before_the_lockout(tenants):
 def test_wrong_totp_code_makes_the_next_one_wait(tenants):
     device = confirmed_device(tenants.alice)
     client = password_only(tenants.alice)
-    wrong = f"{(int(token_for(device)) + 1) % 1_000_000:06d}"
+    wrong = f"{(int(device_token(device)) + 1) % 1_000_000:06d}"
     client.post(VERIFY, {"token": wrong})
-    refused = client.post(VERIFY, {"token": token_for(device)})
+    refused = client.post(VERIFY, {"token": device_token(device)})
     assert "Too many wrong codes" in refused.content.decode()
     assert client.get(reverse("home")).status_code == 302
 
@@ -80,7 +81,7 @@ def test_totp_throttle_doubles_and_then_lets_the_right_code_in(tenants):
     client = password_only(tenants.alice)
     for _ in range(3):
         TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_timestamp=None)
-        client.post(VERIFY, {"token": "000000" if token_for(device) != "000000" else "111111"})
+        client.post(VERIFY, {"token": "000000" if device_token(device) != "000000" else "111111"})
     device.refresh_from_db()
     assert device.throttling_failure_count == 3
     allowed, details = device.verify_is_allowed()
@@ -88,6 +89,6 @@ def test_totp_throttle_doubles_and_then_lets_the_right_code_in(tenants):
     TOTPDevice.objects.filter(pk=device.pk).update(
         throttling_failure_timestamp=timezone.now() - timedelta(seconds=5)
     )
-    assert client.post(VERIFY, {"token": token_for(device)}).status_code == 302
+    assert client.post(VERIFY, {"token": device_token(device)}).status_code == 302
     device.refresh_from_db()
     assert device.throttling_failure_count == 0

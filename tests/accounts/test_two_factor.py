@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import time
 from base64 import b32encode
 
 from django.test import Client, RequestFactory
 from django.urls import reverse
-from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.conftest import login
 from tests.factories import PASSWORD
+from tests.processes import device_token
 
 SETUP = reverse("accounts:two_factor_setup")
 VERIFY = reverse("accounts:two_factor_verify")
-
-
-def token_for(device: TOTPDevice, steps_ahead: int = 0) -> str:
-    """The code an authenticator app shows now, or `steps_ahead` 30-second steps from now."""
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-    totp.time = time.time() + steps_ahead * device.step
-    return f"{totp.token():0{device.digits}d}"
 
 
 def password_only(user) -> Client:
@@ -63,7 +55,7 @@ def test_setup_with_valid_token_confirms_device_and_reaches_home(tenants):
     client = password_only(tenants.alice)
     client.get(SETUP)
     device = TOTPDevice.objects.get(user=tenants.alice)
-    response = client.post(SETUP, {"token": token_for(device), "next": "/"})
+    response = client.post(SETUP, {"token": device_token(device), "next": "/"})
     assert response.status_code == 302 and response.url == "/"
     assert TOTPDevice.objects.get(user=tenants.alice).confirmed
     assert "Your portfolios" in client.get(reverse("home")).content.decode()
@@ -73,7 +65,7 @@ def test_setup_with_wrong_token_is_refused_and_device_stays_unconfirmed(tenants)
     client = password_only(tenants.alice)
     client.get(SETUP)
     device = TOTPDevice.objects.get(user=tenants.alice)
-    wrong = f"{(int(token_for(device)) + 1) % 1_000_000:06d}"
+    wrong = f"{(int(device_token(device)) + 1) % 1_000_000:06d}"
     response = client.post(SETUP, {"token": wrong})
     assert "That code is wrong or has expired." in response.content.decode()
     assert not TOTPDevice.objects.get(user=tenants.alice).confirmed
@@ -88,14 +80,14 @@ def test_manager_with_device_must_verify_at_login(tenants):
     assert response.redirect_chain[-1][0] == f"{VERIFY}?next=/"
     client = response.client
     assert client.get(reverse("home")).url == f"{VERIFY}?next=/"
-    assert client.post(VERIFY, {"token": token_for(device), "next": "/"}).url == "/"
+    assert client.post(VERIFY, {"token": device_token(device), "next": "/"}).url == "/"
     assert client.get(reverse("home")).status_code == 200
 
 
 def test_verify_with_wrong_token_is_refused(tenants):
     device = confirmed_device(tenants.charlie)
     client = password_only(tenants.charlie)
-    wrong = f"{(int(token_for(device)) + 1) % 1_000_000:06d}"
+    wrong = f"{(int(device_token(device)) + 1) % 1_000_000:06d}"
     response = client.post(VERIFY, {"token": wrong})
     assert response.status_code == 200
     assert "That code is wrong or has expired." in response.content.decode()
@@ -104,7 +96,7 @@ def test_verify_with_wrong_token_is_refused(tenants):
 
 def test_a_used_code_is_not_accepted_twice(tenants):
     device = confirmed_device(tenants.alice)
-    token = token_for(device)
+    token = device_token(device)
     assert password_only(tenants.alice).post(VERIFY, {"token": token}).status_code == 302
     replayed = password_only(tenants.alice).post(VERIFY, {"token": token})
     assert replayed.status_code == 200  # refused: the form is shown again
@@ -121,7 +113,7 @@ def test_verification_starts_a_new_session_key(tenants):
     device = confirmed_device(tenants.alice)
     client = password_only(tenants.alice)
     before = client.session.session_key
-    client.post(VERIFY, {"token": token_for(device)})
+    client.post(VERIFY, {"token": device_token(device)})
     assert client.session.session_key != before
 
 
@@ -130,13 +122,13 @@ def test_next_is_kept_through_verification(tenants):
     client = password_only(tenants.alice)
     target = reverse("portfolio:portfolio_detail", args=["fund-a"])
     assert client.get(target).url == f"{VERIFY}?next={target}"
-    assert client.post(VERIFY, {"token": token_for(device), "next": target}).url == target
+    assert client.post(VERIFY, {"token": device_token(device), "next": target}).url == target
 
 
 def test_next_to_another_site_is_ignored(tenants):
     device = confirmed_device(tenants.alice)
     client = password_only(tenants.alice)
-    response = client.post(VERIFY, {"token": token_for(device), "next": "https://evil.example/"})
+    response = client.post(VERIFY, {"token": device_token(device), "next": "https://evil.example/"})
     assert response.url == reverse("home")
 
 
@@ -150,11 +142,11 @@ def test_investor_can_turn_on_two_factor_and_must_verify_next_login(tenants):
     client = password_only(tenants.bob)
     assert "Optional" in client.get(SETUP).content.decode()
     device = TOTPDevice.objects.get(user=tenants.bob)
-    client.post(SETUP, {"token": token_for(device)})
+    client.post(SETUP, {"token": device_token(device)})
     assert "Two-factor authentication is on" in client.get(reverse("home")).content.decode()
     later = password_only(tenants.bob)
     assert later.get(reverse("home")).url.startswith(VERIFY)
-    later.post(VERIFY, {"token": token_for(device, steps_ahead=1)})
+    later.post(VERIFY, {"token": device_token(device, steps_ahead=1)})
     assert later.get(reverse("home")).status_code == 200
 
 
