@@ -109,6 +109,8 @@ class AuditAction(models.TextChoices):
     API_TOKEN_REVOKED = "api_token_revoked", "API token revoked"
     WEBHOOK_CREATED = "webhook_created", "Webhook endpoint registered"
     WEBHOOK_DISABLED = "webhook_disabled", "Webhook endpoint disabled"
+    DROP_CONFIRMED = "drop_confirmed", "Balance drop confirmed"
+    DROP_REJECTED = "drop_rejected", "Balance drop rejected"
 
 
 class AuditEvent(models.Model):

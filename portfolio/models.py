@@ -261,6 +261,9 @@ class ExchangeAccount(models.Model):
     credentials_broken_at = models.DateTimeField(null=True, blank=True, editable=False)
     credentials_error = models.TextField(blank=True, editable=False)
     key_permissions = models.JSONField(default=dict, blank=True, editable=False)
+    # Why the last answer about the key's permissions could not be read: the flags above are
+    # then the last known ones, and the page says they may be out of date.
+    key_permissions_problem = models.TextField(blank=True, editable=False)
 
     def __str__(self) -> str:
         return f"{self.exchange_id}: {self.location}"
@@ -351,19 +354,30 @@ class Holding(models.Model):
 
 
 class Price(models.Model):
-    """A USD price of an asset at a time, from an exchange's tickers or entered by hand."""
+    """A USD price of an asset at a time, from an exchange's tickers or entered by hand.
+
+    A quote a sync refused (it could not be stored exactly, or it jumped too far from the last
+    price) is kept as a price row without a price and with the reason: the asset is then
+    unpriced, with that reason, until a later quote or a manual price is accepted. Never zero.
+    """
 
     asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="prices")
-    price_usd = ExactDecimalField(**AMOUNT)
+    price_usd = ExactDecimalField(**AMOUNT, null=True, blank=True)
     source = models.CharField(max_length=40)
     is_manual = models.BooleanField(default=False)
     as_of = models.DateTimeField()
+    refused_reason = models.TextField(blank=True)
 
     class Meta:
         get_latest_by = "as_of"
         indexes = [models.Index(fields=["asset", "-as_of"], name="price_latest")]
         constraints = [
             models.CheckConstraint(condition=Q(price_usd__gte=0), name="price_not_negative"),
+            models.CheckConstraint(
+                condition=(Q(price_usd__isnull=True) & ~Q(refused_reason=""))
+                | (Q(price_usd__isnull=False) & Q(refused_reason="")),
+                name="price_or_refusal_reason",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -375,9 +389,11 @@ class SyncOutcome(models.TextChoices):
     SUCCESS = "success", "Succeeded"
     RETRYING = "retrying", "Failed, will retry"
     FAILED = "failed", "Failed"
+    # Read, but a large drop awaits a second read (or a manager) before it counts.
+    UNCONFIRMED = "unconfirmed", "Drop awaiting confirmation"
 
 
-FINAL_OUTCOMES = (SyncOutcome.SUCCESS, SyncOutcome.FAILED)
+FINAL_OUTCOMES = (SyncOutcome.SUCCESS, SyncOutcome.FAILED, SyncOutcome.UNCONFIRMED)
 
 
 class SyncRound(models.Model):
@@ -412,11 +428,15 @@ class SyncRun(models.Model):
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(
-        max_length=10, choices=SyncOutcome.choices, default=SyncOutcome.RUNNING
+        max_length=12, choices=SyncOutcome.choices, default=SyncOutcome.RUNNING
     )
     error_class = models.CharField(max_length=80, blank=True)
     error_message = models.TextField(blank=True)
     request_count = models.PositiveIntegerField(default=0)
+    # A retrying run's next attempt is due then; it is sent by beat (dispatch_due_retries),
+    # so a retry waits in the database, not in a worker's memory or the broker.
+    retry_due_at = models.DateTimeField(null=True, blank=True)
+    retry_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         get_latest_by = "started_at"
@@ -441,3 +461,59 @@ class SyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.location} {self.outcome} at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class DropState(models.TextChoices):
+    PENDING = "pending", "Awaiting confirmation"
+    CONFIRMED = "confirmed", "Confirmed"
+    REJECTED = "rejected", "Rejected"
+    SUPERSEDED = "superseded", "Not confirmed by the next read"
+
+
+class UnconfirmedDrop(models.Model):
+    """A sync whose result lowered a location's value (or a wallet's) by more than the
+    threshold: it counts only once a second read agrees, or a manager confirms it.
+
+    The balances read are kept here, not as a snapshot, so that every reader of the current
+    holdings keeps seeing the last confirmed ones until then.
+    """
+
+    location = models.ForeignKey(
+        CustodyLocation, on_delete=models.CASCADE, related_name="unconfirmed_drops"
+    )
+    sync_run = models.OneToOneField(SyncRun, on_delete=models.CASCADE, related_name="drop")
+    found_at = models.DateTimeField()
+    # [[code, product, amount as text, reported code], ...]: exactly what the sync read.
+    balances = models.JSONField(default=list)
+    request_count = models.PositiveIntegerField(default=0)
+    value_before = ExactDecimalField(**AMOUNT)
+    value_after = ExactDecimalField(**AMOUNT)
+    drop_usd = ExactDecimalField(**AMOUNT)
+    detail = models.TextField()  # which wallets fell, in words
+    reread_due_at = models.DateTimeField()
+    reread_sent_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=12, choices=DropState.choices, default=DropState.PENDING)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    decision = models.TextField(blank=True)  # how it was settled, in words
+    snapshot = models.OneToOneField(
+        HoldingSnapshot, null=True, blank=True, on_delete=models.SET_NULL, related_name="drop"
+    )
+
+    class Meta:
+        get_latest_by = "found_at"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=DropState.values), name="drop_state_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["location"],
+                condition=Q(state=DropState.PENDING),
+                name="drop_one_pending_per_location",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.location}: drop of {self.drop_usd} USD ({self.state})"

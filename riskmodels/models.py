@@ -40,6 +40,10 @@ class RiskPolicy(models.Model):
 # The engine names every rule once; the database's choices are built from that list.
 RULE_CHOICES = [(rule.value, RULE_LABELS[rule]) for rule in Rule]
 RULE_VALUES = [rule.value for rule in Rule]
+# Alerts also follow syncs: a location whose sync failed or awaits confirmation of a drop.
+# Not a limit rule (no policy sets it), so it is not one of the engine's rules.
+SYNC_RULE = "sync_problem"
+ALERT_RULE_CHOICES = [*RULE_CHOICES, (SYNC_RULE, "Location sync failing or unconfirmed")]
 
 
 def _values_of(rules: frozenset[Rule]) -> tuple[str, ...]:
@@ -241,7 +245,7 @@ class Alert(models.Model):
     """A rule over its limit for one subject of one portfolio, from first seen until resolved."""
 
     portfolio = models.ForeignKey(Portfolio, on_delete=models.CASCADE, related_name="alerts")
-    rule = models.CharField(max_length=32, choices=RULE_CHOICES)
+    rule = models.CharField(max_length=32, choices=ALERT_RULE_CHOICES)
     subject = models.CharField(max_length=120)
     level = models.CharField(max_length=8, choices=AlertLevel.choices)
     value = ExactDecimalField(**AMOUNT)
