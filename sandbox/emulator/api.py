@@ -31,12 +31,17 @@ def fault_fields(
     api_key: str | None = None,
     method: str | None = None,
     content_type: str = "application/json",
+    trickle_bytes: int = 0,
+    trickle_interval: float = 0.0,
 ) -> dict[str, Any]:
-    """One place for the fault arguments both emulator flavours accept; times=None is forever."""
+    """One place for the fault arguments both emulator flavours accept; times=None is forever.
+    trickle_bytes > 0 sends the body (the fault's or the real one) that many bytes at a time,
+    trickle_interval seconds apart."""
     return {
         "exchange": exchange, "path": path, "status": status, "body": body, "delay": delay,
         "close": close, "times": times, "api_key": api_key, "method": method,
-        "content_type": content_type,
+        "content_type": content_type, "trickle_bytes": trickle_bytes,
+        "trickle_interval": trickle_interval,
     }  # fmt: skip
 
 

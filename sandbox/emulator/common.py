@@ -56,6 +56,9 @@ class Reply:
     body: bytes
     content_type: str = "application/json"
     headers: Mapping[str, str] = field(default_factory=dict)
+    # A trickle fault: the body goes out `trickle_bytes` at a time, `trickle_interval` s apart.
+    trickle_bytes: int = 0
+    trickle_interval: float = 0.0
 
 
 def json_reply(payload: Any, status: int = 200) -> Reply:

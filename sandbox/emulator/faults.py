@@ -20,6 +20,10 @@ class Fault:
     content_type: str = "application/json"
     delay: float = 0.0
     close: bool = False
+    # Send the body (the fault's, or the real answer's) in chunks of this many bytes, each
+    # `trickle_interval` s after the last: every read succeeds, the whole answer takes long.
+    trickle_bytes: int = 0
+    trickle_interval: float = 0.0
     times: int | None = 1  # None: forever
     api_key: str | None = None
     method: str | None = None
@@ -33,6 +37,10 @@ class Fault:
             and (self.method is None or self.method.upper() == method)
             and (self.api_key is None or self.api_key == api_key)
         )
+
+    @property
+    def trickles(self) -> bool:
+        return self.trickle_bytes > 0
 
     @property
     def answers(self) -> bool:

@@ -6,6 +6,7 @@ the exchange apart. /_control/... is the emulator's own API (faults, stats, scen
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import threading
@@ -60,7 +61,14 @@ class Core:
             return None  # shutting down: do not hold the server for the rest of the delay
         if fault.close:
             return None
-        return fault.reply() if fault.answers else answer()
+        reply: Reply = fault.reply() if fault.answers else answer()
+        if fault.trickles:
+            reply = dataclasses.replace(
+                reply,
+                trickle_bytes=fault.trickle_bytes,
+                trickle_interval=fault.trickle_interval,
+            )
+        return reply
 
     def serve(self, spec: ExchangeSpec | None, request: Request) -> Reply:
         route = spec.routes.get((request.method, request.path)) if spec else None
@@ -176,9 +184,23 @@ class RequestHandler(BaseHTTPRequestHandler):
             for name, value in reply.headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(reply.body)
+            if reply.trickle_bytes > 0:
+                self.trickle(reply)
+            else:
+                self.wfile.write(reply.body)
         except OSError:
             self.close_connection = True  # the client gave up (timeout fault): nothing to do
+
+    def trickle(self, reply: Reply) -> None:
+        """The body a few bytes at a time, so that no single read by the client waits long."""
+        body, step = reply.body, reply.trickle_bytes
+        stopping = self.server.core.stopping
+        for start in range(0, len(body), step):
+            if start and stopping.wait(reply.trickle_interval):
+                self.close_connection = True  # shutting down: do not hold the server
+                return
+            self.wfile.write(body[start : start + step])
+            self.wfile.flush()
 
     def drop(self) -> None:
         self.close_connection = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -326,6 +327,25 @@ def test_delay_within_timeout_still_answers(emulator, make_exchange):
     ex.load_markets()
     emulator.add_fault("okx", "/api/v5/account/balance", delay=0.05)
     assert Decimal(str(ex.fetch_balance()["total"]["BTC"])) == Decimal("3")
+
+
+def test_trickle_sends_the_whole_body_slowly_and_every_read_is_quick(emulator, make_exchange):
+    # ccxt's timeout is per socket read: a trickled answer beats it, which is what the fault
+    # is for (the app must hold one deadline per sync).
+    ex = make_exchange("binance", timeout=400)
+    ex.load_markets()
+    emulator.add_fault("binance", "/api/v3/account", trickle_bytes=64, trickle_interval=0.1)
+    started = time.monotonic()
+    raw = ex.private_get_account()
+    assert time.monotonic() - started > 0.3  # several chunks, each 0.1 s apart
+    assert {b["asset"] for b in raw["balances"]} >= {"BTC"}
+
+
+def test_trickle_travels_through_the_remote_control(emulator):
+    remote = RemoteEmulator(emulator.url)
+    remote.add_fault("okx", "/api/v5/account/balance", trickle_bytes=8, trickle_interval=0.25)
+    (fault,) = remote.faults()
+    assert (fault["trickle_bytes"], fault["trickle_interval"]) == (8, 0.25)
 
 
 @pytest.mark.parametrize("name", EXCHANGES)
