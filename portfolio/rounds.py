@@ -25,7 +25,7 @@ PENDING_MAX_AGE = timedelta(hours=1)
 ROUND_PROGRESS_SQL = """
     SELECT location_count,
            (SELECT COUNT(DISTINCT location_id) FROM portfolio_syncrun
-             WHERE sync_round_id = %s AND outcome IN (%s, %s))
+             WHERE sync_round_id = %s AND outcome IN (%s, %s, %s))
       FROM portfolio_syncround WHERE id = %s
 """
 
