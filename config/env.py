@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -38,3 +39,16 @@ def env_int(name: str, default: int) -> int:
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
+
+
+def env_decimal(name: str, default: str) -> Decimal:
+    """A positive finite decimal (a share, a factor): anything else fails at start-up."""
+    raw = os.environ.get(name)
+    text = default if raw is None or raw.strip() == "" else raw.strip()
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a decimal number.") from None
+    if not value.is_finite() or value <= 0:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be a positive number.")
+    return value

@@ -16,7 +16,7 @@ import dj_database_url
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_decimal, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -240,6 +240,15 @@ SYNC_TIMEOUT_MS = env_int("SYNC_TIMEOUT_MS", 10_000)
 # so that a task redelivered after its worker died finds the dead sync's run abandoned.
 SYNC_LEASE_SECONDS = env_int("SYNC_LEASE_SECONDS", CELERY_TASK_TIME_LIMIT)
 SYNC_INTERVAL_MINUTES = env_int("SYNC_INTERVAL_MINUTES", 15)
+# A sync that lowers a location's value, or one wallet's, by more than this share (or empties
+# a wallet) is held until a second read this many seconds later agrees (portfolio/drops.py).
+SYNC_DROP_THRESHOLD = env_decimal("SYNC_DROP_THRESHOLD", "0.5")
+SYNC_DROP_CONFIRM_SECONDS = env_int("SYNC_DROP_CONFIRM_SECONDS", 120)
+# A quote more than this factor above or below the asset's last price is refused (the asset
+# is unpriced, with the reason, until a later quote or a manual price is accepted); a price
+# older than PRICE_STALE_HOURS is marked not current on the report.
+PRICE_JUMP_FACTOR = env_decimal("PRICE_JUMP_FACTOR", "10")
+PRICE_STALE_HOURS = env_int("PRICE_STALE_HOURS", 24)
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "counterweight@localhost")

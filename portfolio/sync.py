@@ -2,16 +2,21 @@
 
 A sync either stores a complete new snapshot, atomically, or changes no holdings at all:
 a failed run keeps the last good snapshot, is recorded with its error in words, and leaves
-the location stale until a later sync succeeds.
+the location stale until a later sync succeeds. A read that would lower the location's value
+(or one wallet's) by more than SYNC_DROP_THRESHOLD is held for confirmation (portfolio.drops)
+instead of stored. Every run ends with its true outcome and a sync alert that follows it
+(riskmodels.sync_alerts); no exchange fault, malformed value or error of our own escapes.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import Context, Decimal
 
 from django.conf import settings
 from django.core.cache import cache
@@ -24,15 +29,18 @@ from django.db import (
     connection,
     transaction,
 )
-from django.db.models import Field, Model
+from django.db.models import Field, Model, OuterRef, Subquery
 from django.utils import timezone
 
-from portfolio import exchanges
+from portfolio import drops, exchanges
 from portfolio.crypto import CredentialsUnreadable, decrypt_credentials
-from portfolio.exchanges import ExchangeFault, FetchedAccount
+from portfolio.exchanges import ExchangeFault, FetchedAccount, FetchedBalance
 from portfolio.models import (
+    AMOUNT,
+    FINAL_OUTCOMES,
     Asset,
     AssetKind,
+    DropState,
     ExchangeAccount,
     Holding,
     HoldingSnapshot,
@@ -46,6 +54,12 @@ from portfolio.pricing import usd_prices
 log = logging.getLogger(__name__)
 REFERENCE_QUOTES_SECONDS = 60
 INTERRUPTED = "Interrupted"
+# Exact arithmetic for the storability checks: no rounding before the comparison.
+EXACT = Context(prec=80)
+LIABILITY_PRODUCTS = frozenset({"margin", "futures"})  # where a negative amount is a debt
+CODE_LENGTH = Asset._meta.get_field("code").max_length or 32
+REPORTED_LENGTH = Holding._meta.get_field("reported_code").max_length or 40
+PRICE_ROUNDING_TOLERANCE = Decimal("1e-12")
 # Kept by each worker process between syncs. Asset ids never change for a code; an asset an
 # admin deletes is dropped from here when a sync's commit fails on it (_fetch_and_store).
 KNOWN_ASSET_IDS: dict[str, int] = {}
@@ -72,11 +86,20 @@ START_RUN_SQL = """
 
 
 class RetryableSyncError(Exception):
-    """A transient fault (network, rate limit, maintenance, bad response): try again later."""
+    """A transient fault the service could not record (the database is unreachable)."""
 
 
 # Worth a retry: a database that restarts or is briefly locked is as transient as a 503.
 TRANSIENT_ERRORS = (RetryableSyncError, OperationalError, InterfaceError)
+BACKOFF_BASE_SECONDS = 5
+BACKOFF_CAP_SECONDS = 300
+
+
+def retry_delay(attempt: int) -> timedelta:
+    """Exponential backoff with full jitter after the given attempt, so that the retries of
+    many accounts do not align."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(attempt - 1, 0))
+    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))  # noqa: S311 - jitter
 
 
 @dataclass(frozen=True)
@@ -95,27 +118,40 @@ def sync_location(request: SyncRequest) -> SyncRun | None:
        the credentials are missing or known to be broken.
     2. Record a running run: at most one per account (a database constraint), so it is
        also the lock that keeps a second sync of the account out.
-    3. Fetch every wallet outside any transaction, then store the snapshot atomically, or
-       record the failure; raise RetryableSyncError when a retry is worth it.
+    3. Fetch every wallet outside any transaction, then store the snapshot (or hold a large
+       drop for confirmation) atomically, or record the failure.
+    Whatever happens, the run ends with its true outcome in words: RETRYING with its next
+    attempt due (sent by beat), or final. Only a database that cannot be reached at all
+    raises, since then nothing can be recorded.
     """
     account = _load_account(request)
     # A column of LOAD_ACCOUNT_SQL: raw() sets it on the model, where no type can declare it.
     if account.already_succeeded:  # type: ignore[attr-defined]
         return None
     if account.credentials_broken_at is not None or not account.has_credentials:
-        return _record_skip(account, request)
+        return _after_final(_record_skip(account, request))
     run = _start_run(account, request)
     if run is None:
-        if request.retries_left > 0:
-            raise RetryableSyncError("another sync of this account is running")
-        return None  # the running sync is doing this work
+        return _record_busy(account, request)
     try:
-        return _fetch_and_store(account, run, request)
+        _fetch_and_store(account, run, request)
     except BaseException as error:
-        # Unless its failure was recorded already, end the run, so a retry is not locked out.
-        retrying = isinstance(error, TRANSIENT_ERRORS) and request.retries_left > 0
-        _end_interrupted_run(run, retrying=retrying)
-        raise
+        _end_run_on_error(run, request, error)
+        if not isinstance(error, Exception) or isinstance(error, TRANSIENT_ERRORS):
+            raise  # a worker shutting down, or a database gone: nothing more can be done here
+    return _after_final(run)
+
+
+def _after_final(run: SyncRun) -> SyncRun:
+    """A final run changes the location's sync alert (opened, escalated or resolved)."""
+    from riskmodels.sync_alerts import follow_location_sync  # riskmodels reads portfolio
+
+    if run.outcome in FINAL_OUTCOMES:
+        try:
+            follow_location_sync(run.location_id)
+        except DatabaseError as error:  # the alert follows at the next sync
+            log.warning("sync alert of location %s not updated: %s", run.location_id, error)
+    return run
 
 
 def _load_account(request: SyncRequest) -> ExchangeAccount:
@@ -135,6 +171,24 @@ def _record_skip(account: ExchangeAccount, request: SyncRequest) -> SyncRun:
         )
     else:
         message = "Not synced: this account has no credentials yet."
+    return _ended_run(account, request, SyncOutcome.FAILED, "CredentialsBroken", message)
+
+
+def _record_busy(account: ExchangeAccount, request: SyncRequest) -> SyncRun | None:
+    """Another sync of the account is running: that one does the work, or, when this is a
+    round's own sync with retries left, this one tries again shortly."""
+    if request.retries_left <= 0:
+        return None
+    message = "Another sync of this account was running; this one will try again shortly."
+    run = _ended_run(account, request, SyncOutcome.RETRYING, "Busy", message)
+    run.retry_due_at = timezone.now() + retry_delay(1)
+    run.save(update_fields=["retry_due_at"])
+    return run
+
+
+def _ended_run(
+    account: ExchangeAccount, request: SyncRequest, outcome: str, error_class: str, message: str
+) -> SyncRun:
     now = timezone.now()
     return SyncRun.objects.create(
         location_id=account.pk,
@@ -143,8 +197,8 @@ def _record_skip(account: ExchangeAccount, request: SyncRequest) -> SyncRun:
         attempt=request.attempt,
         started_at=now,
         finished_at=now,
-        outcome=SyncOutcome.FAILED,
-        error_class="CredentialsBroken",
+        outcome=outcome,
+        error_class=error_class,
         error_message=message,
     )
 
@@ -191,42 +245,79 @@ def _interrupt_abandoned_run(account: ExchangeAccount, now: datetime) -> bool:
     return bool(abandoned.update(**_interrupted(now)))
 
 
-def _end_interrupted_run(run: SyncRun, *, retrying: bool) -> None:
-    ended = _interrupted(timezone.now())
-    if retrying:
-        ended["outcome"] = SyncOutcome.RETRYING
-    try:
-        SyncRun.objects.filter(pk=run.pk, outcome=SyncOutcome.RUNNING).update(**ended)
-    except DatabaseError as error:  # the database is down: a later sync ends it as abandoned
-        log.warning("sync run %s could not be ended: %s", run.pk, error)
-
-
 def _interrupted(now: datetime) -> dict[str, object]:
     return {
         "outcome": SyncOutcome.FAILED,
         "finished_at": now,
         "error_class": INTERRUPTED,
-        "error_message": "The sync stopped before it finished; it was run again.",
+        "error_message": "The sync stopped before it finished (its worker was lost); "
+        "the last good balances are kept.",
     }
 
 
-def _fetch_and_store(account: ExchangeAccount, run: SyncRun, request: SyncRequest) -> SyncRun:
+def _end_run_on_error(run: SyncRun, request: SyncRequest, error: BaseException) -> None:
+    """End a run that an unexpected error stopped, with what is true about it: retrying
+    (the database will be back, or the worker's message is delivered again) or failed."""
+    now = timezone.now()
+    if not isinstance(error, Exception):
+        fields = _interrupted(now) | {"outcome": SyncOutcome.RETRYING}
+        fields["error_message"] = "The worker stopped during the sync; it will run again."
+    elif isinstance(error, TRANSIENT_ERRORS):
+        fields = {
+            "outcome": SyncOutcome.RETRYING if request.retries_left > 0 else SyncOutcome.FAILED,
+            "finished_at": now,
+            "error_class": type(error).__name__,
+            "error_message": f"The database failed during the sync ({_short(error)}); "
+            "the last good balances are kept.",
+        }
+    elif type(error).__name__ == "SoftTimeLimitExceeded":  # Celery's, raised in the task
+        fields = {
+            "outcome": SyncOutcome.FAILED,
+            "finished_at": now,
+            "error_class": "TimeLimit",
+            "error_message": "The sync ran past the task's time limit; "
+            "the last good balances are kept.",
+        }
+    else:
+        log.exception("sync of location %s failed unexpectedly", run.location_id)
+        fields = {
+            "outcome": SyncOutcome.FAILED,
+            "finished_at": now,
+            "error_class": "InternalError",
+            "error_message": f"The sync failed on an error of Counterweight's own "
+            f"({type(error).__name__}); the last good balances are kept. It was logged.",
+        }
+    for name, value in fields.items():
+        setattr(run, name, value)
+    try:
+        SyncRun.objects.filter(pk=run.pk, outcome=SyncOutcome.RUNNING).update(**fields)
+    except DatabaseError as db_error:  # the database is down: a later sync ends it as abandoned
+        log.warning("sync run %s could not be ended: %s", run.pk, db_error)
+
+
+def _short(error: BaseException) -> str:
+    return " ".join(str(error).split())[:160]
+
+
+def _fetch_and_store(account: ExchangeAccount, run: SyncRun, request: SyncRequest) -> None:
     try:
         fetched = _fetch(account)
+        check_storable(account.exchange_id, fetched)
     except ExchangeFault as fault:
-        will_retry = fault.retryable and request.retries_left > 0
-        _record_failure(run, account, fault, will_retry=will_retry)
-        if will_retry:
-            raise RetryableSyncError(fault.message) from fault
-        return run
+        _record_failure(run, account, fault, request)
+        return
     try:
-        store_snapshot(run=run, account=account, fetched=fetched)
+        store_result(run=run, account=account, fetched=fetched)
     except IntegrityError as error:
         # An asset id this process kept was deleted since, or a duplicate of this task
         # succeeded meanwhile: either way a retry, with ids read afresh, settles it.
         KNOWN_ASSET_IDS.clear()
-        raise RetryableSyncError(f"the snapshot was not stored ({error}); trying again") from error
-    return run
+        not_stored = ExchangeFault(
+            kind="network",
+            error_class="NotStored",
+            message=f"The snapshot was not stored ({_short(error)}); the sync will retry.",
+        )
+        _record_failure(run, account, not_stored, request)
 
 
 def _fetch(account: ExchangeAccount) -> FetchedAccount:
@@ -247,16 +338,54 @@ def _fetch(account: ExchangeAccount) -> FetchedAccount:
     )
 
 
+# What the holding columns hold: numeric(38, 18) amounts, codes of 32 and 40 characters.
+AMOUNT_QUANTUM = Decimal(1).scaleb(-AMOUNT["decimal_places"])
+AMOUNT_LIMIT = Decimal(10) ** (AMOUNT["max_digits"] - AMOUNT["decimal_places"])
+
+
+def check_storable(exchange_id: str, fetched: FetchedAccount) -> None:
+    """The last line of defence behind the exchange module's checks: a balance the columns
+    cannot hold exactly is a malformed answer, never a rounded or truncated holding."""
+    for balance in fetched.balances:
+        problem = storable_problem(balance)
+        if problem:
+            name = exchanges.display_name(exchange_id)
+            raise ExchangeFault(
+                kind="bad_response",
+                error_class="MalformedAnswer",
+                message=f"{name} sent a malformed answer for the {balance.product} wallet "
+                f"({problem}). The sync will retry; the last good balances are kept.",
+            )
+
+
+def storable_problem(balance: FetchedBalance) -> str:
+    amount = balance.amount
+    if not amount.is_finite() or abs(amount) >= AMOUNT_LIMIT:
+        return f"amount of {balance.code[:40]} is {amount}, beyond what can be held"
+    if amount != amount.quantize(AMOUNT_QUANTUM, context=EXACT):
+        return f"amount of {balance.code} has more than {AMOUNT['decimal_places']} decimals"
+    if amount < 0 and balance.product not in LIABILITY_PRODUCTS:
+        return f"amount of {balance.code} is negative in a {balance.product} wallet"
+    if not 0 < len(balance.code) <= CODE_LENGTH or len(balance.reported_code) > REPORTED_LENGTH:
+        return f"currency code {balance.reported_code[:40]!r} is too long or empty"
+    return ""
+
+
 @transaction.atomic
 def _record_failure(
-    run: SyncRun, account: ExchangeAccount, fault: ExchangeFault, *, will_retry: bool
+    run: SyncRun, account: ExchangeAccount, fault: ExchangeFault, request: SyncRequest
 ) -> None:
-    """The run's outcome and, for rejected credentials, the broken mark."""
+    """The run's outcome, its next attempt when one is worth it, and, for rejected
+    credentials, the broken mark."""
+    will_retry = fault.retryable and request.retries_left > 0
     run.outcome = SyncOutcome.RETRYING if will_retry else SyncOutcome.FAILED
     run.finished_at = timezone.now()
     run.error_class = fault.error_class
     run.error_message = fault.message
-    run.save(update_fields=["outcome", "finished_at", "error_class", "error_message"])
+    run.retry_due_at = run.finished_at + retry_delay(request.attempt) if will_retry else None
+    run.save(
+        update_fields=["outcome", "finished_at", "error_class", "error_message", "retry_due_at"]
+    )
     if fault.credentials_broken:
         ExchangeAccount.objects.filter(pk=account.pk).update(
             credentials_broken_at=run.finished_at, credentials_error=fault.message
@@ -265,13 +394,50 @@ def _record_failure(
 
 
 @transaction.atomic
-def store_snapshot(*, run: SyncRun, account: ExchangeAccount, fetched: FetchedAccount) -> None:
-    """The snapshot, its holdings and prices and the run's success: one commit."""
+def store_result(*, run: SyncRun, account: ExchangeAccount, fetched: FetchedAccount) -> None:
+    """Prices, permissions and then either the snapshot (the run succeeds) or, for a large
+    drop, the held read (the run is unconfirmed): one commit."""
     now = timezone.now()
     asset_ids = asset_ids_for_codes({balance.code for balance in fetched.balances})
+    sources = _quote_sources(account.exchange_id, fetched, set(asset_ids))
+    store_prices(asset_ids, sources, now, refused=getattr(fetched, "refused_quotes", {}))
+    _store_permissions(account, fetched)
+    run.request_count = fetched.request_count
+    read = [(b.code, b.product, b.amount) for b in fetched.balances]
+    before = drops.confirmed_rows(account.pk)
+    prices = drops.latest_prices({row[0] for row in (*before, *read)})
+    held = drops.pending_drop(account.pk)
+    drop = drops.find_drop(before, read, prices, settings.SYNC_DROP_THRESHOLD)
+    if held is not None and drops.agrees(drops.held_rows(held), read, prices):
+        snapshot = _store_snapshot(run, fetched, asset_ids, now)
+        drops.settle(held, DropState.CONFIRMED, "confirmed by a second read", now=now,
+                     snapshot=snapshot)  # fmt: skip
+    elif drop is not None:
+        if held is not None:
+            drops.settle(held, DropState.SUPERSEDED, "a later read found other balances", now=now)
+        _hold(run, fetched, drop, now)
+    else:
+        if held is not None:
+            drops.settle(held, DropState.SUPERSEDED, "the next read did not show it", now=now)
+        _store_snapshot(run, fetched, asset_ids, now)
+
+
+def _store_snapshot(
+    run: SyncRun, fetched: FetchedAccount, asset_ids: dict[str, int], now: datetime
+) -> HoldingSnapshot:
     snapshot = HoldingSnapshot.objects.create(
-        location_id=account.pk, taken_at=now, source=SnapshotSource.SYNC, sync_run=run
+        location_id=run.location_id, taken_at=now, source=SnapshotSource.SYNC, sync_run=run
     )
+    _insert_holdings(snapshot, fetched.balances, asset_ids)
+    run.outcome = SyncOutcome.SUCCESS
+    run.finished_at = now
+    run.save(update_fields=["outcome", "finished_at", "request_count"])
+    return snapshot
+
+
+def _insert_holdings(
+    snapshot: HoldingSnapshot, balances: Iterable[FetchedBalance], asset_ids: dict[str, int]
+) -> None:
     insert_rows(
         Holding,
         [
@@ -282,17 +448,56 @@ def store_snapshot(*, run: SyncRun, account: ExchangeAccount, fetched: FetchedAc
                 "amount": balance.amount,
                 "reported_code": balance.reported_code,
             }
-            for balance in fetched.balances
+            for balance in balances
         ],
     )
-    store_prices(asset_ids, _quote_sources(account.exchange_id, fetched, set(asset_ids)), now)
-    run.outcome = SyncOutcome.SUCCESS
+
+
+def _hold(run: SyncRun, fetched: FetchedAccount, drop: drops.Drop, now: datetime) -> None:
+    balances = [[b.code, b.product, str(b.amount), b.reported_code] for b in fetched.balances]
+    held = drops.hold_drop(run=run, balances=balances, drop=drop, now=now)
+    run.outcome = SyncOutcome.UNCONFIRMED
     run.finished_at = now
-    run.request_count = fetched.request_count
-    run.save(update_fields=["outcome", "finished_at", "request_count"])
+    run.error_class = "UnconfirmedDrop"
+    run.error_message = (
+        f"Drop of {drops.usd(drop.drop_usd)} USD awaiting confirmation ({drop.detail}). "
+        f"The last confirmed balances are kept; a second read at "
+        f"{timezone.localtime(held.reread_due_at):%H:%M:%S} confirms it if it agrees."
+    )
+    run.save(
+        update_fields=["outcome", "finished_at", "error_class", "error_message", "request_count"]
+    )
+
+
+def store_read_snapshot(
+    run: SyncRun, balances: list[list[str]], *, taken_at: datetime
+) -> HoldingSnapshot:
+    """A held read made the location's holdings (a manager confirmed its drop)."""
+    read = [FetchedBalance(reported, code, product, Decimal(amount))
+            for code, product, amount, reported in balances]  # fmt: skip
+    asset_ids = asset_ids_for_codes({balance.code for balance in read})
+    snapshot = HoldingSnapshot.objects.create(
+        location_id=run.location_id, taken_at=taken_at, source=SnapshotSource.SYNC, sync_run=run
+    )
+    _insert_holdings(snapshot, read, asset_ids)
+    return snapshot
+
+
+def _store_permissions(account: ExchangeAccount, fetched: FetchedAccount) -> None:
+    """New flags when the exchange said them; the last known ones, marked, when its answer
+    could not be read."""
+    problem = getattr(fetched, "permissions_problem", "")
+    if problem:
+        if problem != account.key_permissions_problem:
+            ExchangeAccount.objects.filter(pk=account.pk).update(key_permissions_problem=problem)
+        return
     permissions = fetched.key_permissions
-    if permissions is not None and permissions != account.key_permissions:
-        ExchangeAccount.objects.filter(pk=account.pk).update(key_permissions=permissions)
+    if permissions is None:
+        return
+    if permissions != account.key_permissions or account.key_permissions_problem:
+        ExchangeAccount.objects.filter(pk=account.pk).update(
+            key_permissions=permissions, key_permissions_problem=""
+        )
 
 
 def asset_ids_for_codes(codes: set[str]) -> dict[str, int]:
@@ -375,22 +580,80 @@ def _cache_set(key: str, value: tuple[float, dict[str, Decimal]]) -> None:
 
 
 def store_prices(
-    asset_ids: dict[str, int], sources: list[tuple[str, dict[str, Decimal]]], as_of: object
+    asset_ids: dict[str, int],
+    sources: list[tuple[str, dict[str, Decimal]]],
+    as_of: datetime,
+    *,
+    refused: Mapping[str, str] | None = None,
 ) -> None:
+    """Each code's USD price, or, for a quote that cannot be trusted, a refusal with its
+    reason: the asset is then unpriced (never zero) until a quote is accepted again."""
     prices = usd_prices(asset_ids, sources)
-    insert_rows(
-        Price,
-        [
-            {
-                "asset_id": asset_ids[code],
-                "price_usd": found.price,
-                "source": found.source,
-                "is_manual": False,
-                "as_of": as_of,
-            }
-            for code, found in prices.items()
-        ],
+    last = last_accepted_prices({asset_ids[code] for code in prices})
+    rows = []
+    for code, found in prices.items():
+        reason = price_problem(found.price, last.get(asset_ids[code]))
+        rows.append(_price_row(asset_ids[code], found.source, as_of, found.price, reason))
+    for code, reason in _refused_codes(refused or {}, set(asset_ids) - set(prices)).items():
+        rows.append(_price_row(asset_ids[code], sources[0][0], as_of, None, reason))
+    insert_rows(Price, rows)
+
+
+def _price_row(
+    asset_id: int, source: str, as_of: datetime, price: Decimal | None, reason: str
+) -> dict[str, object]:
+    stored = None if reason or price is None else price.quantize(AMOUNT_QUANTUM, context=EXACT)
+    return {
+        "asset_id": asset_id,
+        "price_usd": stored,
+        "source": source,
+        "is_manual": False,
+        "as_of": as_of,
+        "refused_reason": reason if stored is None else "",
+    }
+
+
+def _refused_codes(refused: Mapping[str, str], unpriced: set[str]) -> dict[str, str]:
+    """The codes left unpriced because their quote was refused at the exchange boundary."""
+    reasons: dict[str, str] = {}
+    for symbol, reason in sorted(refused.items()):
+        base = symbol.split("/", 1)[0]
+        if base in unpriced and base not in reasons:
+            reasons[base] = f"The {symbol} quote was refused: {reason}"
+    return reasons
+
+
+def last_accepted_prices(asset_ids: set[int]) -> dict[int, Decimal]:
+    """Each asset's latest price that was accepted (a refusal has none): one query."""
+    latest = (
+        Price.objects.filter(asset_id=OuterRef("asset_id"), price_usd__isnull=False)
+        .order_by("-as_of", "-pk")
+        .values("pk")[:1]
     )
+    rows = Price.objects.filter(asset_id__in=asset_ids, pk=Subquery(latest)).values_list(
+        "asset_id", "price_usd"
+    )
+    return {asset_id: price for asset_id, price in rows if price is not None}
+
+
+def price_problem(price: Decimal, last: Decimal | None) -> str:
+    """Why a USD price cannot be stored as the asset's price, or ""."""
+    if not price.is_finite() or price <= 0:
+        return f"the quote gives {price} USD, not a positive price"
+    if price >= AMOUNT_LIMIT:
+        return f"{price} USD is beyond what a price column holds"
+    stored = price.quantize(AMOUNT_QUANTUM, context=EXACT)
+    # A derived price (a quote x a stablecoin's USD rate) may carry digits beyond the 18th
+    # decimal; losing those is no error. Losing more (a price of 1e-19 stored as 0) is.
+    if stored == 0 or abs(stored - price) > price * PRICE_ROUNDING_TOLERANCE:
+        return f"{price} USD cannot be stored exactly (18 decimals)"
+    factor = settings.PRICE_JUMP_FACTOR
+    if last is not None and (price > last * factor or price * factor < last):
+        return (
+            f"{price} USD is more than {factor}x away from the last price, {last} USD; "
+            "enter a price by hand if the move is real"
+        )
+    return ""
 
 
 def insert_rows(model: type[Model], rows: list[dict[str, object]]) -> None:

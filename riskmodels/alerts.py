@@ -20,7 +20,7 @@ from django.template.loader import render_to_string
 from accounts.models import AccessGrant, AccessLevel, Role
 from portfolio.models import Portfolio
 from riskmodels.engine import Finding
-from riskmodels.models import Alert, AlertCause, AlertLevel, AlertState
+from riskmodels.models import SYNC_RULE, Alert, AlertCause, AlertLevel, AlertState
 from riskmodels.webhooks import record_alert_events
 
 # Fields a change of level touches; a change within a level touches value and threshold only.
@@ -128,7 +128,9 @@ def evaluate_alerts(
     over = {(f.rule, f.subject): f for f in findings if f.level != "ok"}
     live = {
         (a.rule, a.subject): a
-        for a in Alert.objects.filter(portfolio_id=portfolio_id).exclude(state=AlertState.RESOLVED)
+        for a in Alert.objects.filter(portfolio_id=portfolio_id)
+        .exclude(state=AlertState.RESOLVED)
+        .exclude(rule=SYNC_RULE)  # sync alerts follow syncs (riskmodels.sync_alerts)
     }
     changes = AlertChanges()
     for key, finding in over.items():

@@ -27,7 +27,7 @@ from portfolio.models import (
     SyncRun,
 )
 from portfolio.services import create_exchange_account, set_exchange_credentials
-from portfolio.sync import RetryableSyncError, SyncRequest, sync_location
+from portfolio.sync import SyncRequest, sync_location
 from tests.factories import AssetFactory, CounterpartyFactory, PortfolioFactory
 from tests.portfolio.test_exchanges import EXPECTED, creds
 
@@ -118,10 +118,20 @@ def test_failed_sync_keeps_the_last_good_snapshot(binance, emulator, fault, outc
 
 def test_retryable_fault_asks_for_a_retry_while_retries_remain(binance, emulator):
     emulator.add_fault("binance", "/api/v3/account", status=429, times=None)
-    with pytest.raises(RetryableSyncError):
-        run(binance, retries_left=2)
-    assert SyncRun.objects.get().outcome == SyncOutcome.RETRYING
+    before = timezone.now()
+    retrying = run(binance, retries_left=2)
+    assert retrying == SyncRun.objects.get()
+    assert (retrying.outcome, retrying.error_class) == (SyncOutcome.RETRYING, "DDoSProtection")
+    # Due in the database (beat sends it), after the first backoff of 2.5 to 5 s.
+    assert before + timedelta(seconds=2.5) <= retrying.retry_due_at
+    assert retrying.retry_due_at <= timezone.now() + timedelta(seconds=5)
     assert not HoldingSnapshot.objects.exists()
+
+
+def test_the_last_attempt_of_a_retryable_fault_fails_with_no_retry_due(binance, emulator):
+    emulator.add_fault("binance", "/api/v3/account", status=429, times=None)
+    failed = run(binance, retries_left=0)
+    assert (failed.outcome, failed.retry_due_at) == (SyncOutcome.FAILED, None)
 
 
 def test_rejected_key_marks_credentials_broken_and_stops_syncing(binance):
@@ -151,9 +161,11 @@ def running_run(account: ExchangeAccount, *, minutes_ago: float = 0) -> SyncRun:
 def test_a_running_sync_keeps_a_second_sync_out(binance):
     running_run(binance)
     assert run(binance) is None
-    with pytest.raises(RetryableSyncError):
-        run(binance, retries_left=1)
-    assert SyncRun.objects.count() == 1
+    busy = run(binance, retries_left=1)  # a round's own sync: it tries again shortly
+    assert (busy.outcome, busy.error_class) == (SyncOutcome.RETRYING, "Busy")
+    busy.refresh_from_db()
+    assert busy.retry_due_at is not None
+    assert SyncRun.objects.filter(outcome=SyncOutcome.RUNNING).count() == 1
     assert not HoldingSnapshot.objects.exists()
 
 
@@ -174,25 +186,30 @@ def test_an_exception_mid_sync_ends_the_run_so_a_retry_can_run(binance, monkeypa
     def broken_store(**kwargs: object) -> None:
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(sync, "store_snapshot", broken_store)
+    monkeypatch.setattr(sync, "store_result", broken_store)
     with pytest.raises(OperationalError):
         run(binance, retries_left=2)
     ended = SyncRun.objects.get()
-    assert (ended.outcome, ended.error_class) == (SyncOutcome.RETRYING, "Interrupted")
+    assert (ended.outcome, ended.error_class) == (SyncOutcome.RETRYING, "OperationalError")
+    assert ended.error_message.startswith("The database failed during the sync")
     monkeypatch.undo()
     retried = run(binance)
     assert retried.outcome == SyncOutcome.SUCCESS
     assert HoldingSnapshot.objects.get(location=binance.location).sync_run == retried
 
 
-def test_an_unexpected_error_without_retries_left_ends_the_run_failed(binance, monkeypatch):
+def test_an_error_of_our_own_ends_the_run_failed_and_never_escapes(binance, monkeypatch):
     def broken_store(**kwargs: object) -> None:
         raise ValueError("a bug")
 
-    monkeypatch.setattr(sync, "store_snapshot", broken_store)
-    with pytest.raises(ValueError, match="a bug"):
-        run(binance, retries_left=2)  # not a transient error: the task will not retry it
-    assert SyncRun.objects.get().outcome == SyncOutcome.FAILED
+    monkeypatch.setattr(sync, "store_result", broken_store)
+    failed = run(binance, retries_left=2)  # not a transient error: no retry would help
+    assert failed == SyncRun.objects.get()
+    assert (failed.outcome, failed.error_class) == (SyncOutcome.FAILED, "InternalError")
+    assert failed.error_message == (
+        "The sync failed on an error of Counterweight's own (ValueError); "
+        "the last good balances are kept. It was logged."
+    )
 
 
 def test_key_permissions_are_kept_for_the_warning(binance):
@@ -256,8 +273,8 @@ def test_run_exchange_emulator_command_serves_a_scenario():
 def test_a_kept_asset_id_deleted_since_costs_a_retry_never_a_wrong_snapshot(emulator):
     binance = make_account("binance")
     sync.KNOWN_ASSET_IDS["BTC"] = 10**9  # an id this process kept, deleted by an admin since
-    with pytest.raises(RetryableSyncError, match="not stored"):
-        run(binance, retries_left=1)
+    retrying = run(binance, retries_left=1)
+    assert (retrying.outcome, retrying.error_class) == (SyncOutcome.RETRYING, "NotStored")
     assert "BTC" not in sync.KNOWN_ASSET_IDS
     assert not HoldingSnapshot.objects.exists()
     assert run(binance, retries_left=1).outcome == SyncOutcome.SUCCESS
