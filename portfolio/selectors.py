@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from portfolio.models import (
     FINAL_OUTCOMES,
+    Asset,
     CustodyLocation,
+    DropState,
     Holding,
     HoldingSnapshot,
     Portfolio,
+    Price,
+    SyncOutcome,
     SyncRound,
     SyncRun,
+    UnconfirmedDrop,
 )
 
 
@@ -73,3 +83,88 @@ def sync_round_progress(sync_round: SyncRound) -> dict[str, object]:
             for run in latest.values()
         ],
     }
+
+
+@dataclass(frozen=True, slots=True)
+class NotCurrent:
+    """An exchange location whose figures are not current: the last confirmed ones are shown."""
+
+    location: CustodyLocation
+    data_as_of: datetime | None  # the last confirmed holdings
+    reason: str  # in words, for managers (investors see the location and the time only)
+
+
+def not_current_locations(portfolio: Portfolio) -> list[NotCurrent]:
+    """Exchange locations whose last sync failed, awaits confirmation of a drop, or whose
+    credentials were rejected: a fixed number of queries, whatever the number of locations."""
+    final = SyncRun.objects.filter(location=OuterRef("pk"), outcome__in=FINAL_OUTCOMES)
+    final = final.order_by("-started_at", "-pk")
+    snapshots = HoldingSnapshot.objects.filter(location=OuterRef("pk")).order_by("-taken_at")
+    locations = (
+        locations_of(portfolio)
+        .filter(exchange_account__isnull=False)
+        .annotate(
+            data_as_of=Subquery(snapshots.values("taken_at")[:1]),
+            final_outcome=Subquery(final.values("outcome")[:1]),
+            final_error=Subquery(final.values("error_message")[:1]),
+        )
+    )
+    pending = {
+        drop.location_id: drop
+        for drop in UnconfirmedDrop.objects.filter(
+            location__portfolio=portfolio, state=DropState.PENDING
+        )
+    }
+    found = []
+    for location in locations:
+        reason = _not_current_reason(location, pending.get(location.pk))
+        if reason:
+            found.append(NotCurrent(location, location.data_as_of, reason))
+    return found
+
+
+def _not_current_reason(location: CustodyLocation, drop: UnconfirmedDrop | None) -> str:
+    account = location.exchange_account
+    if account.credentials_broken_at is not None:
+        return f"The exchange rejected the API key: {account.credentials_error}"
+    if drop is not None:
+        return f"Drop of {drop.drop_usd:,.2f} USD awaiting confirmation ({drop.detail})."
+    # Annotated by not_current_locations: the latest final run's outcome and message.
+    if location.final_outcome == SyncOutcome.FAILED:  # type: ignore[attr-defined]
+        return f"The last sync failed: {location.final_error}"  # type: ignore[attr-defined]
+    return ""
+
+
+@dataclass(frozen=True, slots=True)
+class PriceNote:
+    """A held asset whose price is not current: refused (unpriced) or older than allowed."""
+
+    asset: str
+    price: Decimal | None
+    as_of: datetime
+    note: str
+
+
+def price_notes(portfolio: Portfolio, *, now: datetime) -> list[PriceNote]:
+    """The held assets whose latest price was refused, or is older than PRICE_STALE_HOURS."""
+    held = Holding.objects.filter(snapshot_id__in=latest_snapshot_ids(portfolio))
+    latest = Price.objects.filter(asset=OuterRef("pk")).order_by("-as_of", "-pk")
+    rows = (
+        Asset.objects.filter(pk__in=held.values("asset_id"))
+        .annotate(
+            price=Subquery(latest.values("price_usd")[:1]),
+            as_of=Subquery(latest.values("as_of")[:1]),
+            reason=Subquery(latest.values("refused_reason")[:1]),
+        )
+        .exclude(as_of=None)
+        .order_by("code")
+        .values_list("code", "price", "as_of", "reason")
+    )
+    oldest = now - timedelta(hours=settings.PRICE_STALE_HOURS)
+    notes = []
+    for code, price, as_of, reason in rows:
+        if price is None:
+            notes.append(PriceNote(code, None, as_of, f"unpriced: {reason}"))
+        elif as_of < oldest:
+            notes.append(PriceNote(code, price, as_of, "price older than allowed"))
+    return notes

@@ -15,4 +15,16 @@ urlpatterns = [
     ),
     path("locations/<int:pk>/", views.location_detail, name="location_detail"),
     path("locations/<int:pk>/sync/", views.sync_location_now, name="sync_location"),
+    path(
+        "locations/<int:pk>/drops/<int:drop_id>/confirm/",
+        views.decide_drop,
+        {"decision": "confirmed"},
+        name="confirm_drop",
+    ),
+    path(
+        "locations/<int:pk>/drops/<int:drop_id>/reject/",
+        views.decide_drop,
+        {"decision": "rejected"},
+        name="reject_drop",
+    ),
 ]

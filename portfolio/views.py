@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,10 +17,17 @@ from accounts.access import (
     investor_share,
 )
 from accounts.types import AuthenticatedRequest
+from portfolio import drops
 from portfolio.account_views import sync_progress_for
-from portfolio.models import Holding, SyncRound
+from portfolio.models import CustodyLocation, DropState, Holding, SyncRound, UnconfirmedDrop
 from portfolio.rounds import start_sync_round
-from portfolio.selectors import current_holdings, locations_with_health, sync_round_progress
+from portfolio.selectors import (
+    NotCurrent,
+    current_holdings,
+    locations_with_health,
+    not_current_locations,
+    sync_round_progress,
+)
 
 
 @login_required
@@ -31,6 +39,7 @@ def portfolio_detail(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         "share": share,
         "rows": _holding_rows(current_holdings(portfolio), share),
         "locations": locations_with_health(portfolio) if share is None else None,
+        "not_current": not_current_locations(portfolio),
         "can_manage": can_manage(request.user, portfolio),
         "sync": sync_progress_for(request, portfolio),
     }
@@ -48,8 +57,35 @@ def location_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "rows": _holding_rows(holdings, share),
         "can_manage": share is None and can_manage(request.user, location.portfolio),
         "sync": sync_progress_for(request, location.portfolio),
+        "not_current": _not_current_here(location),
+        "drop": drops.pending_drop(location.pk),
     }
     return render(request, "portfolio/location_detail.html", context)
+
+
+def _not_current_here(location: CustodyLocation) -> NotCurrent | None:
+    found = [row for row in not_current_locations(location.portfolio) if row.location == location]
+    return found[0] if found else None
+
+
+@login_required
+@require_POST
+def decide_drop(
+    request: AuthenticatedRequest, pk: int, drop_id: int, decision: str
+) -> HttpResponse:
+    """A manager confirms (the drop becomes the holdings) or rejects (they stay) a held drop."""
+    location = get_location_for_user(request.user, pk, manage=True)
+    drop = get_object_or_404(UnconfirmedDrop, pk=drop_id, location=location)
+    try:
+        if decision == DropState.CONFIRMED:
+            drops.confirm_drop(drop=drop, user=request.user)
+            messages.success(request, "Drop confirmed: the balances read are now the holdings.")
+        else:
+            drops.reject_drop(drop=drop, user=request.user)
+            messages.success(request, "Drop rejected: the last confirmed holdings stay.")
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("portfolio:location_detail", pk=location.pk)
 
 
 @login_required

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 if TYPE_CHECKING:
+    from portfolio.selectors import NotCurrent, PriceNote
     from riskmodels.models import Alert, ExposureSnapshot
 
 Level = Literal["ok", "warn", "breach"]
@@ -156,3 +157,7 @@ class ReportPage(StaticPage):
     version: str
     snapshot: ExposureSnapshot
     alerts: list[LiveAlertRow]
+    # Live, never cached: locations showing their last confirmed figures, and held assets
+    # whose price was refused or is older than allowed.
+    not_current: list[NotCurrent]
+    price_notes: list[PriceNote]

@@ -16,6 +16,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db.models import Count, Max, OuterRef, Q, Subquery
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.utils import timezone
 
 from portfolio.models import (
     Asset,
@@ -26,7 +27,12 @@ from portfolio.models import (
     Portfolio,
     Price,
 )
-from portfolio.selectors import latest_snapshot_ids, locations_with_health
+from portfolio.selectors import (
+    latest_snapshot_ids,
+    locations_with_health,
+    not_current_locations,
+    price_notes,
+)
 from riskmodels import charts, engine
 from riskmodels.documents import (
     ExposureReport,
@@ -445,7 +451,14 @@ def report_page(
         static = _static_page(portfolio, snapshot, stake)
         cache.set(f"report-page:{version}", static, REPORT_CACHE_SECONDS)
     live = _alert_rows(live_alerts(portfolio.pk)) if alerts else []
-    return {**static, "version": version, "snapshot": snapshot, "alerts": live}
+    return {
+        **static,
+        "version": version,
+        "snapshot": snapshot,
+        "alerts": live,
+        "not_current": not_current_locations(portfolio),
+        "price_notes": price_notes(portfolio, now=timezone.now()),
+    }
 
 
 def _static_page(
