@@ -85,3 +85,28 @@ def test_the_report_marks_the_location_not_current(held, tenants):
     text = page.content.decode()
     assert "Some figures are not current." in text
     assert "binance main, data from" in text
+
+
+def test_a_sync_alert_is_mailed_to_the_managers_and_sent_to_webhooks(
+    tenants, emulator, mailoutbox, django_capture_on_commit_callbacks
+):
+    from riskmodels.models import SYNC_RULE, WebhookEndpoint, WebhookEvent
+
+    tenants.alice.email = "alice@fund-a.test"
+    tenants.alice.save()
+    WebhookEndpoint.objects.create(
+        portfolio=tenants.fund_a, url="http://127.0.0.1:9/hook", secret_encrypted="x"
+    )
+    CounterpartyFactory.create(slug="binance", name="Binance")
+    account = create_exchange_account(
+        portfolio=tenants.fund_a, name="binance main", exchange_id="binance",
+        credentials=KEYS["binance"],
+    )  # fmt: skip
+    emulator.add_fault("binance", SPOT, status=503, body="<html>down</html>")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run(account).outcome == SyncOutcome.FAILED
+    assert [message.to for message in mailoutbox] == [["alice@fund-a.test"]]
+    assert "sync failing or unconfirmed" in mailoutbox[0].body.lower()
+    event = WebhookEvent.objects.get()
+    assert (event.type, event.payload["alert"]["rule"]) == ("alert.opened", SYNC_RULE)
+    assert event.payload["alert"]["subject"] == str(account.pk)
