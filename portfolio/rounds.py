@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -15,7 +15,9 @@ from portfolio.models import (
     CustodyLocation,
     ExchangeAccount,
     Portfolio,
+    SyncOutcome,
     SyncRound,
+    SyncRun,
 )
 
 log = logging.getLogger(__name__)
@@ -88,6 +90,56 @@ def dispatch_pending_rounds(*, max_age: timedelta = PENDING_MAX_AGE) -> int:
     since = timezone.now() - max_age
     pending = SyncRound.objects.filter(dispatched_at=None, started_at__gte=since)
     return sum(dispatch_round(pk) for pk in pending.values_list("pk", flat=True))
+
+
+def retry_task_id(run: SyncRun) -> str:
+    """One task id per attempt: a retry sent twice (a beat tick repeated, a claim released
+    after its send reached the broker) finds its own success and does not sync again."""
+    base = (
+        round_task_id(run.sync_round_id, run.location_id)
+        if run.sync_round_id is not None
+        else f"sync-location{run.location_id}"
+    )
+    return f"{base}-attempt{run.attempt + 1}"
+
+
+def dispatch_due_retries(*, now: datetime | None = None) -> int:
+    """Send the next attempt of every retrying run that is due; how many were sent.
+
+    A retry waits in the database, not as a countdown in a worker's memory, where a broker
+    restart loses it (and with kombu 5.7 crashes the worker). Each run is claimed with a
+    conditional UPDATE (retry_sent_at), so two beats running at once send it once; a broker
+    that is down releases the claim, and the next tick sends it.
+    """
+    now = now or timezone.now()
+    due = SyncRun.objects.filter(
+        outcome=SyncOutcome.RETRYING, retry_due_at__lte=now, retry_sent_at=None
+    ).order_by("retry_due_at")
+    sent = 0
+    for run in due.only("pk", "location_id", "sync_round_id", "attempt"):
+        claimed = SyncRun.objects.filter(pk=run.pk, retry_sent_at=None).update(retry_sent_at=now)
+        if not claimed:
+            continue  # another dispatcher got there first
+        if not _send_retry(run):
+            SyncRun.objects.filter(pk=run.pk, retry_sent_at=now).update(retry_sent_at=None)
+            break  # the broker is down: the others would only wait for it too
+        sent += 1
+    return sent
+
+
+def _send_retry(run: SyncRun) -> bool:
+    from portfolio.tasks import sync_location  # tasks import services, not the reverse
+
+    try:
+        sync_location.apply_async(
+            args=(run.location_id,),
+            kwargs={"round_id": run.sync_round_id, "attempt": run.attempt + 1},
+            task_id=retry_task_id(run),
+        )
+    except BROKER_ERRORS as error:
+        log.warning("retry of sync run %s not sent, the broker is unreachable: %s", run.pk, error)
+        return False
+    return True
 
 
 def _round_progress(round_id: int) -> tuple[int, int]:
