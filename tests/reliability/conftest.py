@@ -339,3 +339,10 @@ def dispatch_pending() -> int:
     from portfolio.rounds import dispatch_pending_rounds
 
     return dispatch_pending_rounds()
+
+
+def dispatch_due() -> int:
+    """What beat's dispatch_due_syncs does for retries: send those that are due."""
+    from portfolio.rounds import dispatch_due_retries
+
+    return dispatch_due_retries()
