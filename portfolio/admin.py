@@ -23,6 +23,7 @@ from portfolio.models import (
     Price,
     SyncRound,
     SyncRun,
+    UnconfirmedDrop,
 )
 from portfolio.services import set_exchange_credentials
 
@@ -190,7 +191,7 @@ class HoldingAdmin(admin.ModelAdmin):
 
 @admin.register(Price)
 class PriceAdmin(admin.ModelAdmin):
-    list_display = ["asset", "price_usd", "source", "is_manual", "as_of"]
+    list_display = ["asset", "price_usd", "source", "is_manual", "as_of", "refused_reason"]
     list_filter = ["source", "is_manual"]
     date_hierarchy = "as_of"
     autocomplete_fields = ["asset"]
@@ -202,6 +203,14 @@ class SyncRunAdmin(ReadOnlyAdmin):
     list_display = ["location", "started_at", "attempt", "outcome", "error_class", "request_count"]
     list_filter = ["outcome"]
     date_hierarchy = "started_at"
+
+
+# Held drops are settled by a second read or by a manager on the location page (audited).
+@admin.register(UnconfirmedDrop)
+class UnconfirmedDropAdmin(ReadOnlyAdmin):
+    list_display = ["location", "found_at", "drop_usd", "state", "decided_by", "decided_at"]
+    list_filter = ["state"]
+    date_hierarchy = "found_at"
 
 
 @admin.register(SyncRound)

@@ -20,8 +20,10 @@ from portfolio.models import (
     Portfolio,
     Price,
     SnapshotSource,
+    SyncOutcome,
     SyncRound,
     SyncRun,
+    UnconfirmedDrop,
 )
 from riskmodels.models import Alert, AlertLevel, ExposureSnapshot, StressScenario, StressShock
 
@@ -252,3 +254,13 @@ def started_round(portfolio: Portfolio) -> SyncRound:
     sync_round = start_sync_round(portfolio=portfolio)
     assert sync_round is not None, "the portfolio has exchange accounts"
     return sync_round
+
+
+def held_drop(location: CustodyLocation) -> UnconfirmedDrop:
+    """A read of an empty spot wallet, held for confirmation, as portfolio.sync holds one."""
+    from portfolio.drops import Drop, hold_drop
+
+    now = timezone.now()
+    run = SyncRunFactory.create(location=location, outcome=SyncOutcome.UNCONFIRMED, finished_at=now)
+    drop = Drop(Decimal(1000), Decimal(0), Decimal(1000), "spot wallet 1,000.00 → 0.00 USD")
+    return hold_drop(run=run, balances=[], drop=drop, now=now)

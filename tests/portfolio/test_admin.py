@@ -18,6 +18,7 @@ from tests.factories import (
     PriceFactory,
     StressShockFactory,
     SyncRunFactory,
+    held_drop,
 )
 
 SECRET = {"apiKey": "visible-nowhere-key", "secret": "visible-nowhere-secret"}
@@ -50,6 +51,7 @@ def filled(tenants):
     Limit.objects.create(policy=policy, rule="group", rating_tier="A", warn="0.2", breach="0.25")
     account = ExchangeAccountFactory.create(location__portfolio=tenants.fund_a)
     set_exchange_credentials(account=account, credentials=SECRET)
+    held_drop(account.location)
     _api_objects(tenants)
     return tenants
 

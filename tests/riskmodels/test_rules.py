@@ -10,14 +10,17 @@ from django.core.management import call_command
 from riskmodels.engine import DEFAULT_POLICY, RULE_LABELS, RULES, Rule
 from riskmodels.engine.policy import GROUP_RULE, THRESHOLD_RULES
 from riskmodels.engine.rules import SCOPED_RULES, SHARE_RULES
-from riskmodels.models import Alert, Limit, PolicyChange, limit_bounds
+from riskmodels.models import SYNC_RULE, Alert, Limit, PolicyChange, limit_bounds
 
 
 @pytest.mark.parametrize("model", [Limit, Alert, PolicyChange])
 def test_every_rule_field_offers_exactly_the_engines_rules(model):
     field = model._meta.get_field("rule")
-    assert [value for value, _ in field.choices] == [rule.value for rule in Rule]
-    assert dict(field.choices) == {rule.value: RULE_LABELS[rule] for rule in Rule}
+    # Alerts also follow syncs, under a rule no policy sets (riskmodels.sync_alerts).
+    extra = [SYNC_RULE] if model is Alert else []
+    assert [value for value, _ in field.choices] == [rule.value for rule in Rule] + extra
+    labels = dict(field.choices)
+    assert {rule: labels[rule] for rule in Rule} == {r.value: RULE_LABELS[r] for r in Rule}
 
 
 def test_the_policy_has_a_threshold_for_every_rule():

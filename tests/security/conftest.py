@@ -28,6 +28,7 @@ from tests.factories import (
     book,
     computed_exposure,
     grant,
+    held_drop,
     stake,
     started_round,
     worked_check,
@@ -88,6 +89,7 @@ def build_objects(portfolio: Portfolio) -> Objects:
         sync_round=started_round(portfolio),
         exposure=exposure,
         alert=alert,
+        drop=held_drop(account.location),
     )
 
 

@@ -39,6 +39,7 @@ from portfolio.models import (
     Portfolio,
     SyncRound,
     SyncRun,
+    UnconfirmedDrop,
 )
 from riskmodels.models import Alert, ExposureSnapshot
 
@@ -91,6 +92,7 @@ class Objects:
     sync_round: SyncRound
     exposure: ExposureSnapshot
     alert: Alert
+    drop: UnconfirmedDrop  # a held read of the account's location
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,10 @@ def account(o: Objects) -> dict[str, Any]:
     return {"pk": o.account.pk}
 
 
+def drop(o: Objects) -> dict[str, Any]:
+    return {"pk": o.account.pk, "drop_id": o.drop.pk}
+
+
 def sync_round(o: Objects) -> dict[str, Any]:
     return {"slug": o.portfolio.slug, "round_id": o.sync_round.pk}
 
@@ -185,6 +191,8 @@ ROWS: list[Row] = [
     Row("portfolio:sync_round_status", sync_round, get=manager_only(200)),
     Row("portfolio:location_detail", location, get=reader(200)),
     Row("portfolio:sync_location", location, get=POST_ONLY, post=manager_only(302)),
+    Row("portfolio:confirm_drop", drop, get=POST_ONLY, post=manager_only(302)),
+    Row("portfolio:reject_drop", drop, get=POST_ONLY, post=manager_only(302)),
     # Holdings entered by hand.
     Row("manual:holdings", slug, get=manager_only(200)),
     Row("manual:set_holding", slug, get=POST_ONLY, post=manager_only(FORM)),

@@ -46,7 +46,13 @@ from riskmodels.models import Alert
 from sandbox.demo import DEMO_SCENARIO, seed_demo
 from sandbox.emulator import Emulator
 from tests.conftest import login
-from tests.factories import PASSWORD, AlertFactory, computed_exposure, started_round
+from tests.factories import (
+    PASSWORD,
+    AlertFactory,
+    computed_exposure,
+    held_drop,
+    started_round,
+)
 from tests.security.matrix import Objects, all_rows
 
 ACCOUNTS = json.loads(DEMO_SCENARIO.read_text())["accounts"]
@@ -211,6 +217,7 @@ def objects_of(fund: Portfolio) -> Objects:
         sync_round=started_round(fund),
         exposure=computed_exposure(fund),
         alert=alert,
+        drop=held_drop(account.location),
     )
 
 
