@@ -1,0 +1,574 @@
+"""The exchange boundary of issue 12, against ccxt's real classes over HTTP to the emulator:
+every value checked, one deadline per sync, unreadable permissions, error bodies, quotes."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from portfolio import exchanges
+from portfolio.exchanges import ExchangeFault, FetchedAccount, fetch_account, fetch_quotes
+from sandbox.emulator import Emulator, run_emulator
+from tests.portfolio.test_exchanges import BALANCE_PATHS, SCENARIO, creds
+
+D = Decimal
+PATHS = BALANCE_PATHS | {"coinbase": "/v2/accounts"}
+Sync = Callable[..., FetchedAccount]
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    exchanges.clear_markets_cache()
+    with run_emulator(SCENARIO) as emu:
+        yield emu
+    exchanges.clear_markets_cache()
+
+
+@pytest.fixture(autouse=True)
+def clean(emulator: Emulator) -> Iterator[None]:
+    emulator.clear_faults()
+    emulator.reset_stats()
+    yield
+    emulator.clear_faults()
+
+
+@pytest.fixture
+def sync(emulator: Emulator) -> Sync:
+    def run(exchange: str, wallets: Any = exchanges.WALLETS, timeout_ms: int = 2000) -> Any:
+        return fetch_account(
+            exchange, creds(exchange), wallets, emulator_url=emulator.url, timeout_ms=timeout_ms
+        )
+
+    return run
+
+
+def answer(emulator: Emulator, exchange: str, path: str, body: Any, **options: Any) -> None:
+    emulator.add_fault(exchange, path, status=options.pop("status", 200), body=body, **options)
+
+
+def refused(sync: Sync, exchange: str, wallets: Any = ("spot",)) -> ExchangeFault:
+    with pytest.raises(ExchangeFault) as caught:
+        sync(exchange, wallets)
+    fault = caught.value
+    assert (fault.kind, fault.error_class, fault.retryable) == (
+        "bad_response",
+        "MalformedAnswer",
+        True,
+    )
+    return fault
+
+
+def spot(*rows: tuple[str, str]) -> dict[str, Any]:
+    return {"balances": [{"asset": code, "free": free, "locked": "0"} for code, free in rows]}
+
+
+def amounts(result: FetchedAccount) -> dict[tuple[str, str], Decimal]:
+    return {(b.code, b.product): b.amount for b in result.balances}
+
+
+# ----------------------------------------------------------------------------- amounts
+
+
+def test_nan_names_exchange_wallet_field_and_value(sync, emulator):
+    sync("binance")  # markets loaded: the fault hits the balance request
+    answer(emulator, "binance", PATHS["binance"], spot(("BTC", "NaN")))
+    assert refused(sync, "binance").message == (
+        "Binance sent a malformed answer for the spot wallet (free of BTC is 'NaN', not a "
+        "finite amount). The sync will retry; the last good balances are kept."
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("Infinity", "not a finite amount"),
+        ("-Infinity", "not a finite amount"),
+        ("sNaN", "not a finite amount"),
+        ("1e30", "beyond any real holding"),
+        ("1000000000000000000", "beyond any real holding"),
+        ("0.0000000000000000001", "more than 18 decimal places"),
+        ("1e-19", "more than 18 decimal places"),
+        ("-5", "negative where the exchange reports no debt"),
+        ("one", "not a number"),
+    ],
+)
+def test_an_amount_the_column_cannot_hold_is_refused(sync, emulator, value, reason):
+    answer(emulator, "binance", PATHS["binance"], spot(("BTC", value)))
+    message = refused(sync, "binance").message
+    assert f"spot wallet (free of BTC is '{value}', {reason}" in message
+
+
+def test_a_float_amount_is_refused(sync, emulator):
+    raw = '{"balances": [{"asset": "BTC", "free": 1e30, "locked": "0"}]}'
+    answer(emulator, "binance", PATHS["binance"], raw)
+    assert "free of BTC is 1e+30, not a decimal string" in refused(sync, "binance").message
+
+
+def test_the_largest_amounts_that_fit_are_kept_exactly(sync, emulator):
+    big, small = "999999999999999999.999999999999999999", "0.000000000000000001"
+    answer(emulator, "binance", PATHS["binance"], spot(("BTC", big), ("ETH", small)))
+    result = amounts(sync("binance", ["spot"]))
+    assert result == {("BTC", "spot"): D(big), ("ETH", "spot"): D(small)}
+    assert str(result[("BTC", "spot")]) == big
+
+
+def test_zeros_beyond_eighteen_places_are_exact_and_kept(sync, emulator):
+    answer(emulator, "binance", PATHS["binance"], spot(("BTC", "1.500000000000000000000")))
+    assert amounts(sync("binance", ["spot"])) == {("BTC", "spot"): D("1.5")}
+
+
+def test_a_sum_of_fields_beyond_the_bound_is_refused(sync, emulator):
+    row = {"asset": "BTC", "free": "900000000000000000", "locked": "900000000000000000"}
+    answer(emulator, "binance", PATHS["binance"], {"balances": [row]})
+    assert "free + locked of BTC is '1800000000000000000'" in refused(sync, "binance").message
+
+
+NEGATIVE = {
+    "binance funding": (
+        "binance",
+        "funding",
+        "/sapi/v1/asset/get-funding-asset",
+        [{"asset": "USDT", "free": "-1", "locked": "0"}],
+    ),
+    "binance earn": (
+        "binance",
+        "earn",
+        "/sapi/v1/simple-earn/flexible/position",
+        {"rows": [{"asset": "USDT", "totalAmount": "-10", "productId": "USDT001"}], "total": 1},
+    ),
+    "binance staking": (
+        "binance",
+        "earn",
+        "/sapi/v1/staking/position",
+        [{"asset": "BNB", "amount": "-5", "positionId": "1"}],
+    ),
+    "kraken staking": (
+        "kraken",
+        "earn",
+        "/0/private/BalanceEx",
+        {"error": [], "result": {"DOT.S": {"balance": "-100"}}},
+    ),
+    "okx funding": (
+        "okx",
+        "funding",
+        "/api/v5/asset/balances",
+        {"code": "0", "msg": "", "data": [{"ccy": "USDT", "bal": "-700"}]},
+    ),
+    "okx trading without liability": (
+        "okx",
+        "spot",
+        "/api/v5/account/balance",
+        {"code": "0", "msg": "", "data": [{"details": [{"ccy": "BTC", "eq": "-3", "liab": ""}]}]},
+    ),
+    "bybit earn": (
+        "bybit",
+        "earn",
+        "/v5/earn/position",
+        {"retCode": 0, "retMsg": "OK", "result": {"list": [{"coin": "USDT", "amount": "-1"}]}},
+    ),
+    "coinbase spot": (
+        "coinbase",
+        "spot",
+        "/v2/accounts",
+        {"pagination": {}, "data": [{"id": "a1", "balance": {"amount": "-4", "currency": "BTC"}}]},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(NEGATIVE))
+def test_negative_where_no_debt_can_be_is_refused(sync, emulator, case):
+    exchange, wallet, path, body = NEGATIVE[case]
+    answer(emulator, exchange, path, body)
+    message = refused(sync, exchange, [wallet]).message
+    assert f"for the {wallet} wallet (" in message
+    assert "negative where the exchange reports no debt" in message
+
+
+def test_negative_where_the_exchange_reports_a_liability_is_a_debt(sync, emulator):
+    okx_row = {"ccy": "USDT", "eq": "-250.5", "liab": "250.5"}
+    answer(emulator, "okx", PATHS["okx"], {"code": "0", "data": [{"details": [okx_row]}]})
+    assert amounts(sync("okx", ["spot"])) == {("USDT", "margin"): D("-250.5")}
+    coin = {"coin": "USDT", "equity": "-10", "borrowAmount": "10", "accruedInterest": "0"}
+    unified = {"list": [{"accountType": "UNIFIED", "coin": [coin]}]}
+    answer(emulator, "bybit", PATHS["bybit"], {"retCode": 0, "result": unified})
+    assert amounts(sync("bybit", ["spot"])) == {("USDT", "margin"): D("-10")}
+    assert amounts(sync("binance", ["margin"]))[("USDT", "margin")] == D("-1001.5")
+
+
+def test_an_unreadable_liability_field_is_refused_not_compared(sync, emulator):
+    okx_row = {"ccy": "BTC", "eq": "1", "liab": "NaN"}
+    answer(emulator, "okx", PATHS["okx"], {"code": "0", "data": [{"details": [okx_row]}]})
+    assert "liab of BTC is 'NaN', not a finite amount" in refused(sync, "okx").message
+
+
+def test_an_empty_answer_is_legitimate_at_the_boundary(sync, emulator):
+    # An account can be empty; the sync service confirms large drops (not this module's job).
+    answer(emulator, "binance", PATHS["binance"], {"balances": []})
+    assert sync("binance", ["spot"]).balances == ()
+
+
+# ----------------------------------------------------------------------------- codes
+
+
+def test_a_code_with_spaces_around_is_the_same_asset(sync, emulator):
+    answer(emulator, "binance", PATHS["binance"], spot((" BTC ", "1.5")))
+    result = sync("binance", ["spot"])
+    assert [(b.reported_code, b.code, b.amount) for b in result.balances] == [
+        ("BTC", "BTC", D("1.5"))
+    ]
+    assert result.quotes["BTC/USDT"] == D("100000")
+
+
+def test_kraken_key_with_spaces_is_normalised(sync, emulator):
+    body = {"error": [], "result": {" XXBT ": {"balance": "2"}}}
+    answer(emulator, "kraken", PATHS["kraken"], body)
+    assert amounts(sync("kraken", ["spot"])) == {("BTC", "spot"): D("2")}
+
+
+@pytest.mark.parametrize(
+    ("code", "problem"),
+    [
+        ("B" * 41, "not a currency code"),
+        ("BT C", "not a currency code"),
+        ("BTC\x00", "not a currency code"),
+        ("X" * 33, "longer than 32 characters"),
+    ],
+)
+def test_a_code_that_is_no_code_or_too_long_is_refused(sync, emulator, code, problem):
+    answer(emulator, "binance", PATHS["binance"], spot((code, "1")))
+    message = refused(sync, "binance").message
+    assert "spot wallet (asset is " in message
+    assert problem in message
+
+
+def test_a_thirty_two_character_code_fits(sync, emulator):
+    code = "A" * 32
+    answer(emulator, "binance", PATHS["binance"], spot((code, "1")))
+    assert amounts(sync("binance", ["spot"])) == {(code, "spot"): D("1")}
+
+
+# ----------------------------------------------------------------------------- repeated rows
+
+
+def test_a_row_sent_twice_is_taken_once(sync, emulator):
+    answer(emulator, "binance", PATHS["binance"], spot(("BTC", "1.5"), ("BTC", "1.5")))
+    assert amounts(sync("binance", ["spot"])) == {("BTC", "spot"): D("1.5")}
+
+
+def test_a_repeat_with_another_amount_is_malformed(sync, emulator):
+    answer(emulator, "binance", PATHS["binance"], spot(("BTC", "1.5"), ("BTC", "2")))
+    assert "(BTC appears twice with different amounts, '1.5' and '2')" in (
+        refused(sync, "binance").message
+    )
+
+
+KRAKEN_TWICE = '{"error":[],"result":{"XXBT":{"balance":"%s"},"XXBT":{"balance":"%s"}}}'
+
+
+def test_kraken_repeated_key_is_taken_once(sync, emulator):
+    answer(emulator, "kraken", PATHS["kraken"], KRAKEN_TWICE % ("2", "2"))
+    assert amounts(sync("kraken", ["spot"])) == {("BTC", "spot"): D("2")}
+
+
+def test_kraken_repeated_key_with_another_amount_names_its_wallet(sync, emulator):
+    body = (
+        '{"error":[],"result":{"XXBT":{"balance":"2"},'
+        '"DOT.S":{"balance":"1"},"DOT.S":{"balance":"9"}}}'
+    )
+    answer(emulator, "kraken", PATHS["kraken"], body, times=2)
+    assert amounts(sync("kraken", ["spot"])) == {("BTC", "spot"): D("2")}  # not read there
+    message = refused(sync, "kraken", ["spot", "earn"]).message
+    assert "for the earn wallet (DOT.S appears twice with different amounts, '1' and '9')" in (
+        message
+    )
+
+
+def test_binance_earn_page_repeating_the_first_is_taken_once(sync, emulator):
+    row = {"asset": "BTC", "totalAmount": "0.25", "productId": "BTC001"}
+    page = {"rows": [row], "total": 101}  # a second page is asked for; it repeats the first
+    answer(emulator, "binance", "/sapi/v1/simple-earn/flexible/position", page, times=2)
+    result = amounts(sync("binance", ["earn"]))
+    assert result[("BTC", "earn")] == D("0.25")
+    assert emulator.count(path="/sapi/v1/simple-earn/flexible/position") >= 2
+
+
+def test_binance_locked_positions_of_one_asset_are_summed(sync, emulator):
+    rows = [
+        {"asset": "ETH", "amount": "2", "positionId": 1},
+        {"asset": "ETH", "amount": "3", "positionId": 2},
+    ]
+    answer(emulator, "binance", "/sapi/v1/simple-earn/locked/position", {"rows": rows, "total": 2})
+    assert amounts(sync("binance", ["earn"]))[("ETH", "earn")] == D("5")
+
+
+def coinbase_page(cursor: str | None, *accounts: tuple[str, str, str]) -> dict[str, Any]:
+    data = [{"id": i, "balance": {"amount": a, "currency": c}} for i, c, a in accounts]
+    return {"pagination": {"next_starting_after": cursor}, "data": data}
+
+
+def test_coinbase_page_served_again_is_taken_once(sync, emulator):
+    page = coinbase_page("acct-btc", ("acct-btc", "BTC", "4"))
+    answer(emulator, "coinbase", PATHS["coinbase"], page, times=None)  # the same cursor forever
+    assert amounts(sync("coinbase")) == {("BTC", "spot"): D("4")}
+    assert emulator.count(exchange="coinbase", kind="balance") == 2
+
+
+def test_coinbase_one_account_twice_with_two_amounts_is_malformed(sync, emulator):
+    page = coinbase_page(None, ("acct-btc", "BTC", "4"), ("acct-btc", "BTC", "5"))
+    answer(emulator, "coinbase", PATHS["coinbase"], page)
+    assert "BTC (row acct-btc) appears twice" in refused(sync, "coinbase").message
+
+
+def test_two_coinbase_accounts_of_one_currency_are_summed(sync, emulator):
+    page = coinbase_page(None, ("acct-1", "BTC", "4"), ("acct-2", "BTC", "1"))
+    answer(emulator, "coinbase", PATHS["coinbase"], page)
+    assert amounts(sync("coinbase")) == {("BTC", "spot"): D("5")}
+
+
+def test_structural_checks_stay_bad_response(sync, emulator):
+    answer(emulator, "binance", PATHS["binance"], {"balances": [{"asset": "BTC"}]})
+    with pytest.raises(ExchangeFault) as caught:
+        sync("binance", ["spot"])
+    assert (caught.value.kind, caught.value.error_class) == ("bad_response", "BadResponse")
+
+
+# ----------------------------------------------------------------------------- one deadline
+
+
+def test_a_trickled_answer_times_out_at_the_deadline(sync, emulator):
+    sync("binance")
+    emulator.add_fault("binance", PATHS["binance"], trickle_bytes=64, trickle_interval=1.5)
+    started = time.monotonic()
+    with pytest.raises(ExchangeFault) as caught:
+        sync("binance", ["spot"], timeout_ms=2000)
+    elapsed = time.monotonic() - started
+    assert caught.value.kind == "timeout"
+    assert caught.value.message.startswith("Binance did not answer within 2 s (")
+    assert 1.8 < elapsed < 5
+
+
+def test_slow_requests_add_up_to_one_deadline(sync, emulator):
+    # Each answer comes well within the per-read timeout; together they overrun the sync's.
+    sync("okx")
+    emulator.add_fault("okx", "*", delay=0.3, times=None)
+    started = time.monotonic()
+    with pytest.raises(ExchangeFault) as caught:
+        sync("okx", timeout_ms=1000)
+    assert caught.value.kind == "timeout"
+    assert time.monotonic() - started < 4
+
+
+def test_market_loading_counts_against_the_deadline(sync, emulator):
+    exchanges.clear_markets_cache()
+    emulator.add_fault(
+        "kraken", "/0/public/AssetPairs", trickle_bytes=64, trickle_interval=1.0, times=None
+    )
+    started = time.monotonic()
+    with pytest.raises(ExchangeFault) as caught:
+        sync("kraken", timeout_ms=1500)
+    assert caught.value.kind == "timeout"
+    assert time.monotonic() - started < 1.5 + 3
+    emulator.clear_faults()
+    assert sync("kraken").balances  # the next sync loads them
+
+
+def test_a_trickle_within_the_deadline_is_read(sync, emulator):
+    sync("bybit")
+    emulator.add_fault("bybit", PATHS["bybit"], trickle_bytes=256, trickle_interval=0.05)
+    assert amounts(sync("bybit", ["spot"]))[("BTC", "spot")] == D("5")
+
+
+# ----------------------------------------------------------------------------- permissions
+
+
+UNREADABLE_PERMISSIONS = {
+    "binance empty": ("binance", "/sapi/v1/account/apiRestrictions", {}),
+    "binance no withdrawals": (
+        "binance",
+        "/sapi/v1/account/apiRestrictions",
+        {"enableReading": True, "enableSpotAndMarginTrading": True},
+    ),
+    "binance not JSON": ("binance", "/sapi/v1/account/apiRestrictions", "<html>"),
+    "okx without perm": ("okx", "/api/v5/account/config", {"code": "0", "data": [{}]}),
+    "bybit without permissions": ("bybit", "/v5/user/query-api", {"retCode": 0, "result": {}}),
+    "bybit without readOnly": (
+        "bybit",
+        "/v5/user/query-api",
+        {"retCode": 0, "result": {"permissions": {"Wallet": []}}},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(UNREADABLE_PERMISSIONS))
+def test_unreadable_permissions_are_unknown_and_say_why(sync, emulator, case):
+    exchange, path, body = UNREADABLE_PERMISSIONS[case]
+    answer(emulator, exchange, path, body)
+    result = sync(exchange)
+    assert result.key_permissions is None
+    name = exchanges.DISPLAY_NAMES[exchange]
+    assert result.permissions_problem.startswith(
+        f"{name}'s answer about the key's permissions could not be read ("
+    )
+    assert result.balances  # the sync went on
+
+
+@pytest.mark.parametrize("exchange", list(PATHS))
+def test_readable_or_unreported_permissions_have_no_problem(sync, exchange):
+    assert sync(exchange).permissions_problem == ""
+
+
+# ----------------------------------------------------------------------------- error bodies
+
+OKX: dict[str, Any] = {"msg": "", "data": []}
+BYBIT: dict[str, Any] = {"result": {}, "retExtInfo": {}}
+ERROR_BODIES: dict[str, dict[str, tuple[int, Any, str]]] = {
+    "binance": {
+        "5xx-json": (503, {"code": -1001, "msg": "Internal error; try again."}, "maintenance"),
+        "error-in-200": (200, {"code": -1008, "msg": "Server is overloaded."}, "maintenance"),
+        "nonce": (400, {"code": -1021, "msg": "Timestamp outside of the recvWindow."}, "clock"),
+    },
+    "kraken": {
+        "5xx-json": (502, {"error": ["EService:Unavailable"]}, "maintenance"),
+        "error-in-200": (200, {"error": ["EService:Busy"]}, "maintenance"),
+        "nonce": (200, {"error": ["EAPI:Invalid nonce"]}, "clock"),
+    },
+    "okx": {
+        "5xx-json": (500, {"code": "1", "msg": "Operation failed."} | OKX, "maintenance"),
+        "error-in-200": (200, {"code": "50013", "msg": "Systems are busy."} | OKX, "maintenance"),
+        "nonce": (401, {"code": "50112", "msg": "Invalid OK-ACCESS-TIMESTAMP"} | OKX, "clock"),
+    },
+    "coinbase": {
+        "5xx-json": (
+            500,
+            {"errors": [{"id": "internal_server_error", "message": "Internal error"}]},
+            "maintenance",
+        ),
+        "error-in-200": (
+            200,
+            {"errors": [{"id": "internal_server_error", "message": "Internal error"}]},
+            "maintenance",
+        ),
+        "nonce": (
+            401,
+            {"errors": [{"id": "authentication_error", "message": "request timestamp expired"}]},
+            "clock",
+        ),
+    },
+    "bybit": {
+        "5xx-json": (502, {"retCode": 10016, "retMsg": "System error."} | BYBIT, "maintenance"),
+        "error-in-200": (
+            200,
+            {"retCode": 10016, "retMsg": "Service is restarting."} | BYBIT,
+            "maintenance",
+        ),
+        "nonce": (
+            200,
+            {"retCode": 10002, "retMsg": "check your server timestamp"} | BYBIT,
+            "clock",
+        ),
+    },
+}
+
+
+@pytest.mark.parametrize("case", ["5xx-json", "error-in-200", "nonce"])
+@pytest.mark.parametrize("exchange", list(ERROR_BODIES))
+def test_error_bodies_are_classified_by_body_and_status(sync, emulator, exchange, case):
+    status, body, kind = ERROR_BODIES[exchange][case]
+    sync(exchange)
+    answer(emulator, exchange, PATHS[exchange], body, status=status)
+    with pytest.raises(ExchangeFault) as caught:
+        sync(exchange, ["spot"])
+    fault = caught.value
+    assert (fault.kind, fault.retryable, fault.credentials_broken) == (kind, True, False)
+    name = exchanges.DISPLAY_NAMES[exchange]
+    if kind == "clock":
+        assert fault.message.startswith(f"{name} refused the request's timestamp or nonce (")
+        assert "check this server's clock; the sync will retry" in fault.message
+        assert "Could not reach" not in fault.message
+
+
+@pytest.mark.parametrize(
+    ("error_id", "kind"),
+    [
+        ("authentication_error", "authentication"),
+        ("invalid_token", "authentication"),
+        ("rate_limit_exceeded", "rate_limit"),
+        ("service_unavailable", "maintenance"),
+        ("validation_error", "exchange_error"),
+    ],
+)
+def test_coinbase_errors_in_a_200_are_classified_by_their_id(sync, emulator, error_id, kind):
+    body = {"errors": [{"id": error_id, "message": "something"}]}
+    answer(emulator, "coinbase", PATHS["coinbase"], body)
+    with pytest.raises(ExchangeFault) as caught:
+        sync("coinbase")
+    assert caught.value.kind == kind
+
+
+def test_clock_is_a_retryable_kind():
+    fault = ExchangeFault(kind="clock", error_class="InvalidNonce", message="m")
+    assert (fault.retryable, fault.credentials_broken) == (True, False)
+
+
+# ----------------------------------------------------------------------------- quotes
+
+
+def binance_tickers(prices: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"symbol": s, "lastPrice": p} for s, p in prices.items()]
+
+
+@pytest.mark.parametrize(
+    ("price", "reason"),
+    [
+        ("1e-19", "has more than 18 decimal places and cannot be stored exactly"),
+        ("0.0000000000000000001", "has more than 18 decimal places"),
+        ("100000000000000000000", "is too large to store"),
+        ("0", "is not above zero"),
+        ("-1", "is not above zero"),
+        ("NaN", "is not a finite number"),
+        ("Infinity", "is not a finite number"),
+        ("abc", "is not a number"),
+    ],
+)
+def test_a_quote_the_database_cannot_store_is_refused_with_a_reason(sync, emulator, price, reason):
+    sync("binance")
+    tickers = binance_tickers({"BTCUSDT": price, "USDCUSDT": "0.9998"})
+    answer(emulator, "binance", "/api/v3/ticker/24hr", tickers)
+    result = sync("binance", ["spot"])
+    assert "BTC/USDT" not in result.quotes
+    assert result.quotes["USDC/USDT"] == D("0.9998")
+    assert result.refused_quotes["BTC/USDT"].startswith(f"the price '{price}' {reason}")
+
+
+def test_a_quote_with_eighteen_places_is_kept_exactly(sync, emulator):
+    tickers = binance_tickers({"BTCUSDT": "0.000000000000000001"})
+    answer(emulator, "binance", "/api/v3/ticker/24hr", tickers)
+    result = sync("binance", ["spot"])
+    assert result.quotes["BTC/USDT"] == D("1e-18")
+    assert result.refused_quotes == {}
+
+
+def test_fetch_quotes_leaves_refused_quotes_out(emulator):
+    fetch_quotes("kraken", ["BTC"], emulator_url=emulator.url)  # markets loaded
+    body = {
+        "error": [],
+        "result": {
+            "XXBTZUSD": {"c": ["1e-19", "1"]},
+            "USDTUSD": {"c": ["1.0001", "1"]},
+        },
+    }
+    answer(emulator, "kraken", "/0/public/Ticker", body)
+    quotes = fetch_quotes("kraken", ["BTC", "USDT"], emulator_url=emulator.url)
+    assert quotes == {"USDT/USD": D("1.0001")}
+
+
+def test_recorded_payloads_still_read(sync):
+    # A clean sync keeps its exact amounts and has nothing refused.
+    result = sync("binance")
+    assert result.refused_quotes == {} and result.permissions_problem == ""
+    assert json.dumps(str(amounts(result)[("DAI", "spot")])) == '"1234567.123456789012345678"'
