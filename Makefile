@@ -19,6 +19,7 @@ $(STAMP): requirements.txt
 
 install: $(STAMP)
 
+# rundemo starts the worker and beat again whenever they exit (README: "Running the worker and beat").
 demo: install
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput
 	$(DEMO_ENV) $(BIN)/python manage.py load_registry

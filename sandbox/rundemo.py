@@ -1,7 +1,10 @@
 """`make demo`'s last step: the emulator, a Celery worker and beat, a first sync, the server.
 
-Every child process is stopped when the server stops: Ctrl-C, or SIGTERM from whatever ran
-`make demo` (a supervisor, `timeout`, `kill`). Development only.
+The worker and beat are started again whenever they exit (a crash, the kernel's OOM killer,
+a broker fault that kills the worker), after a short back-off, as systemd's Restart=always
+does in a deployment (README, "Running the worker and beat"). Every child process is stopped
+when the server stops: Ctrl-C, or SIGTERM from whatever ran `make demo` (a supervisor,
+`timeout`, `kill`). Development only.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,11 +33,65 @@ def start_emulator() -> tuple[subprocess.Popen[str], str]:
     return process, url
 
 
-def start_workers(env: dict[str, str]) -> list[subprocess.Popen]:
+# A child that ran at least this long was healthy: its next restart waits the least again.
+HEALTHY_SECONDS = 30.0
+FIRST_BACKOFF_SECONDS = 1.0
+MAX_BACKOFF_SECONDS = 30.0
+
+
+class Supervised:
+    """A child process started again, after a back-off, whenever it exits, until stop().
+
+    The back-off doubles while the child keeps dying young (a crash at start-up would
+    otherwise spin), and is reset once it has run for HEALTHY_SECONDS.
+    """
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str]) -> None:
+        self.name, self.command, self.env = name, command, env
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()  # stop() never races a restart
+        self.process = self._spawn()
+        self.thread = threading.Thread(target=self._watch, name=f"supervise-{name}", daemon=True)
+        self.thread.start()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(self.command, cwd=ROOT, env=self.env)
+
+    def _watch(self) -> None:
+        backoff = FIRST_BACKOFF_SECONDS
+        while True:
+            started = time.monotonic()
+            status = self.process.wait()
+            if time.monotonic() - started >= HEALTHY_SECONDS:
+                backoff = FIRST_BACKOFF_SECONDS
+            if self.stopping.is_set():
+                return
+            print(f"the {self.name} exited with status {status}; restarting it in {backoff:.0f} s",
+                  file=sys.stderr, flush=True)  # fmt: skip
+            if self.stopping.wait(backoff):
+                return
+            with self.lock:
+                if self.stopping.is_set():
+                    return
+                self.process = self._spawn()
+            backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+    def stop(self) -> None:
+        """No more restarts, and SIGTERM to the running child (stop_children waits for it)."""
+        with self.lock:
+            self.stopping.set()
+            self.process.send_signal(signal.SIGTERM)
+
+    def wait(self, timeout: float) -> None:
+        self.thread.join(timeout)
+        stop_process(self.process, timeout)
+
+
+def start_workers(env: dict[str, str]) -> list[Supervised]:
     worker = [CELERY, "-A", "config", "worker", "-Q", "sync,risk", "-c", "2", "-l", "WARNING"]
     # No schedule file: the schedule is in the database (django-celery-beat's scheduler).
     beat = [CELERY, "-A", "config", "beat", "-l", "WARNING"]
-    return [subprocess.Popen(command, cwd=ROOT, env=env) for command in (worker, beat)]
+    return [Supervised("worker", worker, env), Supervised("beat", beat, env)]
 
 
 def manage(env: dict[str, str], *args: str) -> None:
@@ -50,7 +109,8 @@ def main() -> None:
     emulator, url = start_emulator()
     env = {**os.environ, "DEBUG": "1", "EXCHANGE_EMULATOR_URL": url}
     print(f"Exchange emulator (demo scenario) at {url}")
-    children = [emulator, *start_workers(env)]
+    supervised = start_workers(env)
+    children: list[subprocess.Popen] = [emulator]
     try:
         manage(env, "sync_all_now")
         address = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
@@ -62,20 +122,28 @@ def main() -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        stop_children(children)
+        stop_children(children, supervised)
 
 
-def stop_children(children: list[subprocess.Popen]) -> None:
+def stop_children(children: list[subprocess.Popen], supervised: list[Supervised]) -> None:
     """SIGTERM to each (Celery finishes its task in hand), then SIGKILL to any still running."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut this short
+    for each in supervised:
+        each.stop()
     for child in children:
         child.send_signal(signal.SIGTERM)
+    for each in supervised:
+        each.wait(timeout=20)
     for child in children:
-        try:
-            child.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+        stop_process(child, timeout=20)
+
+
+def stop_process(process: subprocess.Popen, timeout: float) -> None:
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 if __name__ == "__main__":
