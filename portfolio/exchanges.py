@@ -76,10 +76,11 @@ Errors are classified by their body before their status, 2xx or not: each exchan
 codes for busy or maintenance (retryable 'maintenance'), rate limits, and refused timestamps or
 nonces (binance -1021, kraken EAPI:Invalid nonce, okx 50102/50112, bybit 10002, coinbase "request
 timestamp expired"): kind 'clock', retryable. coinbase {"errors": [...]} is classed by its id. A
-5xx that would otherwise be a permanent exchange error is 'maintenance'. kraken answers a wrong
-secret with "EAPI:Invalid signature", which ccxt raises as a plain ExchangeError; it is mapped to
-'authentication' (a wrong secret is a credentials problem). Any non-ccxt exception while signing
-(a kraken secret that is not base64, a malformed PEM key) is also 'authentication'.
+5xx that would otherwise be a permanent exchange error is 'maintenance', a 429 'rate_limit'.
+kraken answers a wrong secret with "EAPI:Invalid signature", which ccxt raises as a plain
+ExchangeError; it is mapped to 'authentication' (a wrong secret is a credentials problem). Any
+non-ccxt exception while signing (a kraken secret that is not base64, a malformed PEM key) is
+also 'authentication'.
 """
 
 from __future__ import annotations
@@ -912,9 +913,13 @@ def instrument(session: Session) -> None:
                 raise KIND_ERRORS[kind](f"{client.id} {detail}")
             return handle_errors(code, reason, url, method, *rest)
         except ccxt.BaseError as exc:
-            # A 5xx is the exchange's own trouble, whatever code its body carries.
-            if code and int(code) >= 500 and classify(exc)[0] == "exchange_error":
-                raise ccxt.ExchangeNotAvailable(str(exc)) from exc
+            # A 5xx is the exchange's own trouble, and a 429 a rate limit, whatever code its
+            # body carries: neither is a permanent error of the account.
+            if code and classify(exc)[0] == "exchange_error":
+                if int(code) >= 500:
+                    raise ccxt.ExchangeNotAvailable(str(exc)) from exc
+                if int(code) == 429:
+                    raise ccxt.RateLimitExceeded(str(exc)) from exc
             raise
 
     def checked_sign(*args: Any, **kwargs: Any) -> Any:

@@ -400,7 +400,7 @@ def store_result(*, run: SyncRun, account: ExchangeAccount, fetched: FetchedAcco
     now = timezone.now()
     asset_ids = asset_ids_for_codes({balance.code for balance in fetched.balances})
     sources = _quote_sources(account.exchange_id, fetched, set(asset_ids))
-    store_prices(asset_ids, sources, now, refused=getattr(fetched, "refused_quotes", {}))
+    store_prices(asset_ids, sources, now, refused=fetched.refused_quotes)
     _store_permissions(account, fetched)
     run.request_count = fetched.request_count
     read = [(b.code, b.product, b.amount) for b in fetched.balances]
@@ -486,7 +486,7 @@ def store_read_snapshot(
 def _store_permissions(account: ExchangeAccount, fetched: FetchedAccount) -> None:
     """New flags when the exchange said them; the last known ones, marked, when its answer
     could not be read."""
-    problem = getattr(fetched, "permissions_problem", "")
+    problem = fetched.permissions_problem
     if problem:
         if problem != account.key_permissions_problem:
             ExchangeAccount.objects.filter(pk=account.pk).update(key_permissions_problem=problem)
