@@ -144,6 +144,11 @@ class PriceNote:
     as_of: datetime
     note: str
 
+    @property
+    def price_text(self) -> str:
+        """The price exactly, without trailing zeros or an exponent."""
+        return "" if self.price is None else format(self.price.normalize(), "f")
+
 
 def price_notes(portfolio: Portfolio, *, now: datetime) -> list[PriceNote]:
     """The held assets whose latest price was refused, or is older than PRICE_STALE_HOURS."""
@@ -168,3 +173,8 @@ def price_notes(portfolio: Portfolio, *, now: datetime) -> list[PriceNote]:
         elif as_of < oldest:
             notes.append(PriceNote(code, price, as_of, "price older than allowed"))
     return notes
+
+
+def not_current_reasons(portfolio: Portfolio) -> dict[int, str]:
+    """Location id -> why its figures are not current, for the API."""
+    return {row.location.pk: row.reason for row in not_current_locations(portfolio)}

@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from portfolio.models import Counterparty, CustodyLocation, Portfolio
+from portfolio.selectors import not_current_reasons
 from riskmodels.api.fields import ExactDecimalField
 from riskmodels.engine.arith import exact
 from riskmodels.models import (
@@ -66,10 +67,21 @@ class LocationHealthSerializer(LocationSerializer):
     last_outcome = serializers.CharField(read_only=True, allow_null=True)
     last_run_at = serializers.DateTimeField(read_only=True, allow_null=True)
     last_error = serializers.CharField(read_only=True, allow_null=True)
+    not_current = serializers.SerializerMethodField(
+        help_text="Why the figures are the last confirmed ones and not what the exchange last "
+        "answered (a failed sync, a drop awaiting confirmation, a rejected key); null when "
+        "they are current."
+    )
 
     class Meta(LocationSerializer.Meta):
         fields = [*LocationSerializer.Meta.fields, "exchange_id", "data_as_of"]
-        fields += ["last_outcome", "last_run_at", "last_error"]
+        fields += ["last_outcome", "last_run_at", "last_error", "not_current"]
+
+    def get_not_current(self, location: CustodyLocation) -> str | None:
+        reasons = self.context.get("not_current")
+        if reasons is None:  # one location: read its portfolio's marks here
+            reasons = not_current_reasons(location.portfolio)
+        return reasons.get(location.pk)
 
     def get_exchange_id(self, location: CustodyLocation) -> str | None:
         account = getattr(location, "exchange_account", None)

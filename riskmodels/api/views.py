@@ -30,7 +30,7 @@ from accounts.access import (
 from accounts.models import InvestorStake, Role, User
 from accounts.types import AuthenticatedApiRequest
 from portfolio.models import CustodyLocation, Holding, Portfolio
-from portfolio.selectors import locations_of, locations_with_health
+from portfolio.selectors import locations_of, locations_with_health, not_current_reasons
 from riskmodels.api import serializers as s
 from riskmodels.documents import ExposureData
 from riskmodels.models import Alert, AlertState, ExposureSnapshot, WebhookDelivery, WebhookEndpoint
@@ -106,6 +106,12 @@ class LocationListView(PortfolioScoped, generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False) or self.stake is None:
             return s.LocationHealthSerializer
         return s.LocationSerializer
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        if not getattr(self, "swagger_fake_view", False) and self.stake is None:
+            context["not_current"] = not_current_reasons(self.portfolio)
+        return context
 
 
 class LocationDetailView(Authenticated, generics.RetrieveAPIView):

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from portfolio.models import SyncOutcome
 from tests.api.conftest import bearer
-from tests.factories import AlertFactory, SyncRunFactory
+from tests.factories import AlertFactory, ExchangeAccountFactory, SyncRunFactory
 
 
 def get(client, name, **kwargs):
@@ -186,3 +186,17 @@ def test_investors_with_a_stake_do_not_see_who_acknowledged(world):
         "",
     )
     assert (alice["acknowledged_by"], alice["acknowledge_reason"]) == ("alice", "moving funds")
+
+
+def test_a_location_whose_figures_are_not_current_says_why(world):
+    account = ExchangeAccountFactory.create(location__portfolio=world.tenants.fund_a)
+    SyncRunFactory.create(
+        location=account.location, outcome=SyncOutcome.FAILED, error_message="binance said no"
+    )
+    alice = bearer(world.tenants.alice)
+    rows = get(alice, "location-list", slug="fund-a").json()["results"]
+    marks = {row["id"]: row["not_current"] for row in rows}
+    assert marks.pop(account.pk) == "The last sync failed: binance said no"
+    assert set(marks.values()) == {None}  # the others are current
+    one = get(alice, "location-detail", pk=account.pk).json()
+    assert one["not_current"] == "The last sync failed: binance said no"

@@ -110,3 +110,43 @@ def test_a_sync_alert_is_mailed_to_the_managers_and_sent_to_webhooks(
     event = WebhookEvent.objects.get()
     assert (event.type, event.payload["alert"]["rule"]) == ("alert.opened", SYNC_RULE)
     assert event.payload["alert"]["subject"] == str(account.pk)
+
+
+def test_unknown_key_permissions_are_said_and_the_last_flags_kept(tenants, emulator):
+    CounterpartyFactory.create(slug="binance", name="Binance")
+    account = create_exchange_account(
+        portfolio=tenants.fund_a, name="binance main", exchange_id="binance",
+        credentials=KEYS["binance"],
+    )  # fmt: skip
+    run(account)
+    emulator.add_fault("binance", "/sapi/v1/account/apiRestrictions", status=200, body={})
+    assert run(account).outcome == SyncOutcome.SUCCESS
+    account.refresh_from_db()
+    assert account.key_permissions == {"read": True, "trade": True, "withdraw": False}
+    page = login(tenants.alice).get(reverse("portfolio:location_detail", args=[account.pk]))
+    text = page.content.decode()
+    assert "Key permissions unknown: Binance&#x27;s answer about the key&#x27;s permissions" in text
+    assert "This API key can trade." in text  # the warning stays, from the last known flags
+    run(account)  # readable again: the mark goes
+    account.refresh_from_db()
+    assert account.key_permissions_problem == ""
+
+
+def test_a_price_older_than_allowed_is_marked_on_the_report(held, tenants, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from portfolio.models import Price
+    from riskmodels.services import compute_exposure
+
+    Price.objects.filter(asset__code="BNB").update(as_of=timezone.now() - timedelta(hours=25))
+    compute_exposure(portfolio_id=tenants.fund_a.pk)
+    client = login(tenants.alice)
+    text = client.get(reverse("riskmodels:report", args=["fund-a"])).content.decode()
+    assert "Prices not current:" in text and "BNB (700.07 USD from" in text
+    settings.PRICE_STALE_HOURS = 48
+    assert (
+        "Prices not current:"
+        not in client.get(reverse("riskmodels:report", args=["fund-a"])).content.decode()
+    )
