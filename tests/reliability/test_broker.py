@@ -62,7 +62,7 @@ def test_a_redis_restart_while_a_retry_waits_neither_loses_it_nor_stops_the_work
     app, emulator, private_redis, private_postgres
 ):
     fund, worker, round_id, due_at = a_retry_waits_in_the_database(
-        app, emulator, private_postgres, "redis-restart"
+        app, emulator, private_postgres, "retry-redis-restart"
     )
     pool = children_of(worker.pid)
     private_redis.stop()  # no persistence: whatever Redis held is gone
@@ -79,7 +79,7 @@ def test_a_retry_due_while_redis_is_down_is_sent_once_it_is_back(
     app, emulator, private_redis, private_postgres
 ):
     fund, worker, round_id, due_at = a_retry_waits_in_the_database(
-        app, emulator, private_postgres, "redis-down"
+        app, emulator, private_postgres, "retry-redis-down"
     )
     private_redis.stop()
     wait_until(due_at)
