@@ -24,6 +24,11 @@ app.conf.update(
     task_default_queue="sync",
     task_routes={"riskmodels.tasks.*": {"queue": "risk"}},
     broker_connection_retry_on_startup=True,
+    # When the broker connection drops, a sync in hand runs on and records its outcome (its
+    # redelivered message then finds it done or its account locked): cancelling it, Celery
+    # 6's default, would leave a running run until its lease ends. Set here so that an upgrade
+    # keeps it, and the worker stops warning about it at every reconnection.
+    worker_cancel_long_running_tasks_on_connection_loss=False,
 )
 app.autodiscover_tasks()
 
