@@ -125,6 +125,9 @@ def sync_location(request: SyncRequest) -> SyncRun | None:
     raises, since then nothing can be recorded.
     """
     account = _load_account(request)
+    if account is None:  # deleted since the task was sent
+        log.warning("no exchange account %s to sync", request.location_id)
+        return None
     # A column of LOAD_ACCOUNT_SQL: raw() sets it on the model, where no type can declare it.
     if account.already_succeeded:  # type: ignore[attr-defined]
         return None
@@ -149,18 +152,16 @@ def _after_final(run: SyncRun) -> SyncRun:
     if run.outcome in FINAL_OUTCOMES:
         try:
             follow_location_sync(run.location_id)
-        except DatabaseError as error:  # the alert follows at the next sync
-            log.warning("sync alert of location %s not updated: %s", run.location_id, error)
+        except Exception:  # the run is recorded: the alert follows at the next sync
+            log.exception("sync alert of location %s not updated", run.location_id)
     return run
 
 
-def _load_account(request: SyncRequest) -> ExchangeAccount:
+def _load_account(request: SyncRequest) -> ExchangeAccount | None:
     """The account and whether this task already succeeded: one query."""
     params = [request.task_id, SyncOutcome.SUCCESS, request.location_id]
     found = list(ExchangeAccount.objects.raw(LOAD_ACCOUNT_SQL, params))
-    if not found:
-        raise ExchangeAccount.DoesNotExist(f"no exchange account {request.location_id}")
-    return found[0]
+    return found[0] if found else None
 
 
 def _record_skip(account: ExchangeAccount, request: SyncRequest) -> SyncRun:

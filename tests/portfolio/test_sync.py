@@ -326,3 +326,18 @@ def test_quotes_another_worker_refreshed_are_taken_from_the_cache(emulator, monk
     cache.set(key, (later + 30, refreshed))  # what another worker fetched and shared
     assert sync.reference_quotes("kraken", {"BTC"}) == refreshed
     assert emulator.stats()["by_exchange"]["kraken"].get("ticker") == 1
+
+
+def test_an_alert_that_cannot_be_raised_never_escapes_the_sync(binance, emulator, monkeypatch):
+    from riskmodels import sync_alerts
+
+    def broken(location_id: int) -> None:
+        raise RuntimeError("mail server on fire")
+
+    monkeypatch.setattr(sync_alerts, "follow_location_sync", broken)
+    emulator.add_fault("binance", "/api/v3/account", status=503, body="down")
+    assert run(binance).outcome == SyncOutcome.FAILED  # recorded; the alert follows later
+
+
+def test_a_deleted_account_is_nothing_to_sync(db):
+    assert run(type("Gone", (), {"pk": 10**9})()) is None
