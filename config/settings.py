@@ -196,7 +196,8 @@ if not REDIS_URL:  # kombu's filesystem transport expects its folders to exist
         (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 # Redis hands an unacknowledged task to another worker after visibility_timeout: it must
-# outlast the longest task plus its longest retry countdown, or a slow task would run twice.
+# outlast the longest task, or a slow task would run twice. (Sync retries wait in the database
+# and beat sends them; only a database that cannot be reached still uses a broker countdown.)
 # A worker killed mid-task has its task redelivered after this long.
 REDIS_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("BROKER_VISIBILITY_TIMEOUT", 3600),
