@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from accounts.models import AuditAction, AuditEvent, Role
 from portfolio import drops
@@ -195,3 +197,29 @@ def test_reads_agree_within_one_percent_per_wallet():
     assert agrees(held, [("BTC", "spot", Decimal("100.9"))], PRICES)
     assert not agrees(held, [("BTC", "spot", Decimal("102"))], PRICES)
     assert not agrees(held, [("BTC", "spot", Decimal(100)), ("BTC", "earn", Decimal(1))], PRICES)
+
+
+amounts = st.decimals(min_value=0, max_value=10**9, places=8, allow_nan=False)
+wallets = st.sampled_from(["spot", "funding", "earn", "staking"])
+reads = st.lists(st.tuples(st.sampled_from(["BTC", "USD"]), wallets, amounts), max_size=6)
+
+
+@given(before=reads, factor=st.decimals(min_value=1, max_value=100, places=2))
+def test_no_rise_is_ever_a_drop(before, factor):
+    after = [(code, product, amount * factor) for code, product, amount in before]
+    assert find_drop(before, after, PRICES, Decimal("0.5")) is None
+
+
+@given(read=reads)
+def test_a_read_always_agrees_with_itself(read):
+    assert agrees(read, read, PRICES)
+
+
+@given(before=reads, wallet=wallets)
+def test_emptying_a_wallet_that_held_something_always_needs_confirming(before, wallet):
+    after = [row for row in before if row[1] != wallet]
+    held = any(amount != 0 for _, product, amount in before if product == wallet)
+    found = find_drop(before, after, PRICES, Decimal("0.5"))
+    assert (found is not None) if held else True
+    if found is not None:
+        assert found.drop_usd >= 0
