@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 BROKER_ERRORS = (BrokerOperationalError, ConnectionError, TimeoutError)
 # Older pending rounds are left to the next scheduled sync rather than sent late.
 PENDING_MAX_AGE = timedelta(hours=1)
+# A retry sent this long ago whose location never ran again was lost on the way: sent again.
+RETRY_LOST_AFTER = timedelta(minutes=10)
 ROUND_PROGRESS_SQL = """
     SELECT location_count,
            (SELECT COUNT(DISTINCT location_id) FROM portfolio_syncrun
@@ -114,17 +117,37 @@ def dispatch_due_retries(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     due = SyncRun.objects.filter(
         outcome=SyncOutcome.RETRYING, retry_due_at__lte=now, retry_sent_at=None
-    ).order_by("retry_due_at")
+    )
+    runs = [*due.order_by("retry_due_at"), *_lost_retries(now)]
     sent = 0
-    for run in due.only("pk", "location_id", "sync_round_id", "attempt"):
-        claimed = SyncRun.objects.filter(pk=run.pk, retry_sent_at=None).update(retry_sent_at=now)
+    for run in runs:
+        claimed = SyncRun.objects.filter(pk=run.pk, retry_sent_at=run.retry_sent_at).update(
+            retry_sent_at=now
+        )
         if not claimed:
             continue  # another dispatcher got there first
         if not _send_retry(run):
-            SyncRun.objects.filter(pk=run.pk, retry_sent_at=now).update(retry_sent_at=None)
+            SyncRun.objects.filter(pk=run.pk, retry_sent_at=now).update(
+                retry_sent_at=run.retry_sent_at
+            )
             break  # the broker is down: the others would only wait for it too
         sent += 1
     return sent
+
+
+def _lost_retries(now: datetime) -> list[SyncRun]:
+    """Retries sent long ago after which the location never ran again: the message was lost
+    (a broker restarted without persistence before a worker took it). Sent again under the
+    same task id, so one that was only late still syncs once."""
+    later = SyncRun.objects.filter(
+        location_id=OuterRef("location_id"), started_at__gt=OuterRef("retry_sent_at")
+    )
+    lost = SyncRun.objects.filter(
+        outcome=SyncOutcome.RETRYING,
+        retry_sent_at__lt=now - RETRY_LOST_AFTER,
+        started_at__gte=now - PENDING_MAX_AGE,
+    ).exclude(Exists(later))
+    return list(lost.order_by("retry_due_at"))
 
 
 def _send_retry(run: SyncRun) -> bool:

@@ -187,3 +187,19 @@ def test_a_last_attempt_that_fails_still_completes_its_round(round_of_one, monke
     assert SyncRun.objects.get().outcome == SyncOutcome.FAILED
     sync_round.refresh_from_db()
     assert sync_round.completed_at is not None
+
+
+def test_a_retry_lost_after_it_was_sent_is_sent_again_once(round_of_one, emulator, monkeypatch):
+    account, sync_round = round_of_one
+    emulator.add_fault("binance", BALANCE_PATH, status=503, times=1)
+    first_attempt(account, sync_round)
+    sent: list[str] = []
+    monkeypatch.setattr(rounds, "_send_retry", lambda run: sent.append(retry_task_id(run)) or True)
+    due_at = latest_run().retry_due_at
+    assert due_at is not None
+    assert dispatch_due_retries(now=due_at) == 1  # sent, and then lost by the broker
+    assert dispatch_due_retries(now=due_at + timedelta(minutes=9)) == 0  # may still be queued
+    later = due_at + timedelta(minutes=11)
+    assert dispatch_due_retries(now=later) == 1
+    assert dispatch_due_retries(now=later) == 0  # claimed again: once
+    assert sent == [retry_task_id(latest_run())] * 2  # the same task id: synced once at most
