@@ -125,10 +125,7 @@ def agrees(held: list[Row], read: list[Row], prices: Mapping[str, Decimal | None
 def confirmed_rows(location_id: int) -> list[Row]:
     """The location's current (last confirmed) holdings."""
     latest = HoldingSnapshot.objects.filter(location_id=location_id).order_by("-taken_at", "-pk")
-    snapshot_id = latest.values_list("pk", flat=True).first()
-    if snapshot_id is None:
-        return []
-    rows = Holding.objects.filter(snapshot_id=snapshot_id).values_list(
+    rows = Holding.objects.filter(snapshot_id=Subquery(latest.values("pk")[:1])).values_list(
         "asset__code", "product", "amount"
     )
     return list(rows)

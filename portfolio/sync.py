@@ -50,6 +50,7 @@ from portfolio.models import (
     SyncRun,
 )
 from portfolio.pricing import usd_prices
+from riskmodels.models import SYNC_RULE, AlertState
 
 log = logging.getLogger(__name__)
 REFERENCE_QUOTES_SECONDS = 60
@@ -71,7 +72,17 @@ LOAD_ACCOUNT_SQL = """
     SELECT account.*,
            EXISTS (SELECT 1 FROM portfolio_syncrun run
                     WHERE run.task_id = %s AND run.task_id <> '' AND run.outcome = %s)
-             AS already_succeeded
+             AS already_succeeded,
+           EXISTS (SELECT 1 FROM portfolio_unconfirmeddrop held
+                    WHERE held.location_id = account.location_id AND held.state = %s)
+             AS drop_pending,
+           EXISTS (SELECT 1 FROM riskmodels_alert alert
+                    JOIN portfolio_custodylocation location
+                      ON location.id = account.location_id
+                   WHERE alert.portfolio_id = location.portfolio_id
+                     AND alert.rule = %s AND alert.state <> %s
+                     AND alert.subject = CAST(account.location_id AS TEXT))
+             AS sync_alert_live
       FROM portfolio_exchangeaccount account
      WHERE account.location_id = %s
 """
@@ -132,7 +143,7 @@ def sync_location(request: SyncRequest) -> SyncRun | None:
     if account.already_succeeded:  # type: ignore[attr-defined]
         return None
     if account.credentials_broken_at is not None or not account.has_credentials:
-        return _after_final(_record_skip(account, request))
+        return _after_final(_record_skip(account, request), account)
     run = _start_run(account, request)
     if run is None:
         return _record_busy(account, request)
@@ -142,13 +153,18 @@ def sync_location(request: SyncRequest) -> SyncRun | None:
         _end_run_on_error(run, request, error)
         if not isinstance(error, Exception) or isinstance(error, TRANSIENT_ERRORS):
             raise  # a worker shutting down, or a database gone: nothing more can be done here
-    return _after_final(run)
+    return _after_final(run, account)
 
 
-def _after_final(run: SyncRun) -> SyncRun:
-    """A final run changes the location's sync alert (opened, escalated or resolved)."""
+def _after_final(run: SyncRun, account: ExchangeAccount) -> SyncRun:
+    """A final run changes the location's sync alert (opened, escalated or resolved). The
+    usual case, a success with no live sync alert, changes nothing and costs no query."""
     from riskmodels.sync_alerts import follow_location_sync  # riskmodels reads portfolio
 
+    # Columns of LOAD_ACCOUNT_SQL, set by raw() (see already_succeeded).
+    live = account.sync_alert_live  # type: ignore[attr-defined]
+    if run.outcome == SyncOutcome.SUCCESS and not live:
+        return run
     if run.outcome in FINAL_OUTCOMES:
         try:
             follow_location_sync(run.location_id)
@@ -159,7 +175,8 @@ def _after_final(run: SyncRun) -> SyncRun:
 
 def _load_account(request: SyncRequest) -> ExchangeAccount | None:
     """The account and whether this task already succeeded: one query."""
-    params = [request.task_id, SyncOutcome.SUCCESS, request.location_id]
+    params = [request.task_id, SyncOutcome.SUCCESS, DropState.PENDING]
+    params += [SYNC_RULE, AlertState.RESOLVED, request.location_id]
     found = list(ExchangeAccount.objects.raw(LOAD_ACCOUNT_SQL, params))
     return found[0] if found else None
 
@@ -407,7 +424,8 @@ def store_result(*, run: SyncRun, account: ExchangeAccount, fetched: FetchedAcco
     read = [(b.code, b.product, b.amount) for b in fetched.balances]
     before = drops.confirmed_rows(account.pk)
     prices = drops.latest_prices({row[0] for row in (*before, *read)})
-    held = drops.pending_drop(account.pk)
+    pending = account.drop_pending  # type: ignore[attr-defined]  # as sync_alert_live
+    held = drops.pending_drop(account.pk) if pending else None
     drop = drops.find_drop(before, read, prices, settings.SYNC_DROP_THRESHOLD)
     if held is not None and drops.agrees(drops.held_rows(held), read, prices):
         snapshot = _store_snapshot(run, fetched, asset_ids, now)
@@ -625,14 +643,13 @@ def _refused_codes(refused: Mapping[str, str], unpriced: set[str]) -> dict[str, 
 
 
 def last_accepted_prices(asset_ids: set[int]) -> dict[int, Decimal]:
-    """Each asset's latest price that was accepted (a refusal has none): one query."""
-    latest = (
-        Price.objects.filter(asset_id=OuterRef("asset_id"), price_usd__isnull=False)
-        .order_by("-as_of", "-pk")
-        .values("pk")[:1]
-    )
-    rows = Price.objects.filter(asset_id__in=asset_ids, pk=Subquery(latest)).values_list(
-        "asset_id", "price_usd"
+    """Each asset's latest price that was accepted (a refusal has none): one query, one index
+    lookup per asset (price_latest), however many prices each has."""
+    latest = Price.objects.filter(asset=OuterRef("pk"), price_usd__isnull=False)
+    rows = (
+        Asset.objects.filter(pk__in=asset_ids)
+        .annotate(price=Subquery(latest.order_by("-as_of", "-pk").values("price_usd")[:1]))
+        .values_list("pk", "price")
     )
     return {asset_id: price for asset_id, price in rows if price is not None}
 

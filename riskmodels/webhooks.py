@@ -200,17 +200,19 @@ def alert_payload(alert: Alert) -> dict:
 def record_alert_events(*, portfolio_id: int, changes: AlertChanges, now: datetime) -> None:
     """Turn one evaluation's opened, escalated and resolved alerts into events, and deliver
     them to the portfolio's active endpoints once the transaction commits."""
-    endpoint_ids = list(
-        WebhookEndpoint.objects.filter(portfolio_id=portfolio_id, active=True).values_list(
-            "pk", flat=True
-        )
-    )
     kinds = (
         (WebhookEventType.ALERT_OPENED, changes.opened),
         (WebhookEventType.ALERT_ESCALATED, changes.escalated),
         (WebhookEventType.ALERT_RESOLVED, changes.resolved_alerts),
     )
-    if not endpoint_ids or not any(alerts for _, alerts in kinds):
+    if not any(alerts for _, alerts in kinds):
+        return  # nothing to say: not even a query
+    endpoint_ids = list(
+        WebhookEndpoint.objects.filter(portfolio_id=portfolio_id, active=True).values_list(
+            "pk", flat=True
+        )
+    )
+    if not endpoint_ids:
         return
     slug = Portfolio.objects.values_list("slug", flat=True).get(pk=portfolio_id)
     events = WebhookEvent.objects.bulk_create(
