@@ -174,8 +174,9 @@ def _after_final(run: SyncRun, account: ExchangeAccount) -> SyncRun:
 
 
 def _load_account(request: SyncRequest) -> ExchangeAccount | None:
-    """The account and whether this task already succeeded: one query."""
-    params = [request.task_id, SyncOutcome.SUCCESS, DropState.PENDING]
+    """The account, whether this task already succeeded, whether a drop is held and whether
+    a sync alert is live: one query."""
+    params: list[object] = [request.task_id, SyncOutcome.SUCCESS, DropState.PENDING]
     params += [SYNC_RULE, AlertState.RESOLVED, request.location_id]
     found = list(ExchangeAccount.objects.raw(LOAD_ACCOUNT_SQL, params))
     return found[0] if found else None
