@@ -341,3 +341,15 @@ def test_an_alert_that_cannot_be_raised_never_escapes_the_sync(binance, emulator
 
 def test_a_deleted_account_is_nothing_to_sync(db):
     assert run(type("Gone", (), {"pk": 10**9})()) is None
+
+
+def test_a_soft_time_limit_ends_the_run_failed_in_words(binance, monkeypatch):
+    from billiard.exceptions import SoftTimeLimitExceeded
+
+    def too_long(**kwargs: object) -> None:
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(sync, "store_result", too_long)
+    failed = run(binance, retries_left=2)
+    assert (failed.outcome, failed.error_class) == (SyncOutcome.FAILED, "TimeLimit")
+    assert failed.error_message.startswith("The sync ran past the task's time limit")
