@@ -21,18 +21,14 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.audit import record_audit
 from accounts.models import AuditAction
 from portfolio.models import (
-    Asset,
     DropState,
-    Holding,
     HoldingSnapshot,
-    Price,
     SyncRun,
     UnconfirmedDrop,
 )
@@ -122,24 +118,29 @@ def agrees(held: list[Row], read: list[Row], prices: Mapping[str, Decimal | None
 # ----------------------------------------------------------------------------- reads
 
 
+# The location's latest snapshot's holdings, in SQL: every sync reads them (see sync.py).
+CONFIRMED_ROWS_SQL = """
+    SELECT asset.code, holding.product, holding.amount
+      FROM portfolio_holding holding
+      JOIN portfolio_asset asset ON asset.id = holding.asset_id
+     WHERE holding.snapshot_id = (
+           SELECT snapshot.id FROM portfolio_holdingsnapshot snapshot
+            WHERE snapshot.location_id = %s
+            ORDER BY snapshot.taken_at DESC, snapshot.id DESC LIMIT 1)
+"""
+
+
 def confirmed_rows(location_id: int) -> list[Row]:
     """The location's current (last confirmed) holdings."""
-    latest = HoldingSnapshot.objects.filter(location_id=location_id).order_by("-taken_at", "-pk")
-    rows = Holding.objects.filter(snapshot_id=Subquery(latest.values("pk")[:1])).values_list(
-        "asset__code", "product", "amount"
-    )
-    return list(rows)
+    with connection.cursor() as cursor:
+        cursor.execute(CONFIRMED_ROWS_SQL, [location_id])
+        rows = cursor.fetchall()
+    return [(code, product, as_decimal(amount)) for code, product, amount in rows]
 
 
-def latest_prices(codes: set[str]) -> dict[str, Decimal | None]:
-    """Each code's latest price (None when unpriced or refused): one query."""
-    latest = Price.objects.filter(asset=OuterRef("pk")).order_by("-as_of", "-pk")
-    rows = (
-        Asset.objects.filter(code__in=codes)
-        .annotate(price=Subquery(latest.values("price_usd")[:1]))
-        .values_list("code", "price")
-    )
-    return dict(rows)
+def as_decimal(value: object) -> Decimal:
+    """A numeric column read in SQL: Decimal on PostgreSQL, exact text on SQLite."""
+    return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
 def held_rows(drop: UnconfirmedDrop) -> list[Row]:

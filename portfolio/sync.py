@@ -29,7 +29,7 @@ from django.db import (
     connection,
     transaction,
 )
-from django.db.models import Field, Model, OuterRef, Subquery
+from django.db.models import Field, Model
 from django.utils import timezone
 
 from portfolio import drops, exchanges
@@ -418,13 +418,15 @@ def store_result(*, run: SyncRun, account: ExchangeAccount, fetched: FetchedAcco
     drop, the held read (the run is unconfirmed): one commit."""
     now = timezone.now()
     asset_ids = asset_ids_for_codes({balance.code for balance in fetched.balances})
+    before = drops.confirmed_rows(account.pk)
+    last = last_accepted_prices({row[0] for row in before} | set(asset_ids))
     sources = _quote_sources(account.exchange_id, fetched, set(asset_ids))
-    store_prices(asset_ids, sources, now, refused=fetched.refused_quotes)
+    accepted = store_prices(asset_ids, sources, now, last=last, refused=fetched.refused_quotes)
     _store_permissions(account, fetched)
     run.request_count = fetched.request_count
     read = [(b.code, b.product, b.amount) for b in fetched.balances]
-    before = drops.confirmed_rows(account.pk)
-    prices = drops.latest_prices({row[0] for row in (*before, *read)})
+    # Before and after at the same prices: a price move is never a drop.
+    prices: dict[str, Decimal | None] = {**last, **accepted}
     pending = account.drop_pending  # type: ignore[attr-defined]  # as sync_alert_live
     held = drops.pending_drop(account.pk) if pending else None
     drop = drops.find_drop(before, read, prices, settings.SYNC_DROP_THRESHOLD)
@@ -604,32 +606,36 @@ def store_prices(
     sources: list[tuple[str, dict[str, Decimal]]],
     as_of: datetime,
     *,
+    last: Mapping[str, Decimal],
     refused: Mapping[str, str] | None = None,
-) -> None:
-    """Each code's USD price, or, for a quote that cannot be trusted, a refusal with its
-    reason: the asset is then unpriced (never zero) until a quote is accepted again."""
+) -> dict[str, Decimal]:
+    """Each code's USD price, or, for a quote that cannot be trusted (against ``last``, the
+    last accepted prices), a refusal with its reason: the asset is then unpriced (never zero)
+    until a quote is accepted again. Returns the prices accepted, by code."""
     prices = usd_prices(asset_ids, sources)
-    last = last_accepted_prices({asset_ids[code] for code in prices})
-    rows = []
+    rows, accepted = [], {}
     for code, found in prices.items():
-        reason = price_problem(found.price, last.get(asset_ids[code]))
-        rows.append(_price_row(asset_ids[code], found.source, as_of, found.price, reason))
+        reason = price_problem(found.price, last.get(code))
+        if not reason:
+            accepted[code] = found.price.quantize(AMOUNT_QUANTUM, context=EXACT)
+        rows.append(_price_row(asset_ids[code], found.source, as_of, accepted.get(code), reason))
     for code, reason in _refused_codes(refused or {}, set(asset_ids) - set(prices)).items():
         rows.append(_price_row(asset_ids[code], sources[0][0], as_of, None, reason))
     insert_rows(Price, rows)
+    return accepted
 
 
 def _price_row(
     asset_id: int, source: str, as_of: datetime, price: Decimal | None, reason: str
 ) -> dict[str, object]:
-    stored = None if reason or price is None else price.quantize(AMOUNT_QUANTUM, context=EXACT)
+    """A price (stored exactly, rounded past the 18th decimal at most) or a refusal."""
     return {
         "asset_id": asset_id,
-        "price_usd": stored,
+        "price_usd": price,
         "source": source,
         "is_manual": False,
         "as_of": as_of,
-        "refused_reason": reason if stored is None else "",
+        "refused_reason": reason if price is None else "",
     }
 
 
@@ -643,16 +649,27 @@ def _refused_codes(refused: Mapping[str, str], unpriced: set[str]) -> dict[str, 
     return reasons
 
 
-def last_accepted_prices(asset_ids: set[int]) -> dict[int, Decimal]:
-    """Each asset's latest price that was accepted (a refusal has none): one query, one index
-    lookup per asset (price_latest), however many prices each has."""
-    latest = Price.objects.filter(asset=OuterRef("pk"), price_usd__isnull=False)
-    rows = (
-        Asset.objects.filter(pk__in=asset_ids)
-        .annotate(price=Subquery(latest.order_by("-as_of", "-pk").values("price_usd")[:1]))
-        .values_list("pk", "price")
-    )
-    return {asset_id: price for asset_id, price in rows if price is not None}
+# Each code's latest accepted price (a refusal has none): one index lookup per asset
+# (price_latest). In SQL: the ORM's version cost more CPU than the query (bench/bench_sync.py).
+LAST_ACCEPTED_SQL = """
+    SELECT asset.code,
+           (SELECT price.price_usd FROM portfolio_price price
+             WHERE price.asset_id = asset.id AND price.price_usd IS NOT NULL
+             ORDER BY price.as_of DESC, price.id DESC LIMIT 1)
+      FROM portfolio_asset asset
+     WHERE asset.code IN ({codes})
+"""
+
+
+def last_accepted_prices(codes: set[str]) -> dict[str, Decimal]:
+    """Each code's latest accepted price, where it has one."""
+    if not codes:
+        return {}
+    sql = LAST_ACCEPTED_SQL.format(codes=", ".join(["%s"] * len(codes)))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, sorted(codes))
+        rows = cursor.fetchall()
+    return {code: drops.as_decimal(price) for code, price in rows if price is not None}
 
 
 def price_problem(price: Decimal, last: Decimal | None) -> str:
