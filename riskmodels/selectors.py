@@ -28,6 +28,7 @@ from portfolio.models import (
     Price,
 )
 from portfolio.selectors import (
+    PriceNote,
     latest_snapshot_ids,
     locations_with_health,
     not_current_locations,
@@ -258,6 +259,9 @@ def exposure_at(portfolio_id: int, at: datetime | None = None) -> ExposureSnapsh
 
 HISTORY_POINTS = 200  # snapshots drawn in the over-time charts, newest last
 REPORT_CACHE_SECONDS = 3600
+# Price notes change with a sync (a new holdings snapshot, so a new page version) or with the
+# clock (a price growing old, in hours): kept a few minutes per version.
+PRICE_NOTES_SECONDS = 300
 
 
 def latest_holdings_id(portfolio: Portfolio) -> int | None:
@@ -457,7 +461,7 @@ def report_page(
         "snapshot": snapshot,
         "alerts": live,
         "not_current": not_current_locations(portfolio),
-        "price_notes": price_notes(portfolio, now=timezone.now()),
+        "price_notes": _price_notes(portfolio, version),
     }
 
 
@@ -487,6 +491,15 @@ def _static_page(
         "metrics": _metrics(report, document),
         "charts": figures,
     }
+
+
+def _price_notes(portfolio: Portfolio, version: str) -> list[PriceNote]:
+    key = f"price-notes:{version}"
+    notes: list[PriceNote] | None = cache.get(key)
+    if notes is None:
+        notes = price_notes(portfolio, now=timezone.now())
+        cache.set(key, notes, PRICE_NOTES_SECONDS)
+    return notes
 
 
 @dataclass(frozen=True, slots=True)
