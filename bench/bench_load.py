@@ -56,6 +56,7 @@ ACCOUNTS_PER_FUND = 4
 ROUNDS_IN_FLIGHT = 2  # per fund: a second round overlaps the first, so leases are contended
 WORKER_PROCESSES = 2
 DRAIN_S = 120.0  # after the load, how long the queued rounds may take to finish
+DUE_EVERY_S = 10.0  # beat's dispatch_due_syncs interval (portfolio migration 0009)
 PASSWORD = "bench load password"  # noqa: S105 - throwaway users in a throwaway database
 
 
@@ -227,6 +228,22 @@ def sync_loop(funds: list[Fund], until: float, stop: threading.Event) -> None:
         connection.close()
 
 
+def due_loop(stop: threading.Event) -> None:
+    """What beat's dispatch_due_syncs does every 10 s: send the retries (a sync that found its
+    account busy, say) and second reads whose wait is over. Without it a round whose member
+    waits for a retry never finishes."""
+    from django.db import connection
+
+    from portfolio import drops, rounds
+
+    try:
+        while not stop.wait(DUE_EVERY_S):
+            rounds.dispatch_due_retries()
+            drops.dispatch_due_rereads()
+    finally:
+        connection.close()
+
+
 def pages_of(fund: Fund) -> list[tuple[str, str]]:
     """(kind, path) of the pages a user of this fund browses."""
     from django.urls import NoReverseMatch, reverse
@@ -341,6 +358,7 @@ def run(seconds: float = DURATION_S) -> dict[str, Any]:
 
     app.control.purge()  # nothing left in the queues by an earlier run
     processes = Processes()
+    beat_stop = threading.Event()
     try:
         scenario = bench_sync.build_scenario(PORTFOLIOS * ACCOUNTS_PER_FUND)
         env = os.environ | {"ALLOWED_HOSTS": "127.0.0.1", "DEBUG": "0", "LOG_LEVEL": "WARNING"}
@@ -349,9 +367,12 @@ def run(seconds: float = DURATION_S) -> dict[str, Any]:
         people = build_people(funds)
         base, server = start_server(processes, env)
         start_worker(processes, env)
+        beat = threading.Thread(target=due_loop, args=(beat_stop,), daemon=True)
+        beat.start()
         samples = load(base, people, funds, seconds)
         drained = drain(DRAIN_S)
     finally:
+        beat_stop.set()
         processes.stop_all()
     worker_errors = processes.log("worker").count("ERROR/")
     if samples.errors:  # the server's side of the story, for whoever reads the run
