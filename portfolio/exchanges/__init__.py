@@ -25,7 +25,9 @@ them by exchange id. The rest is shared:
 - faults.py and errors.py: every failure leaves as an ExchangeFault, classified by the body before
   the status;
 - quotes.py: quotes from the public tickers;
-- fetch.py: the entry points, fetch_account and fetch_quotes.
+- fetch.py: the entry points, fetch_account and fetch_quotes;
+- emulator.py: with EXCHANGE_EMULATOR_URL set (development and tests only), every URL of a client
+  is rewritten to the offline emulator, and one left pointing elsewhere is refused.
 
 Every value is checked at this boundary; a refusal is a retryable `bad_response` fault with error
 class MalformedAnswer naming the wallet, the field and the value:

@@ -17,10 +17,10 @@ from typing import Any
 import ccxt
 
 from portfolio.exchanges.deadline import Deadline, DeadlineAdapter
+from portfolio.exchanges.emulator import assert_offline, point_at_emulator
 from portfolio.exchanges.errors import CredentialFormatError, Malformed
 from portfolio.exchanges.faults import KIND_ERRORS, body_error_kind, classify, exception_name
 from portfolio.exchanges.registry import adapter_for
-from sandbox.urls import assert_offline, point_at_emulator
 
 CREDENTIAL_KEYS = ("apiKey", "secret", "password", "uid", "privateKey")
 
