@@ -2,9 +2,9 @@
 emulator, workers, servers, the demo) and sign in to the app over HTTP as a person would.
 
 The one home of these helpers: bench/ imports them from here (`tests` is a package, and both
-run from the repository root), and tests never import bench/. They stay out of sandbox/,
-development-only as it is, because the app itself imports sandbox/ (portfolio.exchanges uses
-sandbox.urls), and a login that computes TOTP codes belongs nowhere near what the app imports.
+run from the repository root), and tests never import bench/. They stay out of sandbox/:
+the management commands that start the emulator and seed the demo import it, and a login that
+computes TOTP codes belongs nowhere near what the app imports.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ are tested through the pages, and then everything a person or a log collector co
 searched for every full API key, secret and passphrase.
 
 Error messages may name a key by its last four characters ("the API key ending in …-key",
-portfolio/exchanges.py FaultContext.key_hint): four characters identify a key to its owner
+portfolio/exchanges/faults.py FaultContext.key_hint): four characters identify a key to its owner
 without giving it away, so only whole values count as a leak.
 """
 

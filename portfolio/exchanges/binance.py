@@ -1,0 +1,132 @@
+"""Binance: spot, funding, cross margin, USDⓈ-M futures, Simple Earn and staking.
+
+Wallets, products and the amount field used (negative = a debt to the exchange):
+
+binance   spot      GET /api/v3/account                    spot      free + locked
+          funding   POST /sapi/v1/asset/get-funding-asset  funding   free + locked + freeze
+                                                                     + withdrawing (still there)
+          margin    GET /sapi/v1/margin/account (cross)    margin    netAsset (free + locked -
+                                                                     borrowed - interest)
+          futures   GET fapi /fapi/v3/account (USDⓈ-M)     futures   marginBalance: the wallet
+                    balance plus unrealised PnL, what closing every position now would leave
+          earn      simple-earn flexible (paged)           earn      totalAmount
+                    simple-earn locked (paged)             earn      amount
+                    /sapi/v1/staking/position STAKING      staking   amount
+
+A row repeated with the same asset (earn: positionId, else productId) is taken once.
+
+Key permissions come from apiRestrictions (one request).
+
+Not fetched: isolated margin, COIN-M futures and portfolio margin. The balance types `option` and
+`delivery` are never passed to fetch_balance: ccxt silently falls back to spot for them, which
+double counts.
+
+Error bodies {"code": ...}: -1021 (timestamp outside the recvWindow) is 'clock'; internal errors,
+timeouts and overload are 'maintenance'; -1003 is 'rate_limit'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from portfolio.exchanges.adapter import Adapter, Call, PermissionCall, coded_errors
+from portfolio.exchanges.payload import dig, flag, rows
+from portfolio.exchanges.rows import AmountFields, Page, Row, row_of, rows_field
+
+
+def spot(client: Any, page: Page) -> Iterator[Row]:
+    for row in rows(page.data, "balances"):
+        yield row_of(client, row, "asset", "spot", AmountFields(("free", "locked")))
+
+
+def funding(client: Any, page: Page) -> Iterator[Row]:
+    fields = AmountFields(("free", "locked"), optional=("freeze", "withdrawing"))
+    for row in rows(page.data):
+        yield row_of(client, row, "asset", "funding", fields)
+
+
+def margin(client: Any, page: Page) -> Iterator[Row]:
+    for row in rows(page.data, "userAssets"):
+        yield row_of(client, row, "asset", "margin", AmountFields(("netAsset",), signed=True))
+
+
+def futures(client: Any, page: Page) -> Iterator[Row]:
+    fields = AmountFields(("marginBalance",), signed=True)
+    for row in rows(page.data, "assets"):
+        yield row_of(client, row, "asset", "futures", fields)
+
+
+def earn_next_page(payload: Any, params: dict[str, Any]) -> dict[str, Any] | None:
+    total = payload.get("total") if isinstance(payload, dict) else None
+    current = int(params.get("current", 1))
+    if not isinstance(total, int) or current * int(params["size"]) >= total:
+        return None
+    return params | {"current": current + 1}
+
+
+TRADING = (
+    "enableSpotAndMarginTrading", "enableMargin", "enableFutures", "enableVanillaOptions",
+    "enablePortfolioMarginTrading", "enableFixApiTrade",
+)  # fmt: skip
+
+
+def permissions(payload: Any) -> dict[str, bool]:
+    flags = dig(payload, kind=dict)
+    trading = [flag(flags, name, required=name == TRADING[0]) for name in TRADING]
+    return {
+        "read": flag(flags, "enableReading"),
+        "trade": any(trading),
+        "withdraw": flag(flags, "enableWithdrawals"),
+    }
+
+
+EARN_PAGE = {"size": 100, "current": 1}
+POSITION_IDS = ("positionId", "productId")  # earn: a position, else its product
+# Sources: Binance's documented error codes.
+BODY_CODES = {
+    "-1021": "clock",  # timestamp outside the recvWindow
+    "-1001": "maintenance",  # internal error, try again
+    "-1006": "maintenance",  # unexpected response from the message bus
+    "-1007": "maintenance",  # timeout waiting for the backend
+    "-1008": "maintenance",  # server overloaded
+    "-1003": "rate_limit",
+}
+
+ADAPTER = Adapter(
+    id="binance",
+    name="Binance",
+    wallets={
+        "spot": (Call("private_get_account", {"omitZeroBalances": "true"}, spot),),
+        "funding": (Call("sapi_post_asset_get_funding_asset", {}, funding),),
+        "margin": (Call("sapi_get_margin_account", {}, margin),),
+        "futures": (Call("fapiprivatev3_get_account", {}, futures),),
+        "earn": (
+            Call(
+                "sapi_get_simple_earn_flexible_position",
+                EARN_PAGE,
+                rows_field(("rows",), "asset", "totalAmount", "earn", POSITION_IDS),
+                earn_next_page,
+            ),
+            Call(
+                "sapi_get_simple_earn_locked_position",
+                EARN_PAGE,
+                rows_field(("rows",), "asset", "amount", "earn", POSITION_IDS),
+                earn_next_page,
+            ),
+            Call(
+                "sapi_get_staking_position",
+                {"product": "STAKING"},
+                rows_field((), "asset", "amount", "staking", POSITION_IDS),
+            ),
+        ),
+    },
+    ticker_last=("lastPrice",),
+    market_options={
+        "fetchMarkets": {"types": ["spot"]},
+        "fetchMargins": False,
+        "fetchCurrencies": False,
+    },
+    permissions=PermissionCall("sapi_get_account_apirestrictions", permissions),
+    body_error_kind=coded_errors("code", BODY_CODES),
+)

@@ -1,0 +1,107 @@
+"""Bybit: the unified account, funding and earn.
+
+Wallets, products and the amount field used (negative = a debt to the exchange):
+
+bybit     spot      GET /v5/account/wallet-balance UNIFIED spot, or margin when the coin has
+                    borrowing; `equity` (walletBalance + unrealised PnL - borrowing, negative
+                    when a debt): the unified account also holds margin and derivatives
+          funding   GET .../query-account-coins-balance FUND funding walletBalance
+          earn      GET /v5/earn/position FlexibleSaving   earn      amount
+                    GET /v5/earn/position OnChain          staking   amount
+
+A row repeated with the same account type + coin (earn: productId) is taken once. Unified rows
+with borrowing or accrued interest are margin, the only ones that may be negative.
+
+Key permissions come from user/query-api (one request).
+
+Every JSON object answer carries "retCode": one without it is a malformed answer. Error code
+10002 (request time outside the recv_window) is 'clock', server timeouts and restarts
+'maintenance', 10006/10018 'rate_limit'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from portfolio.exchanges.adapter import Adapter, Call, PermissionCall, coded_errors
+from portfolio.exchanges.errors import PermissionsUnreadable
+from portfolio.exchanges.payload import currency, dig, optional_amount, rows, shown
+from portfolio.exchanges.rows import AmountFields, Page, Row, row_of, rows_field
+
+
+def unified(client: Any, page: Page) -> Iterator[Row]:
+    for account in rows(page.data, "result", "list"):
+        kind = str(account.get("accountType") or "")
+        for row in rows(account, "coin"):
+            _, code = currency(client, row.get("coin"), "coin")
+            debt = optional_amount(row, "borrowAmount", code) != 0
+            debt = debt or optional_amount(row, "accruedInterest", code) != 0
+            product = "margin" if debt else "spot"
+            found = row_of(client, row, "coin", product, AmountFields(("equity",), signed=debt))
+            yield Row(f"{kind} {found.row_id}".strip(), found.balance)
+
+
+TRADING = ("ContractTrade", "Spot", "Options", "Derivatives", "Exchange", "CopyTrading")
+
+
+def permissions(payload: Any) -> dict[str, bool]:
+    result = dig(payload, "result", kind=dict)
+    groups = dig(result, "permissions", kind=dict)
+    read_only = result.get("readOnly")
+    if read_only not in (0, 1) or isinstance(read_only, float):
+        raise PermissionsUnreadable(f"readOnly is {shown(read_only)}, not 0 or 1")
+    wallet = groups.get("Wallet")
+    if not isinstance(wallet, list):
+        raise PermissionsUnreadable(f"permissions.Wallet is {shown(wallet)}, not a list")
+    can_trade = any(groups.get(name) for name in (*TRADING, "BlockTrade"))
+    return {
+        "read": True,
+        "trade": bool(can_trade) and not read_only,
+        "withdraw": "Withdraw" in wallet,
+    }
+
+
+# Sources: Bybit's documented error codes.
+BODY_CODES = {
+    "10002": "clock",  # request time outside the recv_window
+    "10000": "maintenance",  # server timeout
+    "10016": "maintenance",  # server error / service restarting
+    "5004": "maintenance",  # server timeout
+    "10006": "rate_limit",
+    "10018": "rate_limit",
+}
+
+ADAPTER = Adapter(
+    id="bybit",
+    name="Bybit",
+    wallets={
+        "spot": (
+            Call("private_get_v5_account_wallet_balance", {"accountType": "UNIFIED"}, unified),
+        ),
+        "funding": (
+            Call(
+                "private_get_v5_asset_transfer_query_account_coins_balance",
+                {"accountType": "FUND"},
+                rows_field(("result", "balance"), "coin", "walletBalance", "funding"),
+            ),
+        ),
+        "earn": (
+            Call(
+                "private_get_v5_earn_position",
+                {"category": "FlexibleSaving"},
+                rows_field(("result", "list"), "coin", "amount", "earn", ("productId",)),
+            ),
+            Call(
+                "private_get_v5_earn_position",
+                {"category": "OnChain"},
+                rows_field(("result", "list"), "coin", "amount", "staking", ("productId",)),
+            ),
+        ),
+    },
+    ticker_last=("lastPrice",),
+    market_options={"fetchMarkets": {"types": ["spot"]}},
+    permissions=PermissionCall("private_get_v5_user_query_api", permissions),
+    envelope="retCode",
+    body_error_kind=coded_errors("retCode", BODY_CODES),
+)

@@ -1,0 +1,158 @@
+"""The entry points: fetch_account (a whole sync's reading) and fetch_quotes (public tickers).
+
+Each runs within one deadline, through one fresh session, and lets nothing but an ExchangeFault
+escape.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import ccxt
+
+from portfolio.exchanges.adapter import Call
+from portfolio.exchanges.deadline import Deadline
+from portfolio.exchanges.errors import (
+    ExchangeFault,
+    Malformed,
+    MalformedAnswer,
+    PermissionsUnreadable,
+)
+from portfolio.exchanges.faults import FaultContext, faults, scrub
+from portfolio.exchanges.markets import attach_markets
+from portfolio.exchanges.quotes import fetch_prices
+from portfolio.exchanges.registry import (
+    BALANCE_CALLS,
+    DISPLAY_NAMES,
+    PERMISSION_CALLS,
+    display_name,
+    supported_wallets,
+)
+from portfolio.exchanges.rows import WALLETS, FetchedBalance, Page, distinct_rows, merge
+from portfolio.exchanges.session import Session, call, open_session
+
+MAX_PAGES = 50  # a paging bug must not loop forever
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedAccount:
+    balances: tuple[FetchedBalance, ...]
+    quotes: dict[str, Decimal]
+    # None when the exchange does not report them, or when its answer could not be read
+    # (then permissions_problem says why).
+    key_permissions: dict[str, bool] | None
+    request_count: int  # this sync's HTTP requests, with market loading if this call did it
+    permissions_problem: str = ""
+    # Quotes the database could not store exactly, or that cannot be a price: symbol -> reason.
+    refused_quotes: dict[str, str] = field(default_factory=dict)
+
+
+def fetch_pages(session: Session, spec: Call) -> list[Page]:
+    """Every page of one call. A cursor the exchange hands out twice would loop: what it
+    served is already read, so paging stops there."""
+    pages, params = [], dict(spec.params)
+    asked = {json.dumps(params, sort_keys=True)}
+    for _ in range(MAX_PAGES):
+        data = call(session, spec.method, params)
+        pages.append(Page(data, session.last_body))
+        following = spec.next_page(data, params)
+        if following is None or json.dumps(following, sort_keys=True) in asked:
+            return pages
+        asked.add(json.dumps(following, sort_keys=True))
+        params = following
+    raise Malformed(f"{spec.method}: more than {MAX_PAGES} pages")
+
+
+def fetch_balances(session: Session, wallets: tuple[str, ...]) -> tuple[FetchedBalance, ...]:
+    responses: dict[str, list[Page]] = {}  # kraken's spot and earn share one request
+    found: list[FetchedBalance] = []
+    for wallet in wallets:
+        for spec in BALANCE_CALLS[session.exchange_id].get(wallet, ()):
+            if spec.key not in responses:
+                responses[spec.key] = fetch_pages(session, spec)
+            try:
+                found.extend(distinct_rows(session.client, spec.parse, responses[spec.key]))
+            except MalformedAnswer as exc:
+                exc.wallet = wallet
+                raise
+    return merge(found)
+
+
+def fetch_permissions(session: Session) -> tuple[dict[str, bool] | None, str]:
+    """(flags, problem). An answer that cannot be read leaves the flags unknown (None) and says
+    why, rather than reading as "cannot trade, cannot withdraw"; the sync goes on."""
+    spec = PERMISSION_CALLS.get(session.exchange_id)
+    if spec is None:
+        return None, ""
+    method, parse = spec
+    try:
+        return parse(call(session, method, {})), ""
+    except (PermissionsUnreadable, Malformed, ccxt.BadResponse) as exc:
+        name = display_name(session.exchange_id)
+        detail = scrub(str(exc), {})
+        return None, (
+            f"{name}'s answer about the key's permissions could not be read ({detail}): "
+            "whether the key can trade or withdraw is unknown until it can."
+        )
+
+
+def fetch_account(
+    exchange_id: str,
+    credentials: dict[str, str],
+    wallets: Iterable[str],
+    *,
+    emulator_url: str | None = None,
+    timeout_ms: int = 10_000,
+) -> FetchedAccount:
+    """Every selected wallet this exchange has, the key's permissions and the quotes, all
+    within one deadline of timeout_ms (market loading included when this call does it)."""
+    selected = select_wallets(exchange_id, wallets)
+    context = FaultContext(exchange_id, credentials, timeout_ms)
+    with faults(context), Deadline(timeout_ms / 1000) as deadline:
+        session = open_session(exchange_id, credentials, emulator_url, deadline)
+        attach_markets(session, emulator_url)
+        permissions, problem = fetch_permissions(session)
+        balances = fetch_balances(session, selected)
+        quotes, refused = fetch_prices(session, {b.code for b in balances})
+    return FetchedAccount(balances, quotes, permissions, session.requests, problem, refused)
+
+
+def fetch_quotes(
+    exchange_id: str,
+    bases: Iterable[str],
+    *,
+    emulator_url: str | None = None,
+    timeout_ms: int = 10_000,
+) -> dict[str, Decimal]:
+    """Public tickers of a reference exchange for the given bases (no credentials); quotes it
+    refuses are left out."""
+    require_supported(exchange_id)
+    with faults(FaultContext(exchange_id, {}, timeout_ms)), Deadline(timeout_ms / 1000) as d:
+        session = open_session(exchange_id, None, emulator_url, d)
+        attach_markets(session, emulator_url)
+        return fetch_prices(session, {str(b).upper() for b in bases})[0]
+
+
+def select_wallets(exchange_id: str, wallets: Iterable[str]) -> tuple[str, ...]:
+    require_supported(exchange_id)
+    chosen = set(wallets)
+    unknown = chosen - set(WALLETS)
+    if unknown:
+        raise ValueError(f"unknown wallets {sorted(unknown)}; expected some of {WALLETS}")
+    return tuple(w for w in supported_wallets(exchange_id) if w in chosen)
+
+
+def require_supported(exchange_id: str) -> None:
+    if exchange_id in BALANCE_CALLS:
+        return
+    name = display_name(exchange_id)
+    supported = ", ".join(DISPLAY_NAMES.values())
+    raise ExchangeFault(
+        kind="exchange_error",
+        error_class="NotSupported",
+        message=f"Counterweight cannot sync {name} yet (supported: {supported}). "
+        "Record this location's balances by hand until then.",
+    )

@@ -1,0 +1,118 @@
+"""Balance rows: what a parser yields, each row once across pages, one balance per code and product.
+
+A row repeated with the same exchange id is taken once, across pages too (a page served again);
+a repeat with another amount is a malformed answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from portfolio.exchanges.errors import MalformedAnswer
+from portfolio.exchanges.payload import EXACT, MAX_REPORTED_CODE, ZERO, amount, currency, rows
+
+WALLETS = ("spot", "funding", "earn", "margin", "futures")
+PRODUCTS = ("spot", "funding", "earn", "staking", "margin", "futures")
+# Products where the exchange reports a liability, so an amount may be negative (a debt).
+LIABILITY_PRODUCTS = frozenset({"margin", "futures"})
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedBalance:
+    reported_code: str  # as the exchange reported it ('XXBT', 'ETH2.S'); summed ones join by '+'
+    code: str  # normalised ccxt code, upper-case
+    product: str  # one of PRODUCTS
+    amount: Decimal  # exact from the raw strings; negative = debt
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    data: Any  # what ccxt parsed
+    raw: str  # the body as sent: kraken's repeated keys are only visible here
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    row_id: str  # the exchange's own id for the row: a repeat of it is the same row
+    balance: FetchedBalance
+
+
+Parser = Callable[[Any, Page], Iterable[Row]]  # (ccxt client, page)
+Pager = Callable[[Any, dict[str, Any]], dict[str, Any] | None]  # next page's params or None
+
+
+@dataclass(frozen=True, slots=True)
+class AmountFields:
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    signed: bool = False  # the product reports liabilities: negative is a debt
+
+
+def row_of(
+    client: Any, row: dict[str, Any], code_field: str, product: str, fields: AmountFields
+) -> Row:
+    reported, code = currency(client, row.get(code_field), code_field)
+    value = amount(row, code, *fields.required, optional=fields.optional, signed=fields.signed)
+    return Row(reported, FetchedBalance(reported, code, product, value))
+
+
+def rows_field(
+    path: tuple[str, ...], code: str, value: str, product: str, ids: tuple[str, ...] = ()
+) -> Parser:
+    """A parser for the common shape: a list of rows at `path`, code and amount per row. The
+    row's id is the first of `ids` it carries (a position id), else its code."""
+
+    def parse(client: Any, page: Page) -> Iterator[Row]:
+        for row in rows(page.data, *path):
+            found = row_of(client, row, code, product, AmountFields((value,)))
+            row_id = next((str(row[i]) for i in ids if row.get(i) not in (None, "")), None)
+            yield Row(f"{found.row_id} {row_id}", found.balance) if row_id else found
+
+    return parse
+
+
+def distinct_rows(client: Any, parse: Parser, pages: list[Page]) -> list[FetchedBalance]:
+    """Each of the exchange's rows once, across pages: a repeat with the same amount is the
+    same row sent twice (a page served again); one with another amount is a malformed answer."""
+    taken: dict[str, FetchedBalance] = {}
+    for page in pages:
+        for row in parse(client, page):
+            first = taken.setdefault(row.row_id, row.balance)
+            if first != row.balance:
+                name = row.balance.reported_code
+                which = name if row.row_id == name else f"{name} (row {row.row_id})"
+                raise MalformedAnswer(
+                    f"{which} appears twice with different amounts, "
+                    f"'{first.amount}' and '{row.balance.amount}'"
+                )
+    return list(taken.values())
+
+
+def merge(found: Iterable[FetchedBalance]) -> tuple[FetchedBalance, ...]:
+    """One balance per (code, product), amounts summed exactly, zeros dropped."""
+    totals: dict[tuple[str, str], Decimal] = {}
+    reported: dict[tuple[str, str], list[str]] = {}
+    for item in found:
+        key = (item.code, item.product)
+        totals[key] = EXACT.add(totals.get(key, ZERO), item.amount)
+        codes = reported.setdefault(key, [])
+        if item.reported_code not in codes:
+            codes.append(item.reported_code)
+    return tuple(
+        FetchedBalance(joined(reported[key]), key[0], key[1], value)
+        for key, value in sorted(totals.items())
+        if value != 0
+    )
+
+
+def joined(codes: list[str]) -> str:
+    """Reported codes joined by '+', as many as the column holds."""
+    text = codes[0]
+    for code in codes[1:]:
+        if len(text) + 1 + len(code) > MAX_REPORTED_CODE:
+            break
+        text += "+" + code
+    return text
