@@ -1,8 +1,9 @@
 """Large drops in a location's holdings: held until a second read or a manager confirms them.
 
 A fault at an exchange (an empty answer, a wallet left out) reads exactly like a withdrawal of
-everything. So a sync whose result lowers the location's value, or any one wallet's, by more
-than SYNC_DROP_THRESHOLD (a fraction of it), or empties a wallet that held something, is kept
+everything. So a sync whose result lowers the location's value, or any one asset wallet's (spot,
+funding, earn, staking; margin and futures count in the total), by more than
+SYNC_DROP_THRESHOLD (a fraction of it), or empties an asset wallet that held something, is kept
 here instead of as a snapshot: the current holdings stay the last confirmed ones. A second read
 after SYNC_DROP_CONFIRM_SECONDS that agrees with it confirms it (a real withdrawal shows within
 minutes); a read that does not show the drop sets it aside; a manager may confirm or reject it.
@@ -40,6 +41,11 @@ log = logging.getLogger(__name__)
 ZERO = Decimal(0)
 # Two reads agree when every wallet's value (and the location's) is within this share.
 AGREEMENT = Decimal("0.01")
+# The wallets judged one by one: they hold assets, which a fault can make vanish. Margin and
+# futures are net positions (debts, unrealised PnL) that swing with the market and move into
+# spot when a position closes: they count in the location's total only, or every open
+# position would read as a drop.
+ASSET_WALLETS = frozenset({"spot", "funding", "earn", "staking"})
 
 # (code, product, amount): one balance, read or held.
 Row = tuple[str, str, Decimal]
@@ -63,7 +69,8 @@ def wallet_values(rows: Iterable[Row], prices: Mapping[str, Decimal | None]) -> 
 
 
 def held_wallets(rows: Iterable[Row]) -> set[str]:
-    return {product for _, product, amount in rows if amount != 0}
+    """The asset wallets holding something (margin and futures are judged in the total)."""
+    return {product for _, product, amount in rows if amount != 0 and product in ASSET_WALLETS}
 
 
 def find_drop(
@@ -74,7 +81,7 @@ def find_drop(
     emptied = held_wallets(before) - held_wallets(after)
     fallen = [
         product
-        for product in sorted(set(was) | emptied)
+        for product in sorted((set(was) & ASSET_WALLETS) | emptied)
         if product in emptied or _fell(was.get(product, ZERO), now.get(product, ZERO), threshold)
     ]
     total_before, total_after = sum(was.values(), ZERO), sum(now.values(), ZERO)
@@ -110,7 +117,8 @@ def agrees(held: list[Row], read: list[Row], prices: Mapping[str, Decimal | None
     if held_wallets(held) != held_wallets(read):
         return False
     first, second = wallet_values(held, prices), wallet_values(read, prices)
-    pairs = [(first.get(p, ZERO), second.get(p, ZERO)) for p in set(first) | set(second)]
+    wallets = (set(first) | set(second)) & ASSET_WALLETS
+    pairs = [(first.get(p, ZERO), second.get(p, ZERO)) for p in wallets]
     pairs.append((sum(first.values(), ZERO), sum(second.values(), ZERO)))
     return all(abs(a - b) <= AGREEMENT * max(abs(a), abs(b)) for a, b in pairs)
 

@@ -223,3 +223,23 @@ def test_emptying_a_wallet_that_held_something_always_needs_confirming(before, w
     assert (found is not None) if held else True
     if found is not None:
         assert found.drop_usd >= 0
+
+
+def test_an_open_positions_pnl_swing_or_close_is_no_drop():
+    """Unrealised PnL is booked as futures: it swings, and moves into spot on closing."""
+    before = [("USD", "spot", Decimal(10_000)), ("USD", "futures", Decimal(100))]
+    swing = [("USD", "spot", Decimal(10_000)), ("USD", "futures", Decimal(-50))]
+    closed = [("USD", "spot", Decimal(10_100))]
+    assert find_drop(before, swing, PRICES, Decimal("0.5")) is None
+    assert find_drop(before, closed, PRICES, Decimal("0.5")) is None
+    assert agrees(
+        swing, [("USD", "spot", Decimal(10_000)), ("USD", "futures", Decimal(-60))], PRICES
+    )
+
+
+def test_a_location_whose_total_falls_through_futures_still_needs_confirming():
+    before = [("USD", "spot", Decimal(100)), ("USD", "futures", Decimal(10_000))]
+    after = [("USD", "spot", Decimal(100))]
+    found = find_drop(before, after, PRICES, Decimal("0.5"))
+    assert found is not None and found.drop_usd == Decimal(10_000)
+    assert found.detail == "location 10,100.00 → 100.00 USD"
