@@ -3,14 +3,29 @@
 Wallets, products and the amount field used (negative = a debt to the exchange):
 
 bybit     spot      GET /v5/account/wallet-balance UNIFIED spot, or margin when the coin has
-                    borrowing; `equity` (walletBalance + unrealised PnL - borrowing, negative
-                    when a debt): the unified account also holds margin and derivatives
+                    borrowing or accrued interest: the wallet, `equity` - `unrealisedPnl`
+                    (= walletBalance - spot borrowing, negative when a debt)
+                    + the same row  futures   `unrealisedPnl` of the open derivatives
+                    positions settled in the coin, either sign
           funding   GET .../query-account-coins-balance FUND funding walletBalance
           earn      GET /v5/earn/position FlexibleSaving   earn      amount
                     GET /v5/earn/position OnChain          staking   amount
 
 A row repeated with the same account type + coin (earn: productId) is taken once. Unified rows
 with borrowing or accrued interest are margin, the only ones that may be negative.
+
+Unrealised PnL apart: Bybit's per-coin `equity` is walletBalance - spotBorrow + unrealisedPnl (+
+option value), the claim on the exchange. The wallet is booked as equity - unrealisedPnl and the PnL
+as a futures holding of the coin, so the location's total stays the equity exactly (whatever else
+equity holds stays in the wallet), while spot is neither inflated nor deflated by open positions.
+Deriving the wallet from equity, rather than walletBalance minus a borrow field, keeps the total
+exact whichever of Bybit's debt fields (borrowAmount, spotBorrow, accruedInterest) walletBalance
+already nets: subtracting the wrong one would count a debt twice. `equity` is required, as before:
+without it there is no claim to book. A missing or empty `unrealisedPnl` reads as no PnL, so the
+equity is booked as the wallet, as before: the location's total is still right, and refusing the
+whole sync over a field that only places value between spot and futures would leave the fund blind
+instead. Recorded real payloads (tests/portfolio/test_recorded_payloads.py) have equity -
+unrealisedPnl = walletBalance = ccxt's total for every coin.
 
 Key permissions come from user/query-api (one request).
 
@@ -27,7 +42,9 @@ from typing import Any
 from portfolio.exchanges.adapter import Adapter, Call, PermissionCall, coded_errors
 from portfolio.exchanges.errors import PermissionsUnreadable
 from portfolio.exchanges.payload import currency, dig, optional_amount, rows, shown
-from portfolio.exchanges.rows import AmountFields, Page, Row, row_of, rows_field
+from portfolio.exchanges.rows import EquitySplit, Page, Row, rows_field, split_equity
+
+UNIFIED = EquitySplit("equity", "unrealisedPnl")
 
 
 def unified(client: Any, page: Page) -> Iterator[Row]:
@@ -38,8 +55,8 @@ def unified(client: Any, page: Page) -> Iterator[Row]:
             debt = optional_amount(row, "borrowAmount", code) != 0
             debt = debt or optional_amount(row, "accruedInterest", code) != 0
             product = "margin" if debt else "spot"
-            found = row_of(client, row, "coin", product, AmountFields(("equity",), signed=debt))
-            yield Row(f"{kind} {found.row_id}".strip(), found.balance)
+            for found in split_equity(client, row, "coin", product, UNIFIED, signed=debt):
+                yield Row(f"{kind} {found.row_id}".strip(), found.balance)
 
 
 TRADING = ("ContractTrade", "Spot", "Options", "Derivatives", "Exchange", "CopyTrading")

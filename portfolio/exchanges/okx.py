@@ -3,13 +3,25 @@
 Wallets, products and the amount field used (negative = a debt to the exchange):
 
 okx       spot      GET /api/v5/account/balance (trading)  spot, or margin when the currency has
-                    a liability; `eq`, OKX's equity per currency (net of borrowing, includes
-                    unrealised PnL): the trading account also holds margin and derivatives
+                    a liability: the wallet, `eq` - `upl` (OKX's equity per currency, net of
+                    borrowing, less the unrealised PnL: its cash balance)
+                    + the same row  futures   `upl` of the open derivatives positions
+                    settled in the currency, either sign
           funding   GET /api/v5/asset/balances             funding   bal
           earn      GET /api/v5/finance/savings/balance    earn      amt
 
 A row repeated with the same ccy is taken once. Trading rows with a liability are margin, the
 only ones that may be negative.
+
+Unrealised PnL apart: `eq` includes the unrealised PnL of open positions (`upl`). The wallet is
+booked as eq - upl and the PnL as a futures holding of the currency, so the location's total
+stays eq exactly while spot is neither inflated nor deflated by open positions. eq - upl rather
+than cashBal: whatever else eq holds (isolated margin equity, option value) stays in the wallet
+instead of vanishing from the total. `eq` is required, as before. A missing or empty `upl`
+reads as no PnL, so eq is booked as the wallet, as before: the total is still the claim, and
+refusing the sync over a field that only places value between spot and futures would leave the
+fund blind instead. Recorded real payloads (tests/portfolio/test_recorded_payloads.py) have
+eq - upl = cashBal for every currency.
 
 Key permissions come from account/config (one request).
 
@@ -26,7 +38,9 @@ from typing import Any
 from portfolio.exchanges.adapter import Adapter, Call, PermissionCall, coded_errors
 from portfolio.exchanges.errors import PermissionsUnreadable
 from portfolio.exchanges.payload import currency, dig, optional_amount, rows, shown
-from portfolio.exchanges.rows import AmountFields, Page, Row, row_of, rows_field
+from portfolio.exchanges.rows import EquitySplit, Page, Row, rows_field, split_equity
+
+TRADING = EquitySplit("eq", "upl")
 
 
 def trading(client: Any, page: Page) -> Iterator[Row]:
@@ -34,7 +48,7 @@ def trading(client: Any, page: Page) -> Iterator[Row]:
         _, code = currency(client, row.get("ccy"), "ccy")
         liability = optional_amount(row, "liab", code) != 0
         product = "margin" if liability else "spot"
-        yield row_of(client, row, "ccy", product, AmountFields(("eq",), signed=liability))
+        yield from split_equity(client, row, "ccy", product, TRADING, signed=liability)
 
 
 def permissions(payload: Any) -> dict[str, bool]:

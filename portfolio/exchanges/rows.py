@@ -12,7 +12,15 @@ from decimal import Decimal
 from typing import Any
 
 from portfolio.exchanges.errors import MalformedAnswer
-from portfolio.exchanges.payload import EXACT, MAX_REPORTED_CODE, ZERO, amount, currency, rows
+from portfolio.exchanges.payload import (
+    EXACT,
+    MAX_REPORTED_CODE,
+    ZERO,
+    amount,
+    amount_problem,
+    currency,
+    rows,
+)
 
 WALLETS = ("spot", "funding", "earn", "margin", "futures")
 PRODUCTS = ("spot", "funding", "earn", "staking", "margin", "futures")
@@ -57,6 +65,39 @@ def row_of(
     reported, code = currency(client, row.get(code_field), code_field)
     value = amount(row, code, *fields.required, optional=fields.optional, signed=fields.signed)
     return Row(reported, FetchedBalance(reported, code, product, value))
+
+
+@dataclass(frozen=True, slots=True)
+class EquitySplit:
+    """A trading-account row whose equity includes the unrealised PnL of open derivatives
+    positions settled in its coin: the wallet is booked under its product and the PnL as a
+    `futures` holding of that coin, so the two still add up to the equity (the claim)."""
+
+    equity: str  # required: the claim on the exchange in this coin
+    pnl: str  # absent or '': no open position reports PnL in this coin (zero)
+
+
+def split_equity(
+    client: Any,
+    row: dict[str, Any],
+    code_field: str,
+    product: str,
+    split: EquitySplit,
+    *,
+    signed: bool,
+) -> Iterator[Row]:
+    """The wallet (equity - PnL, negative only where `signed`) under `product`, and the
+    unrealised PnL, of either sign, as a futures row of its own ("<code> <pnl field>")."""
+    reported, code = currency(client, row.get(code_field), code_field)
+    equity = amount(row, code, split.equity, signed=True)
+    pnl = amount(row, code, optional=(split.pnl,), signed=True)
+    wallet = EXACT.subtract(equity, pnl)
+    problem = amount_problem(wallet, signed=signed)
+    if problem:
+        raise MalformedAnswer(f"{split.equity} - {split.pnl} of {code} is '{wallet}', {problem}")
+    yield Row(reported, FetchedBalance(reported, code, product, wallet))
+    if pnl:
+        yield Row(f"{reported} {split.pnl}", FetchedBalance(reported, code, "futures", pnl))
 
 
 def rows_field(
