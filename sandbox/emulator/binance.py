@@ -172,12 +172,14 @@ def margin_account(request: Request, scenario: Scenario, account: Account) -> Re
 
 
 def futures_asset(code: str, h: Holding) -> dict[str, Any]:
-    # updateTime 0 would make ccxt skip the asset as uninitialised.
+    # updateTime 0 would make ccxt skip the asset as uninitialised. As in the recorded real
+    # payloads, marginBalance = walletBalance + unrealizedProfit; ccxt's total is walletBalance.
     return {
-        "asset": code, "walletBalance": fmt(h.total), "unrealizedProfit": "0",
-        "marginBalance": fmt(h.total), "maintMargin": "0", "initialMargin": fmt(h.locked),
-        "positionInitialMargin": fmt(h.locked), "openOrderInitialMargin": "0",
-        "crossWalletBalance": fmt(h.total), "crossUnPnl": "0",
+        "asset": code, "walletBalance": fmt(h.total), "unrealizedProfit": fmt(h.upl),
+        "marginBalance": fmt(h.total + h.upl), "maintMargin": "0",
+        "initialMargin": fmt(h.locked), "positionInitialMargin": fmt(h.locked),
+        "openOrderInitialMargin": "0", "crossWalletBalance": fmt(h.total),
+        "crossUnPnl": fmt(h.upl), "marginAvailable": True,
         "availableBalance": fmt(h.free), "maxWithdrawAmount": fmt(h.free),
         "updateTime": now_ms(),
     }  # fmt: skip
