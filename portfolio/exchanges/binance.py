@@ -8,8 +8,8 @@ binance   spot      GET /api/v3/account                    spot      free + lock
           margin    GET /sapi/v1/margin/account (cross)    margin    netAsset (free + locked -
                                                                      borrowed - interest)
           futures   GET fapi /fapi/v3/account (USDⓈ-M)     futures   the wallet,
-                    marginBalance - unrealizedProfit (= walletBalance), and the unrealised PnL,
-                    unrealizedProfit, as two rows of the same product: they merge into
+                    walletBalance, and the open positions, marginBalance - walletBalance
+                    (= unrealizedProfit), as two rows of the same product: they merge into
                     marginBalance, what closing every position now would leave
           earn      simple-earn flexible (paged)           earn      totalAmount
                     simple-earn locked (paged)             earn      amount
@@ -17,12 +17,12 @@ binance   spot      GET /api/v3/account                    spot      free + lock
 
 A row repeated with the same asset (earn: positionId, else productId) is taken once.
 
-Unrealised PnL apart, as for bybit and okx: the futures wallet and its PnL are both `futures`,
-so the holding is still marginBalance (the claim), and other wallets never carry the PnL.
-`marginBalance` is required, as before; a missing or empty `unrealizedProfit` reads as no PnL
-(marginBalance booked whole, as before). Recorded real payloads
-(tests/portfolio/test_recorded_payloads.py) have marginBalance - unrealizedProfit =
-walletBalance = ccxt's total.
+Unrealised PnL apart, as for bybit and okx: the futures wallet and its PnL are both `futures`, so
+the holding is still marginBalance (the claim), and no other wallet carries the PnL. `marginBalance`
+is required, as before; without walletBalance the PnL is unrealizedProfit, and without that too,
+none (marginBalance booked whole, as before). Recorded real payloads
+(tests/portfolio/test_recorded_payloads.py) have marginBalance = walletBalance + unrealizedProfit,
+and walletBalance is ccxt's total.
 
 Key permissions come from apiRestrictions (one request).
 
@@ -68,7 +68,7 @@ def margin(client: Any, page: Page) -> Iterator[Row]:
         yield row_of(client, row, "asset", "margin", AmountFields(("netAsset",), signed=True))
 
 
-FUTURES = EquitySplit("marginBalance", "unrealizedProfit")
+FUTURES = EquitySplit("marginBalance", "unrealizedProfit", wallet="walletBalance")
 
 
 def futures(client: Any, page: Page) -> Iterator[Row]:

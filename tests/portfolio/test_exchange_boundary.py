@@ -598,8 +598,21 @@ def test_bybit_equity_splits_into_wallet_and_futures_pnl(sync, emulator):
     }
 
 
+def test_bybit_wallet_is_the_ledger_and_futures_the_rest_of_the_equity(sync, emulator):
+    # The reported PnL is rounded (a recorded XRP row): futures keeps the equity whole.
+    xrp = {"coin": "XRP", "equity": "38.47905187", "walletBalance": "40.05245888",
+           "unrealisedPnl": "-1.573407"}  # fmt: skip
+    answer(emulator, "bybit", PATHS["bybit"], bybit_coins(xrp))
+    assert amounts(sync("bybit", ["spot"])) == {
+        ("XRP", "spot"): D("40.05245888"),
+        ("XRP", "futures"): D("-1.57340701"),
+    }
+
+
 def test_bybit_debt_stays_margin_and_its_pnl_is_futures(sync, emulator):
-    coin = {"coin": "USDT", "equity": "-5", "borrowAmount": "10", "unrealisedPnl": "5"}
+    # With a debt, walletBalance (gross of which borrowing?) is not the wallet: equity - PnL is.
+    coin = {"coin": "USDT", "equity": "-5", "walletBalance": "1000", "borrowAmount": "10",
+            "unrealisedPnl": "5"}  # fmt: skip
     answer(emulator, "bybit", PATHS["bybit"], bybit_coins(coin))
     assert amounts(sync("bybit", ["spot"])) == {
         ("USDT", "margin"): D("-10"),
@@ -631,6 +644,20 @@ def test_no_pnl_field_books_the_equity_as_the_wallet(sync, emulator, pnl):
     row = {"ccy": "BTC", "eq": "3"} | ({} if pnl is None else {"upl": pnl})
     answer(emulator, "okx", PATHS["okx"], okx_details(row))
     assert amounts(sync("okx", ["spot"])) == {("BTC", "spot"): D("3")}
+
+
+def test_an_unreadable_wallet_field_is_refused(sync, emulator):
+    usdt = {"coin": "USDT", "equity": "10", "walletBalance": "NaN", "unrealisedPnl": "0"}
+    answer(emulator, "bybit", PATHS["bybit"], bybit_coins(usdt))
+    assert "walletBalance of USDT is 'NaN', not a finite amount" in refused(sync, "bybit").message
+
+
+def test_a_negative_wallet_field_without_a_debt_is_refused(sync, emulator):
+    row = {"ccy": "USDT", "eq": "10", "cashBal": "-5", "upl": "15", "liab": "0"}
+    answer(emulator, "okx", PATHS["okx"], okx_details(row))
+    assert "cashBal of USDT is '-5', negative where the exchange reports no debt" in (
+        refused(sync, "okx").message
+    )
 
 
 def test_no_equity_is_still_malformed(sync, emulator):
@@ -673,3 +700,11 @@ def test_a_loss_beyond_the_equity_is_a_futures_liability(sync, emulator):
         ("USDT", "spot"): D("100"),
         ("USDT", "futures"): D("-120"),
     }
+
+
+def test_a_repeated_row_with_another_equity_is_malformed(sync, emulator):
+    # Same wallet, another equity: only the futures part differs, and that is a conflict too.
+    first = {"coin": "BTC", "equity": "5", "walletBalance": "5", "unrealisedPnl": "0"}
+    again = first | {"equity": "7"}
+    answer(emulator, "bybit", PATHS["bybit"], bybit_coins(first, again))
+    assert "appears twice with different amounts, '0' and '2'" in refused(sync, "bybit").message
