@@ -188,8 +188,13 @@ def futures_asset(code: str, h: Holding) -> dict[str, Any]:
 def futures_account(request: Request, scenario: Scenario, account: Account) -> Reply:
     assets = [futures_asset(c, h) for c, h in account.wallet("future").items()]
     return json_reply(
-        {"totalInitialMargin": "0", "totalMaintMargin": "0", "totalWalletBalance": "0",
-         "totalUnrealizedProfit": "0", "totalMarginBalance": "0", "availableBalance": "0",
+        # The account-level totals are USDT values the emulator does not price: zeros.
+        {"feeTier": "0", "canTrade": True, "canDeposit": True, "canWithdraw": True,
+         "tradeGroupId": "-1", "updateTime": "0", "multiAssetsMargin": False,
+         "totalInitialMargin": "0", "totalMaintMargin": "0", "totalWalletBalance": "0",
+         "totalUnrealizedProfit": "0", "totalMarginBalance": "0",
+         "totalPositionInitialMargin": "0", "totalOpenOrderInitialMargin": "0",
+         "totalCrossWalletBalance": "0", "totalCrossUnPnl": "0", "availableBalance": "0",
          "maxWithdrawAmount": "0", "assets": assets, "positions": []}
     )  # fmt: skip
 

@@ -105,6 +105,13 @@ def trading_detail(code: str, h: Holding) -> dict[str, Any]:
         "interest": fmt(h.interest), "upl": fmt(h.upl), "uplLiab": "0", "isoEq": "0",
         "isoLiab": "0", "isoUpl": "0", "fixedBal": "0", "borrowFroz": "0", "disEq": "0",
         "eqUsd": "0", "uTime": str(now_ms()),
+        # The rest of a real detail row (position averages, loans, copy trading): neutral.
+        "accAvgPx": "", "clSpotInUseAmt": "", "colBorrAutoConversion": "0",
+        "collateralEnabled": False, "collateralRestrict": False, "imr": "", "maxLoan": "0",
+        "maxSpotInUse": "", "mgnRatio": "", "mmr": "", "notionalLever": "", "openAvgPx": "",
+        "rewardBal": "", "smtSyncEq": "0", "spotBal": "", "spotCopyTradingEq": "0",
+        "spotInUseAmt": "", "spotIsoBal": "0", "spotUpl": "", "spotUplRatio": "",
+        "stgyEq": "0", "totalPnl": "", "totalPnlRatio": "", "twap": "0",
     }  # fmt: skip
 
 

@@ -446,3 +446,21 @@ def test_fault_message_reads_for_a_fund_manager(sync, emulator):
     assert message.startswith("Binance rejected the API key ending in …0001 or its secret (")
     assert message.endswith("Replace the key; syncing is paused until then.")
     assert "signature=" not in message
+
+
+def test_coinbase_accounts_beyond_one_page_are_all_read(sync, emulator):
+    # 260 accounts at 250 a page: the emulator pages as Coinbase does, and the cursor is followed.
+    coins = {f"C{i:03d}": f"{i + 1}.5" for i in range(260)}
+    key = "xt-coinbase-many-accounts"
+    raw = {"exchange": "coinbase", "api_key": key, "secret": "xt-coinbase-secret"}
+    emulator.update_scenario({"accounts": [raw | {"balances": {"spot": coins}}]})
+    found = fetch_account(
+        "coinbase",
+        {"apiKey": key, "secret": "xt-coinbase-secret"},
+        ["spot"],
+        emulator_url=emulator.url,
+    )
+    assert {(b.code, b.product): b.amount for b in found.balances} == {
+        (code, "spot"): D(amount) for code, amount in coins.items()
+    }
+    assert emulator.count(exchange="coinbase", kind="balance") == 2
