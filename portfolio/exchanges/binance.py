@@ -7,13 +7,22 @@ binance   spot      GET /api/v3/account                    spot      free + lock
                                                                      + withdrawing (still there)
           margin    GET /sapi/v1/margin/account (cross)    margin    netAsset (free + locked -
                                                                      borrowed - interest)
-          futures   GET fapi /fapi/v3/account (USDⓈ-M)     futures   marginBalance: the wallet
-                    balance plus unrealised PnL, what closing every position now would leave
+          futures   GET fapi /fapi/v3/account (USDⓈ-M)     futures   the wallet,
+                    walletBalance, and the open positions, marginBalance - walletBalance
+                    (= unrealizedProfit), as two rows of the same product: they merge into
+                    marginBalance, what closing every position now would leave
           earn      simple-earn flexible (paged)           earn      totalAmount
                     simple-earn locked (paged)             earn      amount
                     /sapi/v1/staking/position STAKING      staking   amount
 
 A row repeated with the same asset (earn: positionId, else productId) is taken once.
+
+Unrealised PnL apart, as for bybit and okx: the futures wallet and its PnL are both `futures`, so
+the holding is still marginBalance (the claim), and no other wallet carries the PnL. `marginBalance`
+is required, as before; without walletBalance the PnL is unrealizedProfit, and without that too,
+none (marginBalance booked whole, as before). Recorded real payloads
+(tests/portfolio/test_recorded_payloads.py) have marginBalance = walletBalance + unrealizedProfit,
+and walletBalance is ccxt's total.
 
 Key permissions come from apiRestrictions (one request).
 
@@ -32,7 +41,15 @@ from typing import Any
 
 from portfolio.exchanges.adapter import Adapter, Call, PermissionCall, coded_errors
 from portfolio.exchanges.payload import dig, flag, rows
-from portfolio.exchanges.rows import AmountFields, Page, Row, row_of, rows_field
+from portfolio.exchanges.rows import (
+    AmountFields,
+    EquitySplit,
+    Page,
+    Row,
+    row_of,
+    rows_field,
+    split_equity,
+)
 
 
 def spot(client: Any, page: Page) -> Iterator[Row]:
@@ -51,10 +68,12 @@ def margin(client: Any, page: Page) -> Iterator[Row]:
         yield row_of(client, row, "asset", "margin", AmountFields(("netAsset",), signed=True))
 
 
+FUTURES = EquitySplit("marginBalance", "unrealizedProfit", wallet="walletBalance")
+
+
 def futures(client: Any, page: Page) -> Iterator[Row]:
-    fields = AmountFields(("marginBalance",), signed=True)
     for row in rows(page.data, "assets"):
-        yield row_of(client, row, "asset", "futures", fields)
+        yield from split_equity(client, row, "asset", "futures", FUTURES, signed=True)
 
 
 def earn_next_page(payload: Any, params: dict[str, Any]) -> dict[str, Any] | None:

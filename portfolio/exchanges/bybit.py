@@ -2,15 +2,32 @@
 
 Wallets, products and the amount field used (negative = a debt to the exchange):
 
-bybit     spot      GET /v5/account/wallet-balance UNIFIED spot, or margin when the coin has
-                    borrowing; `equity` (walletBalance + unrealised PnL - borrowing, negative
-                    when a debt): the unified account also holds margin and derivatives
+bybit     spot      GET /v5/account/wallet-balance UNIFIED spot: the wallet, walletBalance;
+                    margin when the coin has borrowing or accrued interest: equity -
+                    unrealisedPnl (net of the debt, negative when a debt)
+                    + the same row  futures   equity - that wallet: the open derivatives
+                    positions settled in the coin, either sign
           funding   GET .../query-account-coins-balance FUND funding walletBalance
           earn      GET /v5/earn/position FlexibleSaving   earn      amount
                     GET /v5/earn/position OnChain          staking   amount
 
 A row repeated with the same account type + coin (earn: productId) is taken once. Unified rows
 with borrowing or accrued interest are margin, the only ones that may be negative.
+
+Unrealised PnL apart: Bybit's per-coin `equity` (walletBalance - spotBorrow + unrealisedPnl + option
+value) is the claim on the exchange, and it is what the location totals: the wallet is booked under
+spot or margin and the rest of the equity as a futures holding of the coin, so spot is neither
+inflated nor deflated by open positions. Without a debt the wallet is walletBalance itself, the
+ledger's figure (ccxt's total too), and futures is equity - walletBalance: the unrealised PnL as
+Bybit computes it (the reported unrealisedPnl is rounded: a recorded XRP row has walletBalance +
+unrealisedPnl 1e-8 above its equity) and any option value. With a debt, which borrowing
+walletBalance nets is not said by the row (borrowAmount also counts derivatives liabilities), so the
+wallet is equity - unrealisedPnl, net of the debt whichever way it is reported. `equity` is
+required, as before: without it there is no claim to book. A missing or empty walletBalance falls
+back to equity - unrealisedPnl; a missing or empty unrealisedPnl there reads as no PnL, so the
+equity is booked as the wallet, as before: the total is still the claim, and refusing the sync over
+fields that only place value between spot and futures would leave the fund blind instead. Recorded
+real payloads: tests/portfolio/test_recorded_payloads.py.
 
 Key permissions come from user/query-api (one request).
 
@@ -27,7 +44,9 @@ from typing import Any
 from portfolio.exchanges.adapter import Adapter, Call, PermissionCall, coded_errors
 from portfolio.exchanges.errors import PermissionsUnreadable
 from portfolio.exchanges.payload import currency, dig, optional_amount, rows, shown
-from portfolio.exchanges.rows import AmountFields, Page, Row, row_of, rows_field
+from portfolio.exchanges.rows import EquitySplit, Page, Row, rows_field, split_equity
+
+UNIFIED = EquitySplit("equity", "unrealisedPnl", wallet="walletBalance")
 
 
 def unified(client: Any, page: Page) -> Iterator[Row]:
@@ -38,8 +57,9 @@ def unified(client: Any, page: Page) -> Iterator[Row]:
             debt = optional_amount(row, "borrowAmount", code) != 0
             debt = debt or optional_amount(row, "accruedInterest", code) != 0
             product = "margin" if debt else "spot"
-            found = row_of(client, row, "coin", product, AmountFields(("equity",), signed=debt))
-            yield Row(f"{kind} {found.row_id}".strip(), found.balance)
+            split = UNIFIED.without_wallet() if debt else UNIFIED
+            for found in split_equity(client, row, "coin", product, split, signed=debt):
+                yield Row(f"{kind} {found.row_id}".strip(), found.balance)
 
 
 TRADING = ("ContractTrade", "Spot", "Options", "Derivatives", "Exchange", "CopyTrading")

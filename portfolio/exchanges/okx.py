@@ -2,14 +2,28 @@
 
 Wallets, products and the amount field used (negative = a debt to the exchange):
 
-okx       spot      GET /api/v5/account/balance (trading)  spot, or margin when the currency has
-                    a liability; `eq`, OKX's equity per currency (net of borrowing, includes
-                    unrealised PnL): the trading account also holds margin and derivatives
+okx       spot      GET /api/v5/account/balance (trading)  spot: the wallet, cashBal; margin
+                    when the currency has a liability: eq - upl (OKX's equity per currency,
+                    net of borrowing, less the unrealised PnL)
+                    + the same row  futures   eq - that wallet: the open derivatives positions
+                    settled in the currency, either sign
           funding   GET /api/v5/asset/balances             funding   bal
           earn      GET /api/v5/finance/savings/balance    earn      amt
 
 A row repeated with the same ccy is taken once. Trading rows with a liability are margin, the
 only ones that may be negative.
+
+Unrealised PnL apart: `eq` includes the unrealised PnL of open positions (`upl`); it is the claim,
+and what the location totals: the wallet is booked under spot or margin and the rest of eq as a
+futures holding of the currency, so spot is neither inflated nor deflated by open positions. Without
+a liability the wallet is cashBal, the ledger's figure, and futures is eq - cashBal (upl as OKX
+computes it, with whatever else eq holds). With a liability the wallet is eq - upl, net of the debt
+whichever way cashBal reports it. `eq` is required, as before. A missing or empty cashBal falls back
+to eq - upl; a missing or empty `upl` there reads as no PnL, so eq is booked as the wallet, as
+before: the total is still the claim, and refusing the sync over fields that only place value
+between spot and futures would leave the fund blind instead. Recorded real payloads
+(tests/portfolio/test_recorded_payloads.py) have eq - upl = cashBal = ccxt's total for every
+currency.
 
 Key permissions come from account/config (one request).
 
@@ -26,7 +40,9 @@ from typing import Any
 from portfolio.exchanges.adapter import Adapter, Call, PermissionCall, coded_errors
 from portfolio.exchanges.errors import PermissionsUnreadable
 from portfolio.exchanges.payload import currency, dig, optional_amount, rows, shown
-from portfolio.exchanges.rows import AmountFields, Page, Row, row_of, rows_field
+from portfolio.exchanges.rows import EquitySplit, Page, Row, rows_field, split_equity
+
+TRADING = EquitySplit("eq", "upl", wallet="cashBal")
 
 
 def trading(client: Any, page: Page) -> Iterator[Row]:
@@ -34,7 +50,8 @@ def trading(client: Any, page: Page) -> Iterator[Row]:
         _, code = currency(client, row.get("ccy"), "ccy")
         liability = optional_amount(row, "liab", code) != 0
         product = "margin" if liability else "spot"
-        yield row_of(client, row, "ccy", product, AmountFields(("eq",), signed=liability))
+        split = TRADING.without_wallet() if liability else TRADING
+        yield from split_equity(client, row, "ccy", product, split, signed=liability)
 
 
 def permissions(payload: Any) -> dict[str, bool]:

@@ -12,7 +12,15 @@ from decimal import Decimal
 from typing import Any
 
 from portfolio.exchanges.errors import MalformedAnswer
-from portfolio.exchanges.payload import EXACT, MAX_REPORTED_CODE, ZERO, amount, currency, rows
+from portfolio.exchanges.payload import (
+    EXACT,
+    MAX_REPORTED_CODE,
+    ZERO,
+    amount,
+    amount_problem,
+    currency,
+    rows,
+)
 
 WALLETS = ("spot", "funding", "earn", "margin", "futures")
 PRODUCTS = ("spot", "funding", "earn", "staking", "margin", "futures")
@@ -57,6 +65,52 @@ def row_of(
     reported, code = currency(client, row.get(code_field), code_field)
     value = amount(row, code, *fields.required, optional=fields.optional, signed=fields.signed)
     return Row(reported, FetchedBalance(reported, code, product, value))
+
+
+@dataclass(frozen=True, slots=True)
+class EquitySplit:
+    """A trading-account row whose equity includes the value of open derivatives positions
+    settled in its coin: the wallet is booked under its product and the rest of the equity as
+    a `futures` holding of that coin, so the two add up to the equity (the claim) exactly."""
+
+    equity: str  # required: the claim on the exchange in this coin
+    pnl: str  # unrealised PnL; absent or '': no open position in this coin (zero)
+    # The ledger's own wallet figure, read as is when given (then futures = equity - wallet:
+    # the PnL as the exchange computed it, unrounded); "" where it cannot be read as the wallet
+    # (a row with a debt, where which borrowing the figure nets is not said).
+    wallet: str = ""
+
+    def without_wallet(self) -> EquitySplit:
+        return EquitySplit(self.equity, self.pnl)
+
+
+def split_equity(
+    client: Any,
+    row: dict[str, Any],
+    code_field: str,
+    product: str,
+    split: EquitySplit,
+    *,
+    signed: bool,
+) -> Iterator[Row]:
+    """The wallet (negative only where `signed`) under `product`, and the rest of the equity,
+    of either sign, as a futures row of its own ("<code> <pnl field>")."""
+    reported, code = currency(client, row.get(code_field), code_field)
+    equity = amount(row, code, split.equity, signed=True)
+    if split.wallet and row.get(split.wallet) not in (None, ""):
+        wallet = amount(row, code, split.wallet, signed=signed)
+        pnl = EXACT.subtract(equity, wallet)
+        derived, what, derived_signed = pnl, f"{split.equity} - {split.wallet}", True
+    else:
+        pnl = amount(row, code, optional=(split.pnl,), signed=True)
+        wallet = EXACT.subtract(equity, pnl)
+        derived, what, derived_signed = wallet, f"{split.equity} - {split.pnl}", signed
+    problem = amount_problem(derived, signed=derived_signed)
+    if problem:
+        raise MalformedAnswer(f"{what} of {code} is '{derived}', {problem}")
+    yield Row(reported, FetchedBalance(reported, code, product, wallet))
+    # Zero too (merge drops it): a repeat of the row with another equity must conflict here.
+    yield Row(f"{reported} {split.pnl}", FetchedBalance(reported, code, "futures", pnl))
 
 
 def rows_field(

@@ -172,12 +172,14 @@ def margin_account(request: Request, scenario: Scenario, account: Account) -> Re
 
 
 def futures_asset(code: str, h: Holding) -> dict[str, Any]:
-    # updateTime 0 would make ccxt skip the asset as uninitialised.
+    # updateTime 0 would make ccxt skip the asset as uninitialised. As in the recorded real
+    # payloads, marginBalance = walletBalance + unrealizedProfit; ccxt's total is walletBalance.
     return {
-        "asset": code, "walletBalance": fmt(h.total), "unrealizedProfit": "0",
-        "marginBalance": fmt(h.total), "maintMargin": "0", "initialMargin": fmt(h.locked),
-        "positionInitialMargin": fmt(h.locked), "openOrderInitialMargin": "0",
-        "crossWalletBalance": fmt(h.total), "crossUnPnl": "0",
+        "asset": code, "walletBalance": fmt(h.total), "unrealizedProfit": fmt(h.upl),
+        "marginBalance": fmt(h.total + h.upl), "maintMargin": "0",
+        "initialMargin": fmt(h.locked), "positionInitialMargin": fmt(h.locked),
+        "openOrderInitialMargin": "0", "crossWalletBalance": fmt(h.total),
+        "crossUnPnl": fmt(h.upl), "marginAvailable": True,
         "availableBalance": fmt(h.free), "maxWithdrawAmount": fmt(h.free),
         "updateTime": now_ms(),
     }  # fmt: skip
@@ -186,8 +188,13 @@ def futures_asset(code: str, h: Holding) -> dict[str, Any]:
 def futures_account(request: Request, scenario: Scenario, account: Account) -> Reply:
     assets = [futures_asset(c, h) for c, h in account.wallet("future").items()]
     return json_reply(
-        {"totalInitialMargin": "0", "totalMaintMargin": "0", "totalWalletBalance": "0",
-         "totalUnrealizedProfit": "0", "totalMarginBalance": "0", "availableBalance": "0",
+        # The account-level totals are USDT values the emulator does not price: zeros.
+        {"feeTier": "0", "canTrade": True, "canDeposit": True, "canWithdraw": True,
+         "tradeGroupId": "-1", "updateTime": "0", "multiAssetsMargin": False,
+         "totalInitialMargin": "0", "totalMaintMargin": "0", "totalWalletBalance": "0",
+         "totalUnrealizedProfit": "0", "totalMarginBalance": "0",
+         "totalPositionInitialMargin": "0", "totalOpenOrderInitialMargin": "0",
+         "totalCrossWalletBalance": "0", "totalCrossUnPnl": "0", "availableBalance": "0",
          "maxWithdrawAmount": "0", "assets": assets, "positions": []}
     )  # fmt: skip
 

@@ -107,13 +107,16 @@ def tickers(request: Request, scenario: Scenario, _: Account | None) -> Reply:
 
 def unified_coin(code: str, h: Holding) -> dict[str, Any]:
     # UTA 2.0 leaves availableToWithdraw and free empty: ccxt computes free = total - locked.
+    # As in the recorded real payloads, equity = walletBalance + unrealisedPnl less the debt
+    # (Bybit: walletBalance - spotBorrow + unrealisedPnl); ccxt's total is walletBalance.
     return {
-        "coin": code, "equity": fmt(h.net), "usdValue": "0", "walletBalance": fmt(h.total),
+        "coin": code, "equity": fmt(h.equity), "usdValue": "0", "walletBalance": fmt(h.total),
         "free": "", "locked": fmt(h.locked), "spotHedgingQty": "0",
-        "borrowAmount": fmt(h.borrowed), "availableToWithdraw": "",
+        "borrowAmount": fmt(h.borrowed), "spotBorrow": fmt(h.borrowed),
+        "availableToWithdraw": "", "availableToBorrow": "",
         "accruedInterest": fmt(h.interest), "totalOrderIM": "0", "totalPositionIM": "0",
-        "totalPositionMM": "0", "unrealisedPnl": "0", "cumRealisedPnl": "0", "bonus": "0",
-        "marginCollateral": True, "collateralSwitch": True,
+        "totalPositionMM": "0", "unrealisedPnl": fmt(h.upl), "cumRealisedPnl": "0",
+        "bonus": "0", "marginCollateral": True, "collateralSwitch": True,
     }  # fmt: skip
 
 
@@ -122,9 +125,11 @@ def wallet_balance(request: Request, scenario: Scenario, account: Account) -> Re
     if kind != "UNIFIED":
         return error(10001, f"accountType only support UNIFIED, got {kind}")
     coins = [unified_coin(c, h) for c, h in account.wallet("unified").items()]
+    # The account-level totals are USD values the emulator does not price: zeros.
     entry = {"accountType": "UNIFIED", "totalEquity": "0", "totalWalletBalance": "0",
-             "totalAvailableBalance": "0", "accountIMRate": "0", "accountMMRate": "0",
-             "coin": coins}  # fmt: skip
+             "totalMarginBalance": "0", "totalAvailableBalance": "0", "totalPerpUPL": "0",
+             "totalInitialMargin": "0", "totalMaintenanceMargin": "0", "accountIMRate": "0",
+             "accountMMRate": "0", "accountLTV": "0", "coin": coins}  # fmt: skip
     return ok({"list": [entry]})
 
 

@@ -128,18 +128,38 @@ def v2_account(account: Account, code: str, h: Holding) -> dict[str, Any]:
     return {
         "id": account_id, "name": f"{code} Wallet", "primary": True,
         "type": "fiat" if code in FIATS else "wallet",
-        "currency": {"code": code, "name": code, "exponent": 8, "type": "crypto"},
+        "currency": {"asset_id": stable_id("asset", code), "code": code, "color": "#000000",
+                     "exponent": "8", "name": code, "slug": code.lower(),
+                     "type": "fiat" if code in FIATS else "crypto", "rewards": None},
         "balance": {"amount": fmt(h.total), "currency": code},
         "created_at": CREATED, "updated_at": CREATED, "resource": "account",
-        "resource_path": f"/v2/accounts/{account_id}",
+        "resource_path": f"/v2/accounts/{account_id}", "allow_deposits": True,
+        "allow_withdrawals": True,
     }  # fmt: skip
 
 
+V2_LIMITS = (1, 300)  # Coinbase's bounds on `limit`; its default is 25
+
+
 def v2_accounts(request: Request, scenario: Scenario, account: Account) -> Reply:
+    """Paged as Coinbase pages: `limit` rows after the account id `starting_after`; while rows
+    are left, pagination.next_starting_after names the last one sent (and next_uri with it)."""
     rows = [v2_account(account, c, h) for c, h in account.wallet("spot").items()]
-    pagination = {"ending_before": None, "starting_after": None, "limit": len(rows),
-                  "order": "desc", "previous_uri": None, "next_uri": None}  # fmt: skip
-    return json_reply({"pagination": pagination, "data": rows})
+    limit = min(max(int(request.query.get("limit") or 25), V2_LIMITS[0]), V2_LIMITS[1])
+    after = request.query.get("starting_after")
+    ids = [row["id"] for row in rows]
+    if after and after not in ids:
+        return json_reply({"errors": [{"id": "not_found", "message": "Not found"}]}, 404)
+    start = ids.index(after) + 1 if after else 0
+    page = rows[start : start + limit]
+    following = page[-1]["id"] if page and start + limit < len(rows) else None
+    pagination = {
+        "ending_before": None, "limit": str(limit), "next_starting_after": following,
+        "next_uri": f"/v2/accounts?limit={limit}&starting_after={following}" if following else None,
+        "order": "desc", "previous_ending_before": None, "previous_uri": None,
+        "starting_after": after,
+    }  # fmt: skip
+    return json_reply({"pagination": pagination, "data": page})
 
 
 def v3_account(account: Account, code: str, h: Holding) -> dict[str, Any]:

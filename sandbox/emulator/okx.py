@@ -97,11 +97,21 @@ def tickers(request: Request, scenario: Scenario, _: Account | None) -> Reply:
 
 def trading_detail(code: str, h: Holding) -> dict[str, Any]:
     # Borrowings show as liabilities; ccxt's unified okx balance ignores them (read info).
+    # As in the recorded real payloads, eq = cashBal + upl (the unrealised PnL of positions).
     return {
-        "ccy": code, "eq": fmt(h.total), "cashBal": fmt(h.total), "availBal": fmt(h.free),
-        "availEq": fmt(h.free), "frozenBal": fmt(h.locked), "ordFrozen": fmt(h.locked),
-        "liab": fmt(h.borrowed), "crossLiab": fmt(h.borrowed), "interest": fmt(h.interest),
-        "upl": "0", "disEq": "0", "eqUsd": "0", "uTime": str(now_ms()),
+        "ccy": code, "eq": fmt(h.total + h.upl), "cashBal": fmt(h.total),
+        "availBal": fmt(h.free), "availEq": fmt(h.free), "frozenBal": fmt(h.locked),
+        "ordFrozen": fmt(h.locked), "liab": fmt(h.borrowed), "crossLiab": fmt(h.borrowed),
+        "interest": fmt(h.interest), "upl": fmt(h.upl), "uplLiab": "0", "isoEq": "0",
+        "isoLiab": "0", "isoUpl": "0", "fixedBal": "0", "borrowFroz": "0", "disEq": "0",
+        "eqUsd": "0", "uTime": str(now_ms()),
+        # The rest of a real detail row (position averages, loans, copy trading): neutral.
+        "accAvgPx": "", "clSpotInUseAmt": "", "colBorrAutoConversion": "0",
+        "collateralEnabled": False, "collateralRestrict": False, "imr": "", "maxLoan": "0",
+        "maxSpotInUse": "", "mgnRatio": "", "mmr": "", "notionalLever": "", "openAvgPx": "",
+        "rewardBal": "", "smtSyncEq": "0", "spotBal": "", "spotCopyTradingEq": "0",
+        "spotInUseAmt": "", "spotIsoBal": "0", "spotUpl": "", "spotUplRatio": "",
+        "stgyEq": "0", "totalPnl": "", "totalPnlRatio": "", "twap": "0",
     }  # fmt: skip
 
 
@@ -114,7 +124,11 @@ def trading_balance(request: Request, scenario: Scenario, account: Account) -> R
     details = [
         trading_detail(c, h) for c, h in account.wallet("trading").items() if wanted(request, c)
     ]
-    return ok([{"uTime": str(now_ms()), "totalEq": "0", "adjEq": "", "details": details}])
+    # The account-level figures are USD values the emulator does not price: zeros.
+    return ok(
+        [{"uTime": str(now_ms()), "totalEq": "0", "adjEq": "", "isoEq": "0", "upl": "0",
+          "imr": "", "mmr": "", "details": details}]
+    )  # fmt: skip
 
 
 def funding_balance(request: Request, scenario: Scenario, account: Account) -> Reply:

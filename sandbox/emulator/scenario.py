@@ -60,6 +60,9 @@ class Holding:
     locked: Decimal = ZERO
     borrowed: Decimal = ZERO
     interest: Decimal = ZERO
+    # Unrealised PnL of open derivatives positions settled in this coin (either sign): the
+    # trading accounts that report equity (bybit unified, okx trading, binance futures) add it.
+    upl: Decimal = ZERO
 
     @property
     def total(self) -> Decimal:
@@ -73,7 +76,7 @@ class Holding:
     def parse(cls, raw: Any, where: str) -> Holding:
         if not isinstance(raw, dict):
             return cls(free=to_decimal(raw, where))
-        unknown = set(raw) - {"free", "locked", "used", "borrowed", "interest"}
+        unknown = set(raw) - {"free", "locked", "used", "borrowed", "interest", "upl"}
         if unknown:
             raise ScenarioError(f"{where}: unknown fields {sorted(unknown)}")
         parts = {k: to_decimal(v, f"{where}.{k}") for k, v in raw.items()}
@@ -82,12 +85,20 @@ class Holding:
             locked=parts.get("locked", parts.get("used", ZERO)),
             borrowed=parts.get("borrowed", ZERO),
             interest=parts.get("interest", ZERO),
+            upl=parts.get("upl", ZERO),
         )
+
+    @property
+    def equity(self) -> Decimal:
+        """What a trading account reports as the coin's equity: net of debt, with the PnL."""
+        return self.net + self.upl
 
     def to_json(self) -> dict[str, str]:
         out = {"free": fmt(self.free), "locked": fmt(self.locked)}
         if self.borrowed or self.interest:
             out |= {"borrowed": fmt(self.borrowed), "interest": fmt(self.interest)}
+        if self.upl:
+            out["upl"] = fmt(self.upl)
         return out
 
 

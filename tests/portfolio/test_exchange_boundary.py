@@ -572,3 +572,139 @@ def test_recorded_payloads_still_read(sync):
     result = sync("binance")
     assert result.refused_quotes == {} and result.permissions_problem == ""
     assert json.dumps(str(amounts(result)[("DAI", "spot")])) == '"1234567.123456789012345678"'
+
+
+# ------------------------------------------------------------- unrealised PnL apart (issue 13)
+
+
+def bybit_coins(*coins: dict[str, str]) -> dict[str, Any]:
+    unified = {"list": [{"accountType": "UNIFIED", "coin": list(coins)}]}
+    return {"retCode": 0, "retMsg": "OK", "result": unified}
+
+
+def okx_details(*details: dict[str, str]) -> dict[str, Any]:
+    return {"code": "0", "msg": "", "data": [{"details": list(details)}]}
+
+
+def test_bybit_equity_splits_into_wallet_and_futures_pnl(sync, emulator):
+    usdt = {"coin": "USDT", "equity": "980.5", "walletBalance": "1000", "unrealisedPnl": "-19.5"}
+    btc = {"coin": "BTC", "equity": "2.25", "walletBalance": "2", "unrealisedPnl": "0.25"}
+    answer(emulator, "bybit", PATHS["bybit"], bybit_coins(usdt, btc))
+    assert amounts(sync("bybit", ["spot"])) == {
+        ("USDT", "spot"): D("1000"),
+        ("USDT", "futures"): D("-19.5"),
+        ("BTC", "spot"): D("2"),
+        ("BTC", "futures"): D("0.25"),
+    }
+
+
+def test_bybit_wallet_is_the_ledger_and_futures_the_rest_of_the_equity(sync, emulator):
+    # The reported PnL is rounded (a recorded XRP row): futures keeps the equity whole.
+    xrp = {"coin": "XRP", "equity": "38.47905187", "walletBalance": "40.05245888",
+           "unrealisedPnl": "-1.573407"}  # fmt: skip
+    answer(emulator, "bybit", PATHS["bybit"], bybit_coins(xrp))
+    assert amounts(sync("bybit", ["spot"])) == {
+        ("XRP", "spot"): D("40.05245888"),
+        ("XRP", "futures"): D("-1.57340701"),
+    }
+
+
+def test_bybit_debt_stays_margin_and_its_pnl_is_futures(sync, emulator):
+    # With a debt, walletBalance (gross of which borrowing?) is not the wallet: equity - PnL is.
+    coin = {"coin": "USDT", "equity": "-5", "walletBalance": "1000", "borrowAmount": "10",
+            "unrealisedPnl": "5"}  # fmt: skip
+    answer(emulator, "bybit", PATHS["bybit"], bybit_coins(coin))
+    assert amounts(sync("bybit", ["spot"])) == {
+        ("USDT", "margin"): D("-10"),
+        ("USDT", "futures"): D("5"),
+    }
+
+
+def test_okx_eq_splits_into_cash_and_futures_pnl(sync, emulator):
+    row = {"ccy": "USDT", "eq": "1050.25", "cashBal": "1000", "upl": "50.25", "liab": "0"}
+    answer(emulator, "okx", PATHS["okx"], okx_details(row))
+    assert amounts(sync("okx", ["spot"])) == {
+        ("USDT", "spot"): D("1000"),
+        ("USDT", "futures"): D("50.25"),
+    }
+
+
+def test_binance_futures_wallet_and_pnl_merge_into_margin_balance(sync, emulator):
+    asset = {"asset": "USDT", "walletBalance": "3100", "unrealizedProfit": "-50.5",
+             "marginBalance": "3049.5"}  # fmt: skip
+    answer(emulator, "binance", "/fapi/v3/account", {"assets": [asset]})
+    assert amounts(sync("binance", ["futures"])) == {("USDT", "futures"): D("3049.5")}
+
+
+@pytest.mark.parametrize("pnl", [None, ""])
+def test_no_pnl_field_books_the_equity_as_the_wallet(sync, emulator, pnl):
+    usdt = {"coin": "USDT", "equity": "980.5"} | ({} if pnl is None else {"unrealisedPnl": pnl})
+    answer(emulator, "bybit", PATHS["bybit"], bybit_coins(usdt))
+    assert amounts(sync("bybit", ["spot"])) == {("USDT", "spot"): D("980.5")}
+    row = {"ccy": "BTC", "eq": "3"} | ({} if pnl is None else {"upl": pnl})
+    answer(emulator, "okx", PATHS["okx"], okx_details(row))
+    assert amounts(sync("okx", ["spot"])) == {("BTC", "spot"): D("3")}
+
+
+def test_an_unreadable_wallet_field_is_refused(sync, emulator):
+    usdt = {"coin": "USDT", "equity": "10", "walletBalance": "NaN", "unrealisedPnl": "0"}
+    answer(emulator, "bybit", PATHS["bybit"], bybit_coins(usdt))
+    assert "walletBalance of USDT is 'NaN', not a finite amount" in refused(sync, "bybit").message
+
+
+def test_a_negative_wallet_field_without_a_debt_is_refused(sync, emulator):
+    row = {"ccy": "USDT", "eq": "10", "cashBal": "-5", "upl": "15", "liab": "0"}
+    answer(emulator, "okx", PATHS["okx"], okx_details(row))
+    assert "cashBal of USDT is '-5', negative where the exchange reports no debt" in (
+        refused(sync, "okx").message
+    )
+
+
+def test_no_equity_is_still_malformed(sync, emulator):
+    usdt = {"coin": "USDT", "walletBalance": "1000", "unrealisedPnl": "-19.5"}
+    answer(emulator, "bybit", PATHS["bybit"], bybit_coins(usdt))
+    with pytest.raises(ExchangeFault) as caught:
+        sync("bybit", ["spot"])
+    assert caught.value.kind == "bad_response" and "row without equity" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("pnl", "problem"),
+    [
+        ("NaN", "unrealisedPnl of USDT is 'NaN', not a finite amount"),
+        ("-1e18", "unrealisedPnl of USDT is '-1e18', beyond any real holding"),
+        ("0.0000000000000000001", "unrealisedPnl of USDT is '0.0000000000000000001', more than"),
+    ],
+)
+def test_a_pnl_the_column_cannot_hold_is_refused(sync, emulator, pnl, problem):
+    usdt = {"coin": "USDT", "equity": "10", "unrealisedPnl": pnl}
+    answer(emulator, "bybit", PATHS["bybit"], bybit_coins(usdt))
+    assert problem in refused(sync, "bybit").message
+
+
+def test_a_wallet_left_negative_by_the_pnl_needs_a_debt(sync, emulator):
+    # equity 10 with a PnL of 30 means a wallet of -20: a debt, which this row does not report.
+    usdt = {"coin": "USDT", "equity": "10", "unrealisedPnl": "30", "borrowAmount": "0"}
+    answer(emulator, "bybit", PATHS["bybit"], bybit_coins(usdt))
+    assert (
+        "equity - unrealisedPnl of USDT is '-20', negative where the exchange reports no debt"
+        in (refused(sync, "bybit").message)
+    )
+
+
+def test_a_loss_beyond_the_equity_is_a_futures_liability(sync, emulator):
+    # Negative equity: the open positions owe more than the wallet holds. Spot keeps the wallet.
+    row = {"ccy": "USDT", "eq": "-20", "upl": "-120", "liab": ""}
+    answer(emulator, "okx", PATHS["okx"], okx_details(row))
+    assert amounts(sync("okx", ["spot"])) == {
+        ("USDT", "spot"): D("100"),
+        ("USDT", "futures"): D("-120"),
+    }
+
+
+def test_a_repeated_row_with_another_equity_is_malformed(sync, emulator):
+    # Same wallet, another equity: only the futures part differs, and that is a conflict too.
+    first = {"coin": "BTC", "equity": "5", "walletBalance": "5", "unrealisedPnl": "0"}
+    again = first | {"equity": "7"}
+    answer(emulator, "bybit", PATHS["bybit"], bybit_coins(first, again))
+    assert "appears twice with different amounts, '0' and '2'" in refused(sync, "bybit").message

@@ -11,7 +11,7 @@ import pytest
 
 from portfolio import exchanges
 from portfolio.exchanges import ExchangeFault, fetch_account, fetch_quotes
-from sandbox.emulator import run_emulator
+from sandbox.emulator import Scenario, run_emulator
 from sandbox.urls import leftover_https
 
 SCENARIO = Path(__file__).resolve().parents[2] / "sandbox" / "scenarios" / "exchanges_test.json"
@@ -42,7 +42,8 @@ EXPECTED = {
         ("USDC", "funding"): ("USDC", "0.12345678"),
         ("USDT", "earn"): ("USDT", "10000"),
         ("USDT", "funding"): ("USDT", "500"),
-        ("USDT", "futures"): ("USDT", "3100"),
+        # marginBalance: the wallet 3100 and the open positions' unrealised PnL -75.5.
+        ("USDT", "futures"): ("USDT", "3024.5"),
         ("USDT", "margin"): ("USDT", "-1001.5"),
         ("USDT", "spot"): ("USDT", "1250"),
     },
@@ -58,8 +59,10 @@ EXPECTED = {
     },
     "okx": {
         ("BTC", "spot"): ("BTC", "3"),
+        ("BTC", "futures"): ("BTC", "0.05"),  # upl apart from the cash balance
         ("OKB", "spot"): ("OKB", "100"),
         ("USDT", "spot"): ("USDT", "1000"),
+        ("USDT", "futures"): ("USDT", "-12.5"),
         ("USDT", "funding"): ("USDT", "700"),
         ("ETH", "funding"): ("ETH", "1.25"),
         ("USDT", "earn"): ("USDT", "4000"),
@@ -71,7 +74,9 @@ EXPECTED = {
     },
     "bybit": {
         ("BTC", "spot"): ("BTC", "5"),
+        ("BTC", "futures"): ("BTC", "0.125"),  # unrealisedPnl apart from the wallet
         ("USDT", "margin"): ("USDT", "699.5"),
+        ("USDT", "futures"): ("USDT", "-42.25"),
         ("USDT", "funding"): ("USDT", "600"),
         ("MNT", "funding"): ("MNT", "1000"),
         ("USDT", "earn"): ("USDT", "1500"),
@@ -137,6 +142,43 @@ def test_every_wallet_lands_exact_with_its_product(sync, exchange):
 def test_eighteen_decimal_amount_survives_exactly(sync):
     dai = by_key(sync("binance"))[("DAI", "spot")][1]
     assert str(dai) == "1234567.123456789012345678"
+
+
+# The trading accounts whose equity includes open positions' PnL: (our wallet, the scenario's).
+EQUITY_WALLETS = {"bybit": ("spot", "unified"), "okx": ("spot", "trading")}
+
+
+def scenario_wallet(exchange, wallet):
+    return Scenario.load(SCENARIO).account(exchange, account(exchange)["api_key"]).wallet(wallet)
+
+
+@pytest.mark.parametrize("exchange", list(EQUITY_WALLETS))
+def test_open_positions_pnl_is_futures_and_the_total_is_still_equity(sync, exchange):
+    wallet, kept_as = EQUITY_WALLETS[exchange]
+    found = by_key(sync(exchange, [wallet]))
+    for code, holding in scenario_wallet(exchange, kept_as).items():
+        products = {p: amount for (c, p), (_, amount) in found.items() if c == code}
+        booked = products.get("spot", products.get("margin"))
+        assert booked == holding.net  # the wallet, neither inflated nor deflated by positions
+        assert products.get("futures", D(0)) == holding.upl
+        assert sum(products.values()) == holding.equity  # the claim on the exchange, as sent
+
+
+def test_bybit_spot_is_not_inflated_by_a_winning_position(sync):
+    found = by_key(sync("bybit", ["spot"]))
+    # equity 5.125 BTC on the wire: 5 in the wallet, 0.125 unrealised on open positions.
+    assert found[("BTC", "spot")] == ("BTC", D("5"))
+    assert found[("BTC", "futures")] == ("BTC", D("0.125"))
+    # equity 657.25 USDT: a wallet of 699.5 net of its debt, and a losing position of -42.25.
+    assert found[("USDT", "margin")] == ("USDT", D("699.5"))
+    assert found[("USDT", "futures")] == ("USDT", D("-42.25"))
+
+
+def test_binance_futures_is_the_margin_balance_wallet_plus_pnl(sync):
+    holding = scenario_wallet("binance", "future")["USDT"]
+    found = by_key(sync("binance", ["futures"]))
+    assert found == {("USDT", "futures"): ("USDT", D("3024.5"))}
+    assert found[("USDT", "futures")][1] == holding.total + holding.upl == D("3100") + D("-75.5")
 
 
 def test_binance_margin_debt_is_negative_net_of_interest(sync):
@@ -404,3 +446,21 @@ def test_fault_message_reads_for_a_fund_manager(sync, emulator):
     assert message.startswith("Binance rejected the API key ending in …0001 or its secret (")
     assert message.endswith("Replace the key; syncing is paused until then.")
     assert "signature=" not in message
+
+
+def test_coinbase_accounts_beyond_one_page_are_all_read(sync, emulator):
+    # 260 accounts at 250 a page: the emulator pages as Coinbase does, and the cursor is followed.
+    coins = {f"C{i:03d}": f"{i + 1}.5" for i in range(260)}
+    key = "xt-coinbase-many-accounts"
+    raw = {"exchange": "coinbase", "api_key": key, "secret": "xt-coinbase-secret"}
+    emulator.update_scenario({"accounts": [raw | {"balances": {"spot": coins}}]})
+    found = fetch_account(
+        "coinbase",
+        {"apiKey": key, "secret": "xt-coinbase-secret"},
+        ["spot"],
+        emulator_url=emulator.url,
+    )
+    assert {(b.code, b.product): b.amount for b in found.balances} == {
+        (code, "spot"): D(amount) for code, amount in coins.items()
+    }
+    assert emulator.count(exchange="coinbase", kind="balance") == 2
