@@ -32,6 +32,9 @@ COUNTERPARTY_DEFAULTS = {
     "legal_name": "", "parent": None, "jurisdiction": "", "rating_tier": RatingTier.UNRATED,
     "rating_note": "", "status": CounterpartyStatus.OPERATING, "notes": "",
 }  # fmt: skip
+# Starts the rating note of an exchange counterparty made when an account was added: the loader
+# may classify such a row (it has no digest, yet no admin made it).
+UNCLASSIFIED_NOTE = "Not classified: created when an account on this exchange was added."
 ASSET_DEFAULTS = {"name": "", "issuer": None, "underlying": None, "notes": ""}
 
 
@@ -134,10 +137,17 @@ def _load_counterparty(entry: dict, report: LoadReport) -> None:
     if row is None:
         row, outcome = Counterparty(slug=entry["slug"]), "created"
     else:
-        # A row without a digest was made by hand before the registry listed it: the admin's.
+        # A row without a digest was made by hand before the registry listed it: the admin's,
+        # unless adding an account created it unclassified: the registry may classify that.
+        admin_owned = not row.registry_digest and not is_unclassified_exchange(row)
         current = digest(_counterparty_values(row))
-        outcome = _decide(row.registry_digest, current, digest(wanted), not row.registry_digest)
+        outcome = _decide(row.registry_digest, current, digest(wanted), admin_owned)
     _apply(row, wanted, outcome, report, entry["slug"])
+
+
+def is_unclassified_exchange(row: Counterparty) -> bool:
+    """Created unrated when an account on an exchange the registry lacks was added."""
+    return row.rating_note.startswith(UNCLASSIFIED_NOTE)
 
 
 def _load_asset(entry: dict, report: LoadReport) -> None:

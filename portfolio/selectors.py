@@ -94,6 +94,17 @@ class NotCurrent:
     reason: str  # in words, for managers (investors see the location and the time only)
 
 
+def partially_read_locations(portfolio: Portfolio) -> list[CustodyLocation]:
+    """Exchange locations read by the generic adapter: earn and staking there are not read,
+    so the report must say the figures may leave them out. One query."""
+    locations = locations_of(portfolio).filter(exchange_account__isnull=False)
+    return [
+        loc
+        for loc in locations.select_related("exchange_account")
+        if loc.exchange_account.partial_read
+    ]
+
+
 def not_current_locations(portfolio: Portfolio) -> list[NotCurrent]:
     """Exchange locations whose last sync failed, awaits confirmation of a drop, or whose
     credentials were rejected: a fixed number of queries, whatever the number of locations."""

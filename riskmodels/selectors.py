@@ -32,6 +32,7 @@ from portfolio.selectors import (
     latest_snapshot_ids,
     locations_with_health,
     not_current_locations,
+    partially_read_locations,
     price_notes,
 )
 from riskmodels import charts, engine
@@ -461,6 +462,7 @@ def report_page(
         "snapshot": snapshot,
         "alerts": live,
         "not_current": not_current_locations(portfolio),
+        "partially_read": partially_read_locations(portfolio),
         "price_notes": _price_notes(portfolio, version),
     }
 
