@@ -6,8 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.contrib import admin
 from django.urls import reverse
 
+from portfolio.admin import CounterpartyAdmin
 from portfolio.models import Counterparty, CounterpartyKind, RatingTier
 from portfolio.registry import is_unclassified_exchange, load_registry
 from portfolio.services import create_exchange_account
@@ -83,3 +85,30 @@ def test_report_says_which_locations_are_read_only_in_part(tenants):
     compute_exposure(portfolio_id=tenants.fund_a.pk)
     text = text_of(login(tenants.alice).get(reverse("riskmodels:report", args=["fund-a"])))
     assert f"Not every wallet is read at kraken: the generic adapter reads {NOT_READ}." in text
+
+
+def test_the_registry_listing_says_which_adapter_reads_each_exchange():
+    listing = CounterpartyAdmin(Counterparty, admin.site)
+    rows = {
+        "binance": Counterparty(slug="binance", kind=CounterpartyKind.EXCHANGE),
+        "kucoin": Counterparty(slug="kucoin", kind=CounterpartyKind.EXCHANGE),
+        "ftx": Counterparty(slug="ftx", kind=CounterpartyKind.EXCHANGE),
+        "bitgo": Counterparty(slug="bitgo", kind=CounterpartyKind.CUSTODIAN),
+    }
+    assert {slug: listing.read_by(row) for slug, row in rows.items()} == {
+        "binance": "dedicated adapter",
+        "kucoin": f"generic adapter ({NOT_READ})",
+        "ftx": "no adapter: enter its balances by hand",
+        "bitgo": "—",
+    }
+    assert "read_by" in listing.list_display
+
+
+def test_the_listing_flags_an_exchange_still_to_classify():
+    account = create_exchange_account(
+        portfolio=PortfolioFactory.create(), name="Bitvavo main", exchange_id="bitvavo"
+    )
+    listing = CounterpartyAdmin(Counterparty, admin.site)
+    assert listing.read_by(account.location.custodian) == (
+        f"generic adapter ({NOT_READ}); not classified yet"
+    )
