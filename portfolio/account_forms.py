@@ -14,11 +14,11 @@ TEST_ACTION = "test"  # the name of the "Test connection" button; saving is the 
 
 
 def exchange_choices() -> list[tuple[str, str]]:
-    """The ccxt exchanges Counterweight can sync: those with at least one wallet it reads."""
+    """Every ccxt exchange Counterweight can sync: the dedicated adapters first, then every
+    other one whose balances ccxt reads (the generic adapter), by name."""
     return [
-        (exchange_id, name)
-        for exchange_id, name in exchanges.DISPLAY_NAMES.items()
-        if exchanges.supported_wallets(exchange_id)
+        (exchange_id, name if exchanges.reader(exchange_id) == "dedicated" else f"{name} (spot)")
+        for exchange_id, name in exchanges.exchange_names().items()
     ]
 
 
@@ -32,31 +32,91 @@ def _secret_field(label: str, help_text: str = "") -> forms.CharField:
     )
 
 
+# Every credential ccxt's `requiredCredentials` may name: (ccxt's name, form field, label).
+CREDENTIALS: tuple[tuple[str, str, str], ...] = (
+    ("apiKey", "api_key", "API key"),
+    ("secret", "secret", "API secret"),
+    ("password", "password", "Passphrase"),
+    ("uid", "uid", "User ID"),
+    ("accountId", "account_id", "Account ID"),
+    ("login", "login", "Login"),
+    ("twofa", "twofa", "Two-factor secret"),
+    ("privateKey", "private_key", "Private key"),
+    ("walletAddress", "wallet_address", "Wallet address"),
+    ("token", "token", "API token"),
+)
+FIELD_OF = {name: field_name for name, field_name, _ in CREDENTIALS}
 # The write-only fields; Django's error reports mask them (sensitive_post_parameters).
-CREDENTIAL_FIELDS = ("api_key", "secret", "password")
+CREDENTIAL_FIELDS = tuple(field_name for _, field_name, _ in CREDENTIALS)
+
+
+def needed_fields(exchange_id: str) -> tuple[str, ...]:
+    """The form fields of the credentials this exchange requires, in our order."""
+    needed = set(exchanges.required_credentials(exchange_id))
+    return tuple(field_name for name, field_name, _ in CREDENTIALS if name in needed)
 
 
 class WriteOnlyCredentials(forms.Form):
-    """API key, secret and passphrase, never rendered back; empty key and secret mean "keep
-    the stored credentials". The pages' forms and the admin's share it."""
+    """The credentials an exchange requires, never rendered back; all empty means "keep the
+    stored credentials". The pages' forms and the admin's share it. Without a known exchange
+    every field shows (the admin's form); with one, only those it requires."""
 
     api_key = _secret_field("API key")
     secret = _secret_field("API secret")
-    password = _secret_field("Passphrase", "OKX and some others need one; leave empty otherwise.")
+    password = _secret_field("Passphrase", "OKX, KuCoin and some others need one.")
+    uid = _secret_field("User ID")
+    account_id = _secret_field("Account ID")
+    login = _secret_field("Login")
+    twofa = _secret_field("Two-factor secret")
+    private_key = _secret_field("Private key", "Decentralised exchanges sign with a wallet key.")
+    wallet_address = _secret_field("Wallet address")
+    token = _secret_field("API token")
+
+    def exchange_id(self) -> str:
+        return ""
+
+    def required_fields(self) -> tuple[str, ...]:
+        """The credential fields this exchange requires; every one when none is chosen yet."""
+        exchange_id = self.exchange_id()
+        if not exchange_id or exchange_id not in exchanges.exchange_names():
+            return CREDENTIAL_FIELDS
+        return needed_fields(exchange_id)
+
+    def keep_credential_fields(self, exchange_id: str) -> None:
+        """Drop the credential fields this exchange does not ask for."""
+        if exchange_id not in exchanges.exchange_names():
+            return
+        wanted = needed_fields(exchange_id)
+        for field_name in CREDENTIAL_FIELDS:
+            if field_name not in wanted:
+                self.fields.pop(field_name, None)
 
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
-        if bool(data.get("api_key")) != bool(data.get("secret")):
-            self.add_error("secret" if data.get("api_key") else "api_key", "Enter both or neither.")
+        required = [f for f in self.required_fields() if f in self.fields]
+        given = [f for f in required if data.get(f)]
+        if given and len(given) < len(required) and self.exchange_id():
+            words = "Enter both or neither." if len(required) == 2 else "Enter all or none."
+            for field_name in required:
+                if not data.get(field_name):
+                    self.add_error(field_name, f"{words} This exchange needs each of them.")
+        elif self.fields.keys() >= {"api_key", "secret"} and not self.exchange_id():
+            if bool(data.get("api_key")) != bool(data.get("secret")):
+                missing = "secret" if data.get("api_key") else "api_key"
+                self.add_error(missing, "Enter both or neither.")
         return data
 
     def credentials(self) -> dict[str, str] | None:
-        """The entered credentials, or None when the key and secret were left empty."""
+        """The entered credentials by ccxt's names, or None when all were left empty."""
         data = self.cleaned_data
-        if not data.get("api_key"):
-            return None
-        return {"apiKey": data["api_key"], "secret": data["secret"], "password": data["password"]}
+        wanted = set(self.required_fields()) & set(self.fields)
+        entered = {
+            name: data[field_name]
+            for name, field_name, _ in CREDENTIALS
+            if field_name in wanted and data.get(field_name)
+        }
+        return entered or None
 
 
 class CredentialFields(WriteOnlyCredentials):
@@ -70,6 +130,7 @@ class CredentialFields(WriteOnlyCredentials):
             f"{name}: {', '.join(exchanges.supported_wallets(exchange_id))}"
             for exchange_id, name in exchanges.DISPLAY_NAMES.items()
         )
+        + f"; every other exchange: spot ({exchanges.GENERIC_NOT_READ})"
         + ". Wallets an exchange lacks are ignored.",
     )
 
@@ -88,7 +149,7 @@ class CredentialFields(WriteOnlyCredentials):
         supported = exchanges.supported_wallets(exchange_id)
         kept = [wallet for wallet in supported if wallet in wallets]
         if not kept:
-            name = exchanges.DISPLAY_NAMES.get(exchange_id, exchange_id)
+            name = exchanges.display_name(exchange_id)
             self.add_error("wallets", f"{name} has only these wallets: {', '.join(supported)}.")
         return kept
 
@@ -103,12 +164,15 @@ class AddExchangeAccountForm(CredentialFields):
         help_text="Empty: the exchange's operating entity. Set it for off-exchange settlement "
         "(assets traded on the exchange but held by a custodian).",
     )
-    field_order = ["name", "exchange", "wallets", "api_key", "secret", "password", "custodian"]
+    field_order = ["name", "exchange", "wallets", *CREDENTIAL_FIELDS, "custodian"]
 
     def __init__(self, *args: Any, portfolio: Portfolio, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.portfolio = portfolio
         self.fields["wallets"].initial = list(Wallet.values)
+        # The exchange posted, or chosen by ?exchange=: ask only for its credentials.
+        chosen = self.data.get("exchange") or self.initial.get("exchange") or ""
+        self.keep_credential_fields(str(chosen))
 
     def exchange_id(self) -> str:
         return self.cleaned_data.get("exchange", "")
@@ -119,17 +183,6 @@ class AddExchangeAccountForm(CredentialFields):
             raise forms.ValidationError("This portfolio already has a location with this name.")
         return name
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        exchange_id = data.get("exchange")
-        if exchange_id and data.get("custodian") is None:
-            if not Counterparty.objects.filter(slug=exchange_id).exists():
-                self.add_error(
-                    "custodian",
-                    "The registry has no counterparty for this exchange: choose who holds it.",
-                )
-        return data
-
     def custodian_slug(self) -> str | None:
         custodian = self.cleaned_data.get("custodian")
         return custodian.slug if custodian else None
@@ -138,17 +191,20 @@ class AddExchangeAccountForm(CredentialFields):
 class EditExchangeAccountForm(CredentialFields):
     """Wallets, and new credentials: empty credential fields keep the stored ones."""
 
-    field_order = ["wallets", "api_key", "secret", "password"]
+    field_order = ["wallets", *CREDENTIAL_FIELDS]
 
     def __init__(self, *args: Any, account: ExchangeAccount, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.account = account
+        self.keep_credential_fields(account.exchange_id)
         supported = exchanges.supported_wallets(account.exchange_id)
         wallets = form_field(self, "wallets", forms.MultipleChoiceField)
         wallets.choices = [c for c in Wallet.choices if c[0] in supported]
         wallets.help_text = "The wallets to read; tick every one that holds money."
         wallets.initial = list(account.wallets)
-        self.fields["api_key"].help_text = "Leave the key and secret empty to keep the stored ones."
+        first = next((f for f in CREDENTIAL_FIELDS if f in self.fields), None)
+        if first is not None:
+            self.fields[first].help_text = "Leave the credentials empty to keep the stored ones."
 
     def exchange_id(self) -> str:
         return self.account.exchange_id

@@ -26,6 +26,7 @@ from portfolio.account_forms import (
     EditExchangeAccountForm,
 )
 from portfolio.models import ExchangeAccount, Portfolio, SyncRound, SyncRun
+from portfolio.registry import is_unclassified_exchange
 from portfolio.selectors import sync_round_progress
 from portfolio.services import (
     ConnectionResult,
@@ -42,13 +43,16 @@ RECENT_RUNS = 5
 @login_required
 def add_exchange_account(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     portfolio = get_portfolio_for_user(request.user, slug, manage=True)
-    form = AddExchangeAccountForm(request.POST or None, portfolio=portfolio)
+    # ?exchange=kucoin opens the form asking for that exchange's credentials.
+    initial = {"exchange": request.GET.get("exchange", "")}
+    form = AddExchangeAccountForm(request.POST or None, portfolio=portfolio, initial=initial)
     result = None
     if request.method == "POST" and form.is_valid():
         if TEST_ACTION in request.POST:
             result = _test_new(form)
         elif account := _create(form, portfolio, request.user):
             messages.success(request, f"Added {account.location.name}. Sync it to read it now.")
+            _warn_unclassified(request, account)
             return redirect("sources:edit_exchange_account", pk=account.pk)
     context = {"portfolio": portfolio, "form": form, "result": result}
     return render(request, "portfolio/account_add.html", context)
@@ -78,10 +82,20 @@ def edit_exchange_account(request: AuthenticatedRequest, pk: int) -> HttpRespons
     )
 
 
+def _warn_unclassified(request: HttpRequest, account: ExchangeAccount) -> None:
+    custodian = account.location.custodian
+    if custodian is not None and is_unclassified_exchange(custodian):
+        messages.warning(
+            request,
+            f"{custodian.name} is not in the counterparty registry: it was added unrated, so "
+            "the unrated limits apply. An admin should classify it (tier, group, jurisdiction).",
+        )
+
+
 def _test_new(form: AddExchangeAccountForm) -> ConnectionResult:
     credentials = form.credentials()
     if credentials is None:
-        return ConnectionResult(ok=False, message="Enter an API key and secret to test them.")
+        return ConnectionResult(ok=False, message="Enter the credentials to test them.")
     exchange_id, wallets = form.cleaned_data["exchange"], form.cleaned_data["wallets"]
     return test_connection(exchange_id=exchange_id, credentials=credentials, wallets=wallets)
 

@@ -11,10 +11,12 @@ from django.views.decorators.debug import sensitive_post_parameters
 from accounts.admin import AuditedAccessMixin
 from accounts.admin_site import ReadOnlyAdmin, admin_user
 from accounts.models import AccessGrant, InvestorStake
+from portfolio import exchanges
 from portfolio.account_forms import CREDENTIAL_FIELDS, WriteOnlyCredentials
 from portfolio.models import (
     Asset,
     Counterparty,
+    CounterpartyKind,
     CustodyLocation,
     ExchangeAccount,
     Holding,
@@ -25,14 +27,26 @@ from portfolio.models import (
     SyncRun,
     UnconfirmedDrop,
 )
+from portfolio.registry import is_unclassified_exchange
 from portfolio.services import set_exchange_credentials
+
+
+def adapter_label(exchange_id: str) -> str:
+    reader = exchanges.reader(exchange_id)
+    if reader == "dedicated":
+        return "dedicated adapter"
+    if reader == "generic":
+        return f"generic adapter ({exchanges.GENERIC_NOT_READ})"
+    return "no adapter: enter its balances by hand"
 
 
 @admin.register(Counterparty)
 class CounterpartyAdmin(admin.ModelAdmin):
     """The counterparty registry: tiers and status are edited right in the list."""
 
-    list_display = ["name", "kind", "group_name", "jurisdiction", "rating_tier", "status"]
+    list_display = [
+        "name", "kind", "group_name", "jurisdiction", "rating_tier", "status", "read_by",
+    ]  # fmt: skip
     list_editable = ["rating_tier", "status"]
     list_filter = ["kind", "rating_tier", "status", "jurisdiction"]
     list_select_related = ["parent"]
@@ -64,6 +78,15 @@ class CounterpartyAdmin(admin.ModelAdmin):
     @admin.display(description="Group", ordering="parent__name")
     def group_name(self, obj: Counterparty) -> str:
         return obj.parent.name if obj.parent else "—"
+
+    @admin.display(description="Synced by")
+    def read_by(self, obj: Counterparty) -> str:
+        """Which adapter reads an exchange (its slug is the ccxt id), and whether it still
+        waits for an admin to classify it."""
+        if obj.kind != CounterpartyKind.EXCHANGE:
+            return "—"
+        text = adapter_label(obj.slug)
+        return f"{text}; not classified yet" if is_unclassified_exchange(obj) else text
 
 
 @admin.register(Asset)
@@ -119,6 +142,9 @@ class ExchangeAccountForm(forms.ModelForm, WriteOnlyCredentials):
         model = ExchangeAccount
         fields = ["location", "exchange_id", "wallets"]
 
+    def exchange_id(self) -> str:
+        return str(self.cleaned_data.get("exchange_id") or "")
+
 
 @admin.register(ExchangeAccount)
 class ExchangeAccountAdmin(admin.ModelAdmin):
@@ -132,9 +158,10 @@ class ExchangeAccountAdmin(admin.ModelAdmin):
         (
             "Credentials (write-only)",
             {
-                "fields": ("api_key", "secret", "password"),
-                "description": "Stored encrypted and never shown again. Leave the key and "
-                "secret empty to keep the stored ones.",
+                "fields": CREDENTIAL_FIELDS,
+                "description": "Stored encrypted and never shown again. Fill in those the "
+                "exchange requires (ccxt's requiredCredentials); leave all empty to keep the "
+                "stored ones.",
             },
         ),
         (

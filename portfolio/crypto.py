@@ -7,7 +7,20 @@ import json
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 
-CREDENTIAL_FIELDS = ("apiKey", "secret", "password", "uid", "privateKey")
+# Every credential ccxt's requiredCredentials may name; the same as the exchanges package's
+# CREDENTIAL_KEYS (a test holds them equal; importing it here would import ccxt).
+CREDENTIAL_FIELDS = (
+    "apiKey",
+    "secret",
+    "password",
+    "uid",
+    "accountId",
+    "login",
+    "twofa",
+    "privateKey",
+    "walletAddress",
+    "token",
+)
 
 
 class CredentialsUnreadable(Exception):

@@ -273,6 +273,22 @@ class ExchangeAccount(models.Model):
         return bool(self.credentials_encrypted)
 
     @property
+    def exchange_name(self) -> str:
+        from portfolio.exchanges import display_name  # ccxt is imported there only
+
+        return display_name(self.exchange_id)
+
+    @property
+    def partial_read(self) -> str:
+        """What a sync of this exchange leaves unread, in words; "" for a dedicated adapter
+        (its wallets are chosen on the form)."""
+        from portfolio.exchanges import GENERIC_NOT_READ, reader
+
+        if reader(self.exchange_id) != "generic":
+            return ""
+        return f"Read by the generic adapter: {GENERIC_NOT_READ}."
+
+    @property
     def permission_warning(self) -> str:
         """Words for a key that can do more than read, as far as the exchange reports it."""
         powers = [name for name in ("trade", "withdraw") if self.key_permissions.get(name)]

@@ -18,7 +18,15 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 from django.db.models import Model
 
-from portfolio.models import Asset, AssetKind, Counterparty, CounterpartyStatus, RatingTier
+from portfolio import exchanges
+from portfolio.models import (
+    Asset,
+    AssetKind,
+    Counterparty,
+    CounterpartyKind,
+    CounterpartyStatus,
+    RatingTier,
+)
 
 M = TypeVar("M", bound=Model)
 
@@ -32,6 +40,9 @@ COUNTERPARTY_DEFAULTS = {
     "legal_name": "", "parent": None, "jurisdiction": "", "rating_tier": RatingTier.UNRATED,
     "rating_note": "", "status": CounterpartyStatus.OPERATING, "notes": "",
 }  # fmt: skip
+# Starts the rating note of an exchange counterparty made when an account was added: the loader
+# may classify such a row (it has no digest, yet no admin made it).
+UNCLASSIFIED_NOTE = "Not classified: created when an account on this exchange was added."
 ASSET_DEFAULTS = {"name": "", "issuer": None, "underlying": None, "notes": ""}
 
 
@@ -43,13 +54,25 @@ class RegistryError(Exception):
 class LoadReport:
     outcomes: Counter[str] = field(default_factory=Counter)
     kept: list[str] = field(default_factory=list)
+    # Exchange rows by the adapter that reads them: "dedicated", "generic" or "" (none).
+    readers: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> str:
         parts = [f"{count} {outcome}" for outcome, count in sorted(self.outcomes.items())]
         text = ", ".join(parts) or "nothing to load"
         if self.kept:
             text += f"; kept as an admin edited them: {', '.join(self.kept)}"
-        return text
+        return text + self.readers_summary()
+
+    def readers_summary(self) -> str:
+        if not self.readers:
+            return ""
+        by_reader: dict[str, list[str]] = {}
+        for slug, reader in sorted(self.readers.items()):
+            by_reader.setdefault(reader or "no adapter", []).append(slug)
+        words = {"dedicated": "dedicated adapter", "generic": "generic adapter (spot only)"}
+        parts = [f"{words.get(k, k)}: {', '.join(v)}" for k, v in sorted(by_reader.items())]
+        return "; exchanges read by " + "; ".join(parts)
 
 
 def digest(values: dict[str, Any]) -> str:
@@ -90,6 +113,8 @@ def load_registry(directory: Path = REGISTRY_DIR) -> LoadReport:
     report = LoadReport()
     for entry in in_dependency_order(counterparties, "slug", "parent"):
         _load_counterparty(entry, report)
+        if entry.get("kind") == CounterpartyKind.EXCHANGE:
+            report.readers[entry["slug"]] = exchanges.reader(entry["slug"])
     for entry in in_dependency_order(assets, "code", "underlying"):
         _load_asset(entry, report)
     return report
@@ -134,10 +159,17 @@ def _load_counterparty(entry: dict, report: LoadReport) -> None:
     if row is None:
         row, outcome = Counterparty(slug=entry["slug"]), "created"
     else:
-        # A row without a digest was made by hand before the registry listed it: the admin's.
+        # A row without a digest was made by hand before the registry listed it: the admin's,
+        # unless adding an account created it unclassified: the registry may classify that.
+        admin_owned = not row.registry_digest and not is_unclassified_exchange(row)
         current = digest(_counterparty_values(row))
-        outcome = _decide(row.registry_digest, current, digest(wanted), not row.registry_digest)
+        outcome = _decide(row.registry_digest, current, digest(wanted), admin_owned)
     _apply(row, wanted, outcome, report, entry["slug"])
+
+
+def is_unclassified_exchange(row: Counterparty) -> bool:
+    """Created unrated when an account on an exchange the registry lacks was added."""
+    return row.rating_note.startswith(UNCLASSIFIED_NOTE)
 
 
 def _load_asset(entry: dict, report: LoadReport) -> None:

@@ -94,9 +94,22 @@ class NotCurrent:
     reason: str  # in words, for managers (investors see the location and the time only)
 
 
+@dataclass(frozen=True, slots=True)
+class ExchangeMarks:
+    not_current: list[NotCurrent]
+    # Read by the generic adapter: earn and staking there are not read, so the report says the
+    # figures may leave them out.
+    partially_read: list[CustodyLocation]
+
+
 def not_current_locations(portfolio: Portfolio) -> list[NotCurrent]:
+    return exchange_location_marks(portfolio).not_current
+
+
+def exchange_location_marks(portfolio: Portfolio) -> ExchangeMarks:
     """Exchange locations whose last sync failed, awaits confirmation of a drop, or whose
-    credentials were rejected: a fixed number of queries, whatever the number of locations."""
+    credentials were rejected, and those only partly read: a fixed number of queries, whatever
+    the number of locations."""
     final = SyncRun.objects.filter(location=OuterRef("pk"), outcome__in=FINAL_OUTCOMES)
     final = final.order_by("-started_at", "-pk")
     snapshots = HoldingSnapshot.objects.filter(location=OuterRef("pk")).order_by("-taken_at")
@@ -115,12 +128,15 @@ def not_current_locations(portfolio: Portfolio) -> list[NotCurrent]:
             location__portfolio=portfolio, state=DropState.PENDING
         )
     }
-    found = []
+    found: list[NotCurrent] = []
+    partial: list[CustodyLocation] = []
     for location in locations:
         reason = _not_current_reason(location, pending.get(location.pk))
         if reason:
             found.append(NotCurrent(location, location.data_as_of, reason))
-    return found
+        if location.exchange_account.partial_read:
+            partial.append(location)
+    return ExchangeMarks(found, partial)
 
 
 def _not_current_reason(location: CustodyLocation, drop: UnconfirmedDrop | None) -> str:

@@ -17,11 +17,14 @@ from portfolio import exchanges
 from portfolio.crypto import CredentialsUnreadable, decrypt_credentials, encrypt_credentials
 from portfolio.models import (
     Counterparty,
+    CounterpartyKind,
     CustodyLocation,
     ExchangeAccount,
     LocationKind,
     Portfolio,
+    RatingTier,
 )
+from portfolio.registry import UNCLASSIFIED_NOTE
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -58,6 +61,25 @@ def set_exchange_credentials(
     )
 
 
+def get_or_create_exchange_counterparty(*, exchange_id: str) -> tuple[Counterparty, bool]:
+    """The exchange's operating entity; one the registry lacks is created unrated (the unrated
+    limits apply at once), with a note telling admins to classify it."""
+    found = Counterparty.objects.filter(slug=exchange_id).first()
+    if found is not None:
+        return found, False
+    name = exchanges.display_name(exchange_id)
+    counterparty = Counterparty.objects.create(
+        slug=exchange_id,
+        name=name,
+        kind=CounterpartyKind.EXCHANGE,
+        rating_tier=RatingTier.UNRATED,
+        rating_note=f"{UNCLASSIFIED_NOTE} An admin should set its legal name, jurisdiction, "
+        "group and tier; until then the unrated limits apply.",
+    )
+    log.warning("exchange %s is not in the registry: created unrated, to classify", exchange_id)
+    return counterparty, True
+
+
 @transaction.atomic
 def create_exchange_account(
     *,
@@ -69,8 +91,12 @@ def create_exchange_account(
     wallets: list[str] | None = None,
     actor: User | None = None,
 ) -> ExchangeAccount:
-    """A location on an exchange; its custodian defaults to the exchange's operating entity."""
-    custodian = Counterparty.objects.get(slug=custodian_slug or exchange_id)
+    """A location on an exchange; its custodian defaults to the exchange's operating entity,
+    created unrated when the registry has none (see get_or_create_exchange_counterparty)."""
+    if custodian_slug:
+        custodian = Counterparty.objects.get(slug=custodian_slug)
+    else:
+        custodian, _ = get_or_create_exchange_counterparty(exchange_id=exchange_id)
     location = CustodyLocation.objects.create(
         portfolio=portfolio, name=name, kind=LocationKind.EXCHANGE, custodian=custodian
     )

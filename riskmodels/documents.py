@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 if TYPE_CHECKING:
+    from portfolio.models import CustodyLocation
     from portfolio.selectors import NotCurrent, PriceNote
     from riskmodels.models import Alert, ExposureSnapshot
 
@@ -160,4 +161,6 @@ class ReportPage(StaticPage):
     # Live, never cached: locations showing their last confirmed figures, and held assets
     # whose price was refused or is older than allowed.
     not_current: list[NotCurrent]
+    # Exchange locations the generic adapter reads: spot only, earn and staking not read.
+    partially_read: list[CustodyLocation]
     price_notes: list[PriceNote]

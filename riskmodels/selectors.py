@@ -29,9 +29,9 @@ from portfolio.models import (
 )
 from portfolio.selectors import (
     PriceNote,
+    exchange_location_marks,
     latest_snapshot_ids,
     locations_with_health,
-    not_current_locations,
     price_notes,
 )
 from riskmodels import charts, engine
@@ -455,12 +455,14 @@ def report_page(
         static = _static_page(portfolio, snapshot, stake)
         cache.set(f"report-page:{version}", static, REPORT_CACHE_SECONDS)
     live = _alert_rows(live_alerts(portfolio.pk)) if alerts else []
+    marks = exchange_location_marks(portfolio)
     return {
         **static,
         "version": version,
         "snapshot": snapshot,
         "alerts": live,
-        "not_current": not_current_locations(portfolio),
+        "not_current": marks.not_current,
+        "partially_read": marks.partially_read,
         "price_notes": _price_notes(portfolio, version),
     }
 

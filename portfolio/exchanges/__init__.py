@@ -1,5 +1,9 @@
 """Exchange clients for syncs: the only package that imports ccxt.
 
+Every other exchange in ccxt whose `has['fetchBalance']` is true is read by the generic adapter
+(generic.py: ccxt's unified fetch_balance with exact strings, spot only until a test shows an
+account type returns its own wallet; earn and staking not read).
+
 One module per exchange (binance, kraken, okx, coinbase, bybit) holds everything about it in one
 `Adapter` (adapter.py): client options, display name, wallet calls and their parsers, the
 permission call, where the ticker's last price sits, the error envelope and the body error codes;
@@ -79,6 +83,7 @@ from portfolio.exchanges.fetch import (
     require_supported,
     select_wallets,
 )
+from portfolio.exchanges.generic import NOT_READ as GENERIC_NOT_READ
 from portfolio.exchanges.markets import (
     MARKETS_TTL_SECONDS,
     clear_markets_cache,
@@ -96,7 +101,10 @@ from portfolio.exchanges.registry import (
     TICKER_LAST,
     adapter_for,
     display_name,
+    exchange_names,
     is_known_exchange,
+    reader,
+    required_credentials,
     supported_wallets,
 )
 from portfolio.exchanges.rows import LIABILITY_PRODUCTS, PRODUCTS, WALLETS, FetchedBalance
@@ -109,6 +117,7 @@ __all__ = [
     "CREDENTIAL_KEYS",
     "CREDENTIAL_KINDS",
     "DISPLAY_NAMES",
+    "GENERIC_NOT_READ",
     "KINDS",
     "LIABILITY_PRODUCTS",
     "MARKETS_TTL_SECONDS",
@@ -143,6 +152,7 @@ __all__ = [
     "classify",
     "clear_markets_cache",
     "display_name",
+    "exchange_names",
     "fetch_account",
     "fetch_quotes",
     "is_known_exchange",
@@ -151,7 +161,9 @@ __all__ = [
     "market_requests_by_exchange",
     "open_session",
     "quote_symbols",
+    "reader",
     "require_supported",
+    "required_credentials",
     "scrub",
     "select_wallets",
     "supported_wallets",

@@ -75,3 +75,6 @@ class Adapter:
     body_error_kind: ErrorReader = no_body_errors
     # Messages ccxt raises as a plain ExchangeError that mean the credentials are wrong.
     auth_messages: tuple[str, ...] = ()
+    # Read through ccxt's unified calls (generic.py): amounts as strings, the unified ticker's
+    # `last`, and the last JSON document kept for the guards.
+    unified: bool = False

@@ -25,9 +25,9 @@ from portfolio.exchanges.faults import FaultContext, faults, scrub
 from portfolio.exchanges.markets import attach_markets
 from portfolio.exchanges.quotes import fetch_prices
 from portfolio.exchanges.registry import (
-    BALANCE_CALLS,
     DISPLAY_NAMES,
     PERMISSION_CALLS,
+    adapter_for,
     display_name,
     supported_wallets,
 )
@@ -70,7 +70,7 @@ def fetch_balances(session: Session, wallets: tuple[str, ...]) -> tuple[FetchedB
     responses: dict[str, list[Page]] = {}  # kraken's spot and earn share one request
     found: list[FetchedBalance] = []
     for wallet in wallets:
-        for spec in BALANCE_CALLS[session.exchange_id].get(wallet, ()):
+        for spec in wallet_calls(session.exchange_id, wallet):
             if spec.key not in responses:
                 responses[spec.key] = fetch_pages(session, spec)
             try:
@@ -79,6 +79,11 @@ def fetch_balances(session: Session, wallets: tuple[str, ...]) -> tuple[FetchedB
                 exc.wallet = wallet
                 raise
     return merge(found)
+
+
+def wallet_calls(exchange_id: str, wallet: str) -> tuple[Call, ...]:
+    adapter = adapter_for(exchange_id)
+    return adapter.wallets.get(wallet, ()) if adapter is not None else ()
 
 
 def fetch_permissions(session: Session) -> tuple[dict[str, bool] | None, str]:
@@ -146,13 +151,14 @@ def select_wallets(exchange_id: str, wallets: Iterable[str]) -> tuple[str, ...]:
 
 
 def require_supported(exchange_id: str) -> None:
-    if exchange_id in BALANCE_CALLS:
+    if adapter_for(exchange_id) is not None:
         return
     name = display_name(exchange_id)
     supported = ", ".join(DISPLAY_NAMES.values())
     raise ExchangeFault(
         kind="exchange_error",
         error_class="NotSupported",
-        message=f"Counterweight cannot sync {name} yet (supported: {supported}). "
+        message=f"Counterweight cannot sync {name} yet (supported: {supported}, and every "
+        "other exchange ccxt reads balances of). "
         "Record this location's balances by hand until then.",
     )

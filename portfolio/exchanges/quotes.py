@@ -20,7 +20,7 @@ from portfolio.exchanges.payload import (
     exact,
     shown,
 )
-from portfolio.exchanges.registry import TICKER_LAST
+from portfolio.exchanges.registry import adapter_for
 from portfolio.exchanges.session import Session, call
 
 QUOTE_CODES = ("USD", "USDT", "USDC")
@@ -44,11 +44,15 @@ def fetch_prices(
 ) -> tuple[dict[str, Decimal], dict[str, str]]:
     """(quotes, refused): a quote the database cannot store exactly is refused with a reason,
     never rounded or dropped in silence."""
+    adapter = adapter_for(session.exchange_id)
+    if adapter is None or not session.client.has.get("fetchTickers"):
+        return {}, {}
     symbols = quote_symbols(session.client.markets or {}, bases)
     if not symbols:
         return {}, {}
     tickers = call(session, "fetch_tickers", symbols)
-    path = TICKER_LAST[session.exchange_id]
+    # The generic adapter reads ccxt's unified `last`, a string with `number = str`.
+    path = ("last",) if adapter.unified else ("info", *adapter.ticker_last)
     quotes, refused = {}, {}
     for symbol in symbols:
         try:
@@ -62,10 +66,11 @@ def fetch_prices(
 
 
 def raw_price(ticker: Any, path: tuple[str | int, ...]) -> Decimal | None:
-    """The exact last price; None when missing (a missing price is an alert, not a zero).
-    Raises QuoteRefused for one the database cannot hold exactly or that is no price."""
+    """The exact last price at `path` in the ticker; None when missing (a missing price is an
+    alert, not a zero). Raises QuoteRefused for one the database cannot hold exactly or that is
+    no price."""
     try:
-        raw = dig(ticker, "info", *path, kind=str | int)
+        raw = dig(ticker, *path, kind=str | int)
     except Malformed:
         return None
     try:

@@ -1,7 +1,8 @@
 """The adapters by exchange id, and the tables other modules read, all derived from them.
 
 Adding an exchange adds one module with its ADAPTER and one row here (README, "Adding an
-exchange").
+exchange"). Every other exchange in ccxt whose `has['fetchBalance']` is true is read by the
+generic adapter (generic.py); the tables below hold the dedicated adapters only.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Any
 
 import ccxt
 
-from portfolio.exchanges import binance, bybit, coinbase, kraken, okx
+from portfolio.exchanges import binance, bybit, coinbase, generic, kraken, okx
 from portfolio.exchanges.adapter import Adapter, Call, PermissionCall
 from portfolio.exchanges.rows import WALLETS
 
@@ -37,15 +38,48 @@ AUTH_MESSAGES: tuple[str, ...] = tuple(m for a in ADAPTERS.values() for m in a.a
 
 
 def adapter_for(exchange_id: str) -> Adapter | None:
-    return ADAPTERS.get(exchange_id)
+    """The dedicated adapter, else the generic one for an exchange ccxt reads balances of."""
+    if exchange_id in ADAPTERS:
+        return ADAPTERS[exchange_id]
+    return generic.adapter(exchange_id) if generic.reads_balances(exchange_id) else None
+
+
+def reader(exchange_id: str) -> str:
+    """Which adapter reads this exchange: "dedicated", "generic", or "" (none can)."""
+    if exchange_id in ADAPTERS:
+        return "dedicated"
+    return "generic" if generic.reads_balances(exchange_id) else ""
 
 
 def display_name(exchange_id: str) -> str:
-    return DISPLAY_NAMES.get(exchange_id, exchange_id.capitalize())
+    """Ours for the dedicated exchanges, ccxt's `name` for every other one in ccxt."""
+    if exchange_id in DISPLAY_NAMES:
+        return DISPLAY_NAMES[exchange_id]
+    if exchange_id in ccxt.exchanges:
+        return str(generic.describe(exchange_id).name or exchange_id)
+    return exchange_id.capitalize()
+
+
+def exchange_names() -> dict[str, str]:
+    """Every exchange a sync can read, id -> display name: the dedicated first, then the
+    generic ones by name."""
+    others = [i for i in ccxt.exchanges if i not in ADAPTERS and generic.reads_balances(i)]
+    others.sort(key=lambda i: display_name(i).lower())
+    return {i: display_name(i) for i in (*ADAPTERS, *others)}
+
+
+def required_credentials(exchange_id: str) -> tuple[str, ...]:
+    """The ccxt credential names this exchange needs (apiKey, secret, password…), in ccxt's
+    order; () for an id ccxt does not know."""
+    if exchange_id not in ccxt.exchanges:
+        return ()
+    needed = generic.describe(exchange_id).requiredCredentials
+    return tuple(name for name, required in needed.items() if required)
 
 
 def supported_wallets(exchange_id: str) -> tuple[str, ...]:
-    calls = BALANCE_CALLS.get(exchange_id, {})
+    adapter = adapter_for(exchange_id)
+    calls = adapter.wallets if adapter is not None else {}
     return tuple(wallet for wallet in WALLETS if wallet in calls)
 
 

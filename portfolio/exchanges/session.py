@@ -20,9 +20,23 @@ from portfolio.exchanges.deadline import Deadline, DeadlineAdapter
 from portfolio.exchanges.emulator import assert_offline, point_at_emulator
 from portfolio.exchanges.errors import CredentialFormatError, Malformed
 from portfolio.exchanges.faults import KIND_ERRORS, body_error_kind, classify, exception_name
+from portfolio.exchanges.generic import client_settings as unified_settings
+from portfolio.exchanges.generic import empty_document, repeated_key
 from portfolio.exchanges.registry import adapter_for
 
-CREDENTIAL_KEYS = ("apiKey", "secret", "password", "uid", "privateKey")
+# Every credential ccxt's `requiredCredentials` may name.
+CREDENTIAL_KEYS = (
+    "apiKey",
+    "secret",
+    "password",
+    "uid",
+    "accountId",
+    "login",
+    "twofa",
+    "privateKey",
+    "walletAddress",
+    "token",
+)
 
 
 @dataclass
@@ -52,6 +66,8 @@ def build_client(
     }
     config |= {k: v for k, v in (credentials or {}).items() if k in CREDENTIAL_KEYS and v}
     client = getattr(ccxt, exchange_id)(config)
+    if adapter is not None and adapter.unified:
+        unified_settings(client)
     if emulator_url is not None:
         hostname = getattr(client, "hostname", None)
         api = point_at_emulator(client.urls["api"], emulator_url, hostname)
@@ -82,6 +98,8 @@ def instrument(session: Session) -> None:
     """Count requests, hold the deadline, refuse 2xx bodies that are not JSON, classify error
     bodies, and tell credential errors apart."""
     client = session.client
+    adapter = adapter_for(session.exchange_id)
+    unified = adapter is not None and adapter.unified
     fetch, on_rest_response, sign = client.fetch, client.on_rest_response, client.sign
     handle_errors = client.handle_errors
 
@@ -101,7 +119,7 @@ def instrument(session: Session) -> None:
     def guarded_response(code: int, reason: str, url: str, method: str, *rest: Any) -> Any:
         body = on_rest_response(code, reason, url, method, *rest)
         session.last_body = body if isinstance(body, str) else ""
-        if 200 <= int(code) < 300:
+        if ok(code):
             problem = body_problem(session.exchange_id, body)
             if problem:
                 raise ccxt.BadResponse(f"{client.id} {method} {url} {code}: {problem}")
@@ -116,6 +134,8 @@ def instrument(session: Session) -> None:
                 raise KIND_ERRORS[kind](f"{client.id} {detail}")
             return handle_errors(code, reason, url, method, *rest)
         except ccxt.BaseError as exc:
+            if ok(code) and unified and empty_document(document) and is_plain_error(exc):
+                raise ccxt.BadResponse(f"{client.id} {method} {url}: empty answer") from exc
             # A 5xx is the exchange's own trouble, and a 429 a rate limit, whatever code its
             # body carries: neither is a permanent error of the account.
             if code and classify(exc)[0] == "exchange_error":
@@ -139,6 +159,14 @@ def instrument(session: Session) -> None:
     client.sign = checked_sign
 
 
+def ok(code: Any) -> bool:
+    return bool(code) and 200 <= int(code) < 300
+
+
+def is_plain_error(exc: ccxt.BaseError) -> bool:
+    return type(exc) in (ccxt.ExchangeError, ccxt.BaseError)
+
+
 def body_problem(exchange_id: str, body: Any) -> str | None:
     """Why a 2xx body cannot be trusted, or None."""
     if not body:
@@ -153,6 +181,8 @@ def body_problem(exchange_id: str, body: Any) -> str | None:
     envelope = adapter.envelope if adapter is not None else ""
     if envelope and isinstance(document, dict) and envelope not in document:
         return f"no {envelope!r} in the answer"
+    if adapter is not None and adapter.unified:
+        return repeated_key(body)
     return None
 
 

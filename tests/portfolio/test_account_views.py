@@ -2,12 +2,21 @@ from __future__ import annotations
 
 import logging
 
+import ccxt
 import pytest
 from django.urls import reverse
 
-from portfolio import services
+from portfolio import exchanges, services
 from portfolio.crypto import decrypt_credentials
-from portfolio.models import CustodyLocation, ExchangeAccount, SyncRound
+from portfolio.models import (
+    Counterparty,
+    CounterpartyKind,
+    CustodyLocation,
+    ExchangeAccount,
+    RatingTier,
+    SyncRound,
+)
+from portfolio.registry import is_unclassified_exchange
 from tests.conftest import login
 from tests.factories import CounterpartyFactory
 from tests.portfolio.test_sync import make_account
@@ -46,11 +55,15 @@ def test_manager_adds_an_exchange_account_with_encrypted_credentials(tenants):
     assert decrypt_credentials(account.credentials_encrypted)["secret"] == "test-binance-secret"
 
 
-def test_add_page_offers_only_exchanges_counterweight_can_sync(tenants):
+def test_add_page_offers_every_exchange_counterweight_can_sync_dedicated_first(tenants):
     page = login(tenants.alice).get(reverse("sources:add_exchange_account", args=["fund-a"]))
     assert page.status_code == 200
     options = page.context["form"].fields["exchange"].choices
-    assert [value for value, _ in options] == ["binance", "kraken", "okx", "coinbase", "bybit"]
+    values = [value for value, _ in options]
+    assert values[:5] == ["binance", "kraken", "okx", "coinbase", "bybit"]
+    # Every other ccxt exchange reads balances (4.5.90: all 104 have fetchBalance).
+    assert sorted(values) == sorted(ccxt.exchanges)
+    assert ("kucoin", "KuCoin (spot)") in options
 
 
 def test_wallets_an_exchange_lacks_are_dropped(tenants):
@@ -66,11 +79,29 @@ def test_only_wallets_an_exchange_lacks_is_an_error(tenants):
     assert not ExchangeAccount.objects.exists()
 
 
-def test_exchange_missing_from_registry_asks_for_a_custodian_instead_of_failing(tenants):
-    response = _add(login(tenants.alice))
-    assert response.status_code == 200
-    assert "choose who holds it" in response.content.decode()
-    assert not CustodyLocation.objects.exists()
+def test_exchange_missing_from_registry_becomes_an_unrated_counterparty_to_classify(tenants):
+    client = login(tenants.alice)
+    response = _add(client, exchange="kucoin", wallets=["spot"], password="pp")
+    assert response.status_code == 302
+    counterparty = CustodyLocation.objects.get().custodian
+    assert (counterparty.slug, counterparty.name, counterparty.kind) == (
+        "kucoin",
+        "KuCoin",
+        CounterpartyKind.EXCHANGE,
+    )
+    assert counterparty.rating_tier == RatingTier.UNRATED
+    assert is_unclassified_exchange(counterparty)
+    page = client.get(response["Location"])
+    assert "KuCoin is not in the counterparty registry: it was added unrated" in (
+        page.content.decode()
+    )
+
+
+def test_an_exchange_the_registry_has_is_not_created_again(tenants):
+    existing = CounterpartyFactory.create(slug="binance", rating_tier=RatingTier.B)
+    _add(login(tenants.alice))
+    assert CustodyLocation.objects.get().custodian == existing
+    assert Counterparty.objects.filter(slug="binance").count() == 1
 
 
 def test_duplicate_location_name_is_a_form_error(account, tenants):
@@ -207,3 +238,44 @@ def test_investor_sees_no_account_links(account, tenants):
     html = page.content.decode()
     assert reverse("sources:edit_exchange_account", args=[account.pk]) not in html
     assert "Sync now" not in html
+
+
+def test_a_wallet_signing_exchange_asks_for_its_key_and_address_and_stores_them(tenants):
+    assert exchanges.required_credentials("hyperliquid") == ("privateKey", "walletAddress")
+    key, address = "0x" + "ab" * 32, "0x" + "cd" * 20
+    response = _add(
+        login(tenants.alice),
+        exchange="hyperliquid",
+        wallets=["spot"],
+        api_key="",
+        secret="",
+        private_key=key,
+        wallet_address=address,
+    )
+    assert response.status_code == 302
+    stored = decrypt_credentials(ExchangeAccount.objects.get().credentials_encrypted)
+    assert stored == {"privateKey": key, "walletAddress": address}
+
+
+def test_a_passphrase_the_exchange_requires_is_asked_for_all_or_none(tenants):
+    response = _add(login(tenants.alice), exchange="kucoin", wallets=["spot"], password="")
+    assert response.status_code == 200
+    assert "Enter all or none. This exchange needs each of them." in response.content.decode()
+    assert not ExchangeAccount.objects.exists()
+
+
+def test_credentials_an_exchange_does_not_ask_for_are_not_stored(tenants):
+    CounterpartyFactory.create(slug="binance")
+    _add(login(tenants.alice), password="not-asked", uid="not-asked")
+    stored = decrypt_credentials(ExchangeAccount.objects.get().credentials_encrypted)
+    assert stored == {"apiKey": "test-binance-key", "secret": "test-binance-secret"}
+
+
+def test_edit_form_asks_the_accounts_exchange_credentials(tenants):
+    account = services.create_exchange_account(
+        portfolio=tenants.fund_a, name="KuCoin main", exchange_id="kucoin", wallets=["spot"]
+    )
+    page = login(tenants.alice).get(reverse("sources:edit_exchange_account", args=[account.pk]))
+    form = page.context["form"]
+    assert [f for f in form.fields if f != "wallets"] == ["api_key", "secret", "password"]
+    assert [value for value, _ in form.fields["wallets"].choices] == ["spot"]

@@ -13,9 +13,10 @@ from portfolio.exchanges import ADAPTERS, Adapter
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "portfolio" / "exchanges"
-# The package's shared machinery; every other module is one exchange's adapter.
+# The package's shared machinery and the generic adapter; every other module is one
+# exchange's dedicated adapter.
 SHARED = {
-    "adapter", "deadline", "emulator", "errors", "faults", "fetch", "markets", "payload",
+    "adapter", "deadline", "emulator", "errors", "faults", "fetch", "generic", "markets", "payload",
     "quotes", "registry", "rows", "session",
 }  # fmt: skip
 PRODUCTION = ("accounts", "config", "portfolio", "riskmodels")

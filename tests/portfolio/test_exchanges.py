@@ -311,12 +311,14 @@ def test_supported_wallets_per_exchange():
     assert exchanges.supported_wallets("kraken") == ("spot", "earn")
     assert exchanges.supported_wallets("okx") == ("spot", "funding", "earn")
     assert exchanges.supported_wallets("coinbase") == ("spot",)
-    assert exchanges.supported_wallets("bitstamp") == ()
+    # Without a dedicated adapter: spot through the generic one; not in ccxt: nothing.
+    assert exchanges.supported_wallets("bitstamp") == ("spot",)
+    assert exchanges.supported_wallets("ftx") == ()
 
 
 def test_unsupported_exchange_is_an_exchange_error():
     with pytest.raises(ExchangeFault) as caught:
-        fetch_account("bitstamp", {"apiKey": "k", "secret": "s"}, ["spot"])
+        fetch_account("ftx", {"apiKey": "k", "secret": "s"}, ["spot"])
     assert (caught.value.kind, caught.value.retryable) == ("exchange_error", False)
 
 

@@ -4,10 +4,11 @@ import json
 import shutil
 from pathlib import Path
 
+import ccxt
 import pytest
 from django.core.management import call_command
 
-from portfolio.exchanges import is_known_exchange
+from portfolio.exchanges import ADAPTERS, display_name, is_known_exchange
 from portfolio.models import Asset, AssetKind, Counterparty, CounterpartyKind
 from portfolio.registry import REGISTRY_DIR, RegistryError, load_registry
 
@@ -128,3 +129,29 @@ def test_management_command_reports_counts(db, capsys):
     assert "created" in capsys.readouterr().out
     call_command("load_registry")
     assert "unchanged" in capsys.readouterr().out
+
+
+def test_the_registry_says_which_adapter_reads_each_exchange_row(db):
+    report = load_registry()
+    rows = set(
+        Counterparty.objects.filter(kind=CounterpartyKind.EXCHANGE).values_list("slug", flat=True)
+    )
+    assert set(report.readers) == rows  # the rated rows only: no row per ccxt exchange
+    assert {s for s, r in report.readers.items() if r == "dedicated"} == {
+        "binance", "kraken", "okx", "coinbase", "bybit",
+    }  # fmt: skip
+    assert report.readers["kucoin"] == report.readers["cryptocom"] == "generic"
+    assert report.readers["ftx"] == ""
+    assert "exchanges read by dedicated adapter: binance, bybit, coinbase, kraken, okx" in (
+        report.summary()
+    )
+    assert "no adapter: ftx" in report.summary()
+
+
+def test_every_ccxt_exchange_has_a_display_name():
+    for exchange_id in ccxt.exchanges:
+        expected = ADAPTERS[exchange_id].name if exchange_id in ADAPTERS else None
+        assert display_name(exchange_id) == (expected or getattr(ccxt, exchange_id)().name)
+    assert display_name("cryptocom") == "Crypto.com"
+    assert display_name("kucoin") == "KuCoin"
+    assert display_name("okx") == "OKX"
