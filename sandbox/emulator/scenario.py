@@ -29,8 +29,12 @@ WALLETS: dict[str, tuple[str, ...]] = {
     "okx": ("trading", "funding", "savings"),
     "coinbase": ("spot",),
     "bybit": ("unified", "funding", "earn_flexible", "earn_onchain"),
+    # The generic adapter's emulated exchange: ccxt's fetch_balance reads the spot wallet only.
+    "kucoin": ("spot",),
 }
 EXCHANGES: tuple[str, ...] = tuple(WALLETS)
+# The emulated exchanges without a dedicated adapter: the app reads them with the generic one.
+GENERIC: tuple[str, ...] = ("kucoin",)
 PERMISSIONS: tuple[str, ...] = ("read", "trade", "margin", "futures", "withdraw", "transfer")
 ZERO = Decimal(0)
 

@@ -21,7 +21,7 @@ from ccxt.base.errors import (
 
 from portfolio.exchanges import SUPPORTED_EXCHANGES
 from sandbox.emulator import RemoteEmulator, Scenario, ScenarioError
-from sandbox.emulator.scenario import EXCHANGES
+from sandbox.emulator.scenario import EXCHANGES, GENERIC
 from sandbox.urls import assert_offline, point_at_emulator
 from tests.sandbox.conftest import scenario_account
 
@@ -32,6 +32,7 @@ BALANCE_PATHS = {
     "okx": "/api/v5/account/balance",
     "coinbase": "/v2/accounts",
     "bybit": "/v5/account/wallet-balance",
+    "kucoin": "/api/v1/accounts",
 }
 KRAKEN_CODES = {"XXBT": "BTC", "XETH": "ETH", "ZUSD": "USD"}
 
@@ -141,6 +142,11 @@ def bybit_earn(category):
     return fetch
 
 
+def kucoin_spot(ex):
+    b = ex.fetch_balance()
+    return b["total"], {r["currency"]: Decimal(r["balance"]) for r in b["info"]["data"]}
+
+
 WALLET_CASES = [
     ("binance", "spot", binance_spot),
     ("binance", "funding", binance_funding),
@@ -159,6 +165,7 @@ WALLET_CASES = [
     ("bybit", "funding", bybit_funding),
     ("bybit", "earn_flexible", bybit_earn("FlexibleSaving")),
     ("bybit", "earn_onchain", bybit_earn("OnChain")),
+    ("kucoin", "spot", kucoin_spot),
 ]
 TICKER_FIELDS = {
     "binance": lambda info: info["lastPrice"],
@@ -166,8 +173,12 @@ TICKER_FIELDS = {
     "okx": lambda info: info["last"],
     "coinbase": lambda info: info["price"],
     "bybit": lambda info: info["lastPrice"],
+    "kucoin": lambda info: info["last"],
 }
-MARKET_REQUESTS = {"binance": 1, "kraken": 2, "okx": 2, "coinbase": 6, "bybit": 2}
+# kucoin with credentials: currencies, symbols, contracts, margin and isolated symbols; it also
+# loads every ticker for the fees, the same request as fetch_tickers, so counted as a ticker.
+MARKET_REQUESTS = {"binance": 1, "kraken": 2, "okx": 2, "coinbase": 6, "bybit": 2, "kucoin": 5}
+TICKER_REQUESTS = {"kucoin": 2}
 # Valid shapes (kraken: base64; coinbase: not CDP-like, i.e. no trailing "=") but wrong.
 WRONG_SECRETS = {"kraken": "d3Jvbmctc2VjcmV0LXh4"}
 
@@ -412,7 +423,7 @@ def test_stats_separate_market_loading_from_balance_and_tickers(emulator, make_e
     sync(make_exchange(name))
     assert emulator.count(exchange=name, kind="markets") == MARKET_REQUESTS[name]
     assert emulator.count(exchange=name, kind="balance") == 1
-    assert emulator.count(exchange=name, kind="ticker") == 1
+    assert emulator.count(exchange=name, kind="ticker") == TICKER_REQUESTS.get(name, 1)
 
 
 @pytest.mark.parametrize("name", EXCHANGES)
@@ -489,10 +500,13 @@ def test_scenario_refuses_float_amounts_and_unknown_wallets():
 
 
 def test_the_emulator_serves_every_exchange_the_app_syncs():
-    assert set(EXCHANGES) == set(SUPPORTED_EXCHANGES)
+    # Every dedicated adapter, and one exchange the generic adapter reads.
+    assert set(EXCHANGES) == set(SUPPORTED_EXCHANGES) | set(GENERIC)
+    assert not set(GENERIC) & set(SUPPORTED_EXCHANGES)
 
 
 def test_demo_scenario_loads():
     scenario = Scenario.load(ROOT / "sandbox" / "scenarios" / "demo.json")
-    assert {ex for ex, _ in scenario.accounts} == set(EXCHANGES)
+    # The demo shows the dedicated adapters; the generic one's exchange is for the tests.
+    assert {ex for ex, _ in scenario.accounts} == set(SUPPORTED_EXCHANGES)
     assert len(scenario.accounts) == 10
