@@ -18,8 +18,10 @@ strings (a float is refused, never rounded), and every value passes the package'
 checks (finite, below 10^18, at most 18 decimals, not negative in spot, a printable code). The
 raw body is guarded as every adapter's is (JSON on every 2xx answer), and ccxt's
 `enableLastJsonResponse` is on so that the document the balance was parsed from is checked too.
-An empty document, or a key repeated with two values in any 2xx body, is a retryable malformed
-answer (bad_response), never "holdings went to zero" nor a permanent exchange error.
+An empty document, or a key repeated with two values in any 2xx body, or two rows of one list
+with the same `id` and different contents (ccxt keeps the last: kucoin's accounts), is a
+retryable malformed answer (bad_response), never "holdings went to zero" nor a permanent
+exchange error.
 
 Key permissions are not reported (ccxt has no unified call). Error bodies are classified by
 ccxt's own tables for the exchange (no body codes of ours).
@@ -70,8 +72,9 @@ class RepeatedKey(ValueError):
 
 
 def repeated_key(body: str) -> str | None:
-    """A key repeated with two values in a JSON body (which one ccxt read is left to chance),
-    or None. Checked on every 2xx body of a generic client, before ccxt reads it."""
+    """A key repeated with two values in a JSON body, or a row repeated with two contents
+    (which one ccxt read is left to chance), or None. Checked on every 2xx body of a generic
+    client, before ccxt reads it."""
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: dict[str, Any] = {}
@@ -82,12 +85,38 @@ def repeated_key(body: str) -> str | None:
         return seen
 
     try:
-        json.loads(body, object_pairs_hook=pairs)
+        document = json.loads(body, object_pairs_hook=pairs)
     except RepeatedKey as exc:
         return f"{exc} appears twice with different values"
     except ValueError:
         return None  # not JSON: the caller's own check says so
+    return repeated_row(document)
+
+
+def repeated_row(document: Any) -> str | None:
+    """Two rows of one list with the same `id` and different contents: ccxt's unified balance
+    keeps whichever comes last (kucoin's accounts, for one). The same row twice is taken once."""
+    for rows in row_lists(document):
+        seen: dict[Any, Any] = {}
+        for row in rows:
+            key = row.get("id")
+            if not isinstance(key, str | int) or isinstance(key, bool):
+                continue
+            if key in seen and seen[key] != row:
+                return f"row id {shown(key)} appears twice with different values"
+            seen[key] = row
     return None
+
+
+def row_lists(document: Any) -> Iterator[list[dict[str, Any]]]:
+    """Every list in the document, with its objects only, at any depth."""
+    if isinstance(document, dict):
+        for value in document.values():
+            yield from row_lists(value)
+    elif isinstance(document, list):
+        yield [item for item in document if isinstance(item, dict)]
+        for item in document:
+            yield from row_lists(item)
 
 
 def empty_document(document: Any) -> bool:

@@ -142,6 +142,30 @@ def test_a_key_repeated_with_two_values_is_refused(replay):
     assert "appears twice" in caught.value.message
 
 
+def two_rows(first: dict[str, str], again: dict[str, str]) -> str:
+    return json.dumps({"code": "200000", "data": [first, again]})
+
+
+def test_a_row_repeated_with_another_amount_is_refused(replay):
+    row = json.loads(kucoin_body())["data"][0]
+    replay(two_rows(row, row | {"balance": "7", "available": "7"}))
+    with pytest.raises(exchanges.ExchangeFault) as caught:
+        read("kucoin")  # ccxt would keep the last row: 7 instead of 1
+    assert caught.value.kind == "bad_response"
+    assert "row id '1' appears twice with different values" in caught.value.message
+
+
+def test_the_same_row_twice_is_taken_once(replay):
+    row = json.loads(kucoin_body())["data"][0]
+    replay(two_rows(row, row))
+    assert read("kucoin") == {"BTC": Decimal("1")}
+
+
+def test_rows_with_their_own_ids_are_not_repeats():
+    first = {"id": "1", "currency": "BTC", "balance": "1"}
+    assert generic.repeated_key(two_rows(first, first | {"id": "2", "currency": "ETH"})) is None
+
+
 def test_errors_fall_back_to_ccxts_own_classification(replay):
     # kucoin's 400003 is "KC-API-KEY not exists": ccxt raises AuthenticationError.
     replay('{"code": "400003", "msg": "KC-API-KEY not exists"}')
