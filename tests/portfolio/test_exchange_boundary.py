@@ -17,7 +17,7 @@ from sandbox.emulator import Emulator, run_emulator
 from tests.portfolio.test_exchanges import BALANCE_PATHS, SCENARIO, creds
 
 D = Decimal
-PATHS = BALANCE_PATHS | {"coinbase": "/v2/accounts"}
+PATHS = BALANCE_PATHS | {"coinbase": "/v2/accounts", "kucoin": "/api/v1/accounts"}
 Sync = Callable[..., FetchedAccount]
 
 
@@ -472,6 +472,21 @@ ERROR_BODIES: dict[str, dict[str, tuple[int, Any, str]]] = {
             "clock",
         ),
     },
+    # Read by the generic adapter: classified by ccxt's own table for kucoin (500000 is
+    # ExchangeNotAvailable, 400002 InvalidNonce), none of ours.
+    "kucoin": {
+        "5xx-json": (500, {"code": "500000", "msg": "Internal Server Error"}, "maintenance"),
+        "error-in-200": (200, {"code": "500000", "msg": "Internal Server Error"}, "maintenance"),
+        "nonce": (
+            401,
+            {
+                "code": "400002",
+                "msg": "KC-API-TIMESTAMP Invalid -- Time differs from server time by more than "
+                "5 seconds",
+            },
+            "clock",
+        ),
+    },
 }
 
 
@@ -485,7 +500,7 @@ def test_error_bodies_are_classified_by_body_and_status(sync, emulator, exchange
         sync(exchange, ["spot"])
     fault = caught.value
     assert (fault.kind, fault.retryable, fault.credentials_broken) == (kind, True, False)
-    name = exchanges.DISPLAY_NAMES[exchange]
+    name = exchanges.display_name(exchange)
     if kind == "clock":
         assert fault.message.startswith(f"{name} refused the request's timestamp or nonce (")
         assert "check this server's clock; the sync will retry" in fault.message
