@@ -234,12 +234,11 @@ def due_loop(stop: threading.Event) -> None:
     waits for a retry never finishes."""
     from django.db import connection
 
-    from portfolio import drops, rounds
+    from portfolio.tasks import dispatch_due_syncs
 
     try:
         while not stop.wait(DUE_EVERY_S):
-            rounds.dispatch_due_retries()
-            drops.dispatch_due_rereads()
+            dispatch_due_syncs()  # the task's body, run here in place of beat
     finally:
         connection.close()
 

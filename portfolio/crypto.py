@@ -7,20 +7,10 @@ import json
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 
-# Every credential ccxt's requiredCredentials may name; the same as the exchanges package's
-# CREDENTIAL_KEYS (a test holds them equal; importing it here would import ccxt).
-CREDENTIAL_FIELDS = (
-    "apiKey",
-    "secret",
-    "password",
-    "uid",
-    "accountId",
-    "login",
-    "twofa",
-    "privateKey",
-    "walletAddress",
-    "token",
-)
+from portfolio.credential_names import CREDENTIAL_NAMES
+
+# What may be stored: the credentials ccxt can ask for.
+CREDENTIAL_FIELDS = CREDENTIAL_NAMES
 
 
 class CredentialsUnreadable(Exception):

@@ -447,10 +447,7 @@ def store_result(*, run: SyncRun, account: ExchangeAccount, fetched: FetchedAcco
 def _store_snapshot(
     run: SyncRun, fetched: FetchedAccount, asset_ids: dict[str, int], now: datetime
 ) -> HoldingSnapshot:
-    snapshot = HoldingSnapshot.objects.create(
-        location_id=run.location_id, taken_at=now, source=SnapshotSource.SYNC, sync_run=run
-    )
-    _insert_holdings(snapshot, fetched.balances, asset_ids)
+    snapshot = _snapshot_of(run, fetched.balances, asset_ids, taken_at=now)
     run.outcome = SyncOutcome.SUCCESS
     run.finished_at = now
     run.save(update_fields=["outcome", "finished_at", "request_count"])
@@ -498,10 +495,21 @@ def store_read_snapshot(
     read = [FetchedBalance(reported, code, product, Decimal(amount))
             for code, product, amount, reported in balances]  # fmt: skip
     asset_ids = asset_ids_for_codes({balance.code for balance in read})
+    return _snapshot_of(run, read, asset_ids, taken_at=taken_at)
+
+
+def _snapshot_of(
+    run: SyncRun,
+    balances: Iterable[FetchedBalance],
+    asset_ids: dict[str, int],
+    *,
+    taken_at: datetime,
+) -> HoldingSnapshot:
+    """The run's read as a snapshot of its location, with its holdings."""
     snapshot = HoldingSnapshot.objects.create(
         location_id=run.location_id, taken_at=taken_at, source=SnapshotSource.SYNC, sync_run=run
     )
-    _insert_holdings(snapshot, read, asset_ids)
+    _insert_holdings(snapshot, balances, asset_ids)
     return snapshot
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import ccxt
 
+from portfolio.credential_names import CREDENTIAL_NAMES
 from portfolio.exchanges.deadline import Deadline, DeadlineAdapter
 from portfolio.exchanges.emulator import assert_offline, point_at_emulator
 from portfolio.exchanges.errors import CredentialFormatError, Malformed
@@ -25,18 +26,7 @@ from portfolio.exchanges.generic import empty_document, repeated_key
 from portfolio.exchanges.registry import adapter_for
 
 # Every credential ccxt's `requiredCredentials` may name.
-CREDENTIAL_KEYS = (
-    "apiKey",
-    "secret",
-    "password",
-    "uid",
-    "accountId",
-    "login",
-    "twofa",
-    "privateKey",
-    "walletAddress",
-    "token",
-)
+CREDENTIAL_KEYS = CREDENTIAL_NAMES
 
 
 @dataclass

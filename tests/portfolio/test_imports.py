@@ -50,6 +50,15 @@ GOOD = (
 )
 
 
+# What GOOD stores: (location, kind, custodian, asset, product, amount, source).
+BTC_AT_ANCHORAGE = Decimal("12.345678901234567890")
+GOOD_STORED = [
+    ("Anchorage main", "custodian", "anchorage", "BTC", "spot", BTC_AT_ANCHORAGE, "import"),
+    ("Anchorage main", "custodian", "anchorage", "ETH", "staking", Decimal("100"), "import"),
+    ("Cold wallet", "self_custody", None, "BTC", "spot", Decimal("3"), "import"),
+]
+
+
 @pytest.fixture
 def fund(db):
     CounterpartyFactory.create(slug="anchorage", kind=CounterpartyKind.CUSTODIAN)
@@ -113,19 +122,7 @@ def test_good_file_creates_locations_snapshots_and_exact_holdings(fund):
     snapshot = cold.snapshots.get()
     assert snapshot.source == SnapshotSource.IMPORT and snapshot.created_by == user
     assert anchorage.snapshots.get().created_by == user
-    assert stored_holdings(fund) == [
-        (
-            "Anchorage main",
-            "custodian",
-            "anchorage",
-            "BTC",
-            "spot",
-            Decimal("12.345678901234567890"),
-            "import",
-        ),
-        ("Anchorage main", "custodian", "anchorage", "ETH", "staking", Decimal("100"), "import"),
-        ("Cold wallet", "self_custody", None, "BTC", "spot", Decimal("3"), "import"),
-    ]
+    assert stored_holdings(fund) == GOOD_STORED
 
 
 def test_reimport_replaces_holdings_with_a_new_snapshot_and_keeps_the_old(fund):
@@ -439,17 +436,7 @@ def test_import_holdings_command_prints_a_summary(fund, tmp_path):
     )
     assert "ZZZ was unknown" in err.getvalue()
     assert stored_holdings(fund) == [
-        (
-            "Anchorage main",
-            "custodian",
-            "anchorage",
-            "BTC",
-            "spot",
-            Decimal("12.345678901234567890"),
-            "import",
-        ),
-        ("Anchorage main", "custodian", "anchorage", "ETH", "staking", Decimal("100"), "import"),
-        ("Cold wallet", "self_custody", None, "BTC", "spot", Decimal("3"), "import"),
+        *GOOD_STORED,
         ("Cold wallet", "self_custody", None, "ZZZ", "spot", Decimal("1"), "import"),
     ]
     assert Asset.objects.get(code="ZZZ").kind == AssetKind.UNCLASSIFIED
