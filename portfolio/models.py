@@ -234,6 +234,7 @@ class Wallet(models.TextChoices):
     EARN = "earn", "Earn / savings / staking"
     MARGIN = "margin", "Margin"
     FUTURES = "futures", "Futures"
+    OPTIONS = "options", "Options"
 
 
 def default_wallets() -> list[str]:
@@ -314,6 +315,7 @@ class Product(models.TextChoices):
     STAKING = "staking", "Staking"
     MARGIN = "margin", "Margin"
     FUTURES = "futures", "Futures"
+    OPTIONS = "options", "Options"
 
 
 class SnapshotSource(models.TextChoices):

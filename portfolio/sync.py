@@ -57,7 +57,9 @@ REFERENCE_QUOTES_SECONDS = 60
 INTERRUPTED = "Interrupted"
 # Exact arithmetic for the storability checks: no rounding before the comparison.
 EXACT = Context(prec=80)
-LIABILITY_PRODUCTS = frozenset({"margin", "futures"})  # where a negative amount is a debt
+LIABILITY_PRODUCTS = frozenset(
+    {"margin", "futures", "options"}
+)  # where a negative amount is a debt
 CODE_LENGTH = Asset._meta.get_field("code").max_length or 32
 REPORTED_LENGTH = Holding._meta.get_field("reported_code").max_length or 40
 PRICE_ROUNDING_TOLERANCE = Decimal("1e-12")

@@ -107,7 +107,7 @@ from portfolio.exchanges.registry import (
     required_credentials,
     supported_wallets,
 )
-from portfolio.exchanges.rows import LIABILITY_PRODUCTS, PRODUCTS, WALLETS, FetchedBalance
+from portfolio.exchanges.rows import LIABILITY_PRODUCTS, PRODUCTS, WALLETS, FetchedBalance, Lock
 from portfolio.exchanges.session import CREDENTIAL_KEYS, Session, build_client, open_session
 
 __all__ = [
@@ -141,6 +141,7 @@ __all__ = [
     "FaultContext",
     "FetchedAccount",
     "FetchedBalance",
+    "Lock",
     "Malformed",
     "MalformedAnswer",
     "PermissionCall",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -22,10 +23,19 @@ from portfolio.exchanges.payload import (
     rows,
 )
 
-WALLETS = ("spot", "funding", "earn", "margin", "futures")
-PRODUCTS = ("spot", "funding", "earn", "staking", "margin", "futures")
+WALLETS = ("spot", "funding", "earn", "margin", "futures", "options")
+PRODUCTS = ("spot", "funding", "earn", "staking", "margin", "futures", "options")
 # Products where the exchange reports a liability, so an amount may be negative (a debt).
-LIABILITY_PRODUCTS = frozenset({"margin", "futures"})
+LIABILITY_PRODUCTS = frozenset({"margin", "futures", "options"})
+
+
+@dataclass(frozen=True, slots=True)
+class Lock:
+    """Part of a balance that cannot be withdrawn before a date the exchange reported (locked
+    earn or staking, an unbonding period)."""
+
+    amount: Decimal
+    until: datetime  # aware, UTC
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +44,9 @@ class FetchedBalance:
     code: str  # normalised ccxt code, upper-case
     product: str  # one of PRODUCTS
     amount: Decimal  # exact from the raw strings; negative = debt
+    # The parts locked until a known date (each within `amount`); empty when the exchange
+    # reports none or no end date.
+    locks: tuple[Lock, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,17 +162,27 @@ def merge(found: Iterable[FetchedBalance]) -> tuple[FetchedBalance, ...]:
     """One balance per (code, product), amounts summed exactly, zeros dropped."""
     totals: dict[tuple[str, str], Decimal] = {}
     reported: dict[tuple[str, str], list[str]] = {}
+    locks: dict[tuple[str, str], tuple[Lock, ...]] = {}
     for item in found:
         key = (item.code, item.product)
         totals[key] = EXACT.add(totals.get(key, ZERO), item.amount)
+        locks[key] = locks.get(key, ()) + item.locks
         codes = reported.setdefault(key, [])
         if item.reported_code not in codes:
             codes.append(item.reported_code)
     return tuple(
-        FetchedBalance(joined(reported[key]), key[0], key[1], value)
+        FetchedBalance(joined(reported[key]), key[0], key[1], value, merged_locks(locks[key]))
         for key, value in sorted(totals.items())
         if value != 0
     )
+
+
+def merged_locks(locks: tuple[Lock, ...]) -> tuple[Lock, ...]:
+    """One lock per end date, amounts summed, earliest first."""
+    by_date: dict[datetime, Decimal] = {}
+    for lock in locks:
+        by_date[lock.until] = EXACT.add(by_date.get(lock.until, ZERO), lock.amount)
+    return tuple(Lock(amount, until) for until, amount in sorted(by_date.items()) if amount)
 
 
 def joined(codes: list[str]) -> str:

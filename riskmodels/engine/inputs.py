@@ -35,7 +35,7 @@ ASSET_KINDS = frozenset(
         "unclassified",
     }
 )
-PRODUCTS = frozenset({"spot", "funding", "earn", "staking", "margin", "futures"})
+PRODUCTS = frozenset({"spot", "funding", "earn", "staking", "margin", "futures", "options"})
 
 LocationId = int | str
 
