@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -152,14 +152,14 @@ def as_decimal(value: object) -> Decimal:
 
 
 def held_rows(drop: UnconfirmedDrop) -> list[Row]:
-    return [(code, product, Decimal(amount)) for code, product, amount, _ in drop.balances]
+    return [(row[0], row[1], Decimal(row[2])) for row in drop.balances]
 
 
 # ----------------------------------------------------------------------------- decisions
 
 
 def hold_drop(
-    *, run: SyncRun, balances: list[list[str]], drop: Drop, now: datetime
+    *, run: SyncRun, balances: list[list[Any]], drop: Drop, now: datetime
 ) -> UnconfirmedDrop:
     """Keep a read that needs confirming, and when its second read is due."""
     wait = timedelta(seconds=settings.SYNC_DROP_CONFIRM_SECONDS)

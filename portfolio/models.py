@@ -371,6 +371,28 @@ class Holding(models.Model):
         return f"{self.amount} {self.asset.code} ({self.product})"
 
 
+class HoldingLock(models.Model):
+    """Part of a holding that cannot be withdrawn before a date the exchange reported (locked
+    earn or staking, an unbonding period). Several per holding when tranches end apart."""
+
+    snapshot = models.ForeignKey(HoldingSnapshot, on_delete=models.CASCADE, related_name="locks")
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    product = models.CharField(max_length=8, choices=Product.choices)
+    amount = ExactDecimalField(**AMOUNT)
+    unlocks_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["snapshot", "asset", "product", "unlocks_at"], name="lock_unique_per_date"
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="lock_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.asset.code} ({self.product}) until {self.unlocks_at:%Y-%m-%d}"
+
+
 class Price(models.Model):
     """A USD price of an asset at a time, from an exchange's tickers or entered by hand.
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Context, Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -34,7 +35,7 @@ from django.utils import timezone
 
 from portfolio import drops, exchanges
 from portfolio.crypto import CredentialsUnreadable, decrypt_credentials
-from portfolio.exchanges import ExchangeFault, FetchedAccount, FetchedBalance
+from portfolio.exchanges import ExchangeFault, FetchedAccount, FetchedBalance, Lock
 from portfolio.models import (
     AMOUNT,
     FINAL_OUTCOMES,
@@ -43,6 +44,7 @@ from portfolio.models import (
     DropState,
     ExchangeAccount,
     Holding,
+    HoldingLock,
     HoldingSnapshot,
     Price,
     SnapshotSource,
@@ -389,6 +391,22 @@ def storable_problem(balance: FetchedBalance) -> str:
         return f"amount of {balance.code} is negative in a {balance.product} wallet"
     if not 0 < len(balance.code) <= CODE_LENGTH or len(balance.reported_code) > REPORTED_LENGTH:
         return f"currency code {balance.reported_code[:40]!r} is too long or empty"
+    return lock_problem(balance)
+
+
+def lock_problem(balance: FetchedBalance) -> str:
+    """Locked parts are positive, storable, dated, and together within the balance."""
+    for lock in balance.locks:
+        if not lock.amount.is_finite() or not 0 < lock.amount < AMOUNT_LIMIT:
+            return f"locked amount of {balance.code} is {lock.amount}"
+        if lock.amount != lock.amount.quantize(AMOUNT_QUANTUM, context=EXACT):
+            return (
+                f"locked amount of {balance.code} has more than {AMOUNT['decimal_places']} decimals"
+            )
+        if lock.until.utcoffset() is None:
+            return f"lock end date of {balance.code} has no time zone"
+    if balance.locks and sum((lock.amount for lock in balance.locks), Decimal(0)) > balance.amount:
+        return f"locked amounts of {balance.code} exceed its balance {balance.amount}"
     return ""
 
 
@@ -472,10 +490,24 @@ def _insert_holdings(
             for balance in balances
         ],
     )
+    insert_rows(
+        HoldingLock,
+        [
+            {
+                "snapshot_id": snapshot.pk,
+                "asset_id": asset_ids[balance.code],
+                "product": balance.product,
+                "amount": lock.amount,
+                "unlocks_at": lock.until,
+            }
+            for balance in balances
+            for lock in balance.locks
+        ],
+    )
 
 
 def _hold(run: SyncRun, fetched: FetchedAccount, drop: drops.Drop, now: datetime) -> None:
-    balances = [[b.code, b.product, str(b.amount), b.reported_code] for b in fetched.balances]
+    balances = [held_row(b) for b in fetched.balances]
     held = drops.hold_drop(run=run, balances=balances, drop=drop, now=now)
     run.outcome = SyncOutcome.UNCONFIRMED
     run.finished_at = now
@@ -490,12 +522,27 @@ def _hold(run: SyncRun, fetched: FetchedAccount, drop: drops.Drop, now: datetime
     )
 
 
+def held_row(balance: FetchedBalance) -> list[Any]:
+    """A balance as a held drop keeps it in JSON: code, product, amount, reported code, and
+    its locks as [amount, ISO end date] pairs."""
+    locks = [[str(lock.amount), lock.until.isoformat()] for lock in balance.locks]
+    return [balance.code, balance.product, str(balance.amount), balance.reported_code, locks]
+
+
+def balance_of(row: list[Any]) -> FetchedBalance:
+    """The inverse of held_row (rows held before locks were kept have four fields)."""
+    code, product, amount, reported, *rest = row
+    locks = tuple(
+        Lock(Decimal(value), datetime.fromisoformat(until)) for value, until in (rest or [[]])[0]
+    )
+    return FetchedBalance(reported, code, product, Decimal(amount), locks)
+
+
 def store_read_snapshot(
-    run: SyncRun, balances: list[list[str]], *, taken_at: datetime
+    run: SyncRun, balances: list[list[Any]], *, taken_at: datetime
 ) -> HoldingSnapshot:
     """A held read made the location's holdings (a manager confirmed its drop)."""
-    read = [FetchedBalance(reported, code, product, Decimal(amount))
-            for code, product, amount, reported in balances]  # fmt: skip
+    read = [balance_of(row) for row in balances]
     asset_ids = asset_ids_for_codes({balance.code for balance in read})
     return _snapshot_of(run, read, asset_ids, taken_at=taken_at)
 

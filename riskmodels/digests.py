@@ -8,12 +8,13 @@ from datetime import datetime, timedelta
 from decimal import Context, Decimal
 
 from riskmodels import engine
+from riskmodels.engine.liquidity import HORIZONS as LOCK_HORIZONS
 from riskmodels.engine.rules import Rule
 from riskmodels.policies import policy_fingerprint
 from riskmodels.reports import decimal_text
 from riskmodels.selectors import PortfolioInputs
 
-DIGEST_VERSION = "exposure-inputs-v1"
+DIGEST_VERSION = "exposure-inputs-v2"
 MICROSECONDS_PER_HOUR = 3_600_000_000
 ONE_MICROSECOND = timedelta(microseconds=1)
 # normalize() rounds to its context's precision: 60 digits keep every numeric(38, 18) amount.
@@ -112,5 +113,16 @@ def inputs_digest(
             policy_fingerprint(policy),
             *(repr(scenario) for scenario in scenarios),
             *stale_levels(inputs, policy, as_of),
+            *lock_horizons(inputs, as_of),
         ]
+    )
+
+
+def lock_horizons(inputs: PortfolioInputs, as_of: datetime) -> list[str]:
+    """Each lock with the horizons it still spans at `as_of`: a lock ending moves the report
+    even when nothing else changed (its amounts are in the snapshot, digested above)."""
+    return sorted(
+        f"lock:{loc}|{asset}|{decimal_text(amount)}|{until.isoformat()}|"
+        + "".join("1" if until > as_of + timedelta(days=d) else "0" for d in LOCK_HORIZONS)
+        for loc, asset, amount, until in inputs.locks
     )

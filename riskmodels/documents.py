@@ -81,6 +81,16 @@ class StressRow(TypedDict):
     loss_share: str | None
 
 
+class LockedRow(TypedDict):
+    """Value at one custody group locked (earn, staking) beyond 7 and beyond 30 days, in USD;
+    `unpriced`: locked amounts beyond 7 days without a price, not in the figures."""
+
+    group: str
+    beyond_7d: str | None
+    beyond_30d: str | None
+    unpriced: int
+
+
 class ExposureReport(TypedDict):
     """The whole documented report of one exposure snapshot."""
 
@@ -92,6 +102,7 @@ class ExposureReport(TypedDict):
     metrics: Metrics
     alerts: list[AlertRow]
     stress: list[StressRow]
+    locked: list[LockedRow]
 
 
 class ExposureData(TypedDict):
@@ -136,6 +147,7 @@ class Sections(TypedDict):
     algo_pct: Decimal | None
     exchange_tokens: list[dict[str, Any]]
     earn: list[dict[str, Any]]
+    locked: list[dict[str, Any]]
     stale: list[dict[str, Any]]
     unpriced: list[dict[str, Any]]
     unclassified: list[dict[str, Any]]

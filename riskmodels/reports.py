@@ -98,7 +98,14 @@ def from_json(kind: Any, data: Any) -> Any:
         return datetime.fromisoformat(data)
     if isinstance(kind, type) and is_dataclass(kind):
         hints = _hints(kind)
-        return kind(**{f.name: from_json(hints[f.name], data[f.name]) for f in fields(kind)})
+        # A field added since the report was stored takes its default.
+        return kind(
+            **{
+                f.name: from_json(hints[f.name], data[f.name])
+                for f in fields(kind)
+                if f.name in data
+            }
+        )
     return data
 
 
@@ -206,6 +213,15 @@ def render_report(
                 "loss_share": decimal_text(s.loss_share),
             }
             for s in report.scenarios
+        ],
+        "locked": [
+            {
+                "group": row.group,
+                "beyond_7d": decimal_text(row.beyond_7d),
+                "beyond_30d": decimal_text(row.beyond_30d),
+                "unpriced": row.unpriced,
+            }
+            for row in report.locked
         ],
     }
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -23,6 +23,7 @@ from portfolio.models import (
     Counterparty,
     CustodyLocation,
     Holding,
+    HoldingLock,
     HoldingSnapshot,
     Portfolio,
     Price,
@@ -59,6 +60,8 @@ from riskmodels.reports import (
 
 # (location id, asset id, product, amount): one current holding.
 HoldingRow = tuple[int, int, str, Decimal]
+# (location id, asset id, amount, unlocks at): part of a current holding locked until a date.
+LockRow = tuple[int, int, Decimal, datetime]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,8 @@ class PortfolioInputs:
     locations: dict[int, LocationRow]
     assets: dict[int, AssetRow]
     holdings: list[HoldingRow]
+    # (location id, asset id, amount, unlocks at): locked parts of those holdings.
+    locks: list[LockRow] = field(default_factory=list)
 
     @property
     def data_as_of(self) -> datetime | None:
@@ -117,6 +122,14 @@ class PortfolioInputs:
                 asset.price,
                 loc.taken_at,
             )
+
+    def locked_amounts(self) -> Iterator[engine.LockedAmount]:
+        """One engine LockedAmount per lock at a location with a custodian."""
+        for location_id, asset_id, amount, unlocks_at in self.locks:
+            loc, asset = self.locations[location_id], self.assets.get(asset_id)
+            if loc.custodian is None or asset is None:
+                continue  # self-custody is never locked by a counterparty
+            yield engine.LockedAmount(loc.custodian, asset.code, amount, asset.price, unlocks_at)
 
 
 def top_groups(parents: dict[int, int | None]) -> dict[int, int]:
@@ -198,11 +211,22 @@ def load_assets(asset_ids: Iterable[int], slugs: dict[int, str]) -> dict[int, As
 
 
 def load_inputs(portfolio_id: int, registry: Registry) -> PortfolioInputs:
-    """Current holdings, their locations and their assets: three queries whatever the size."""
+    """Current holdings, their locations, assets and locks: four queries whatever the size."""
     locations = load_locations(portfolio_id, registry.slugs)
     holdings = load_holdings(locations)
     assets = load_assets((asset for _, asset, _, _ in holdings), registry.slugs)
-    return PortfolioInputs(locations, assets, holdings)
+    return PortfolioInputs(locations, assets, holdings, load_locks(locations))
+
+
+def load_locks(locations: dict[int, LocationRow]) -> list[LockRow]:
+    """The locked parts of the current holdings, keyed by location."""
+    location_of = {loc.snapshot_id: pk for pk, loc in locations.items()}
+    rows = HoldingLock.objects.filter(snapshot_id__in=list(location_of)).values_list(
+        "snapshot_id", "asset_id", "amount", "unlocks_at"
+    )
+    return [
+        (location_of[snapshot], asset, amount, until) for snapshot, asset, amount, until in rows
+    ]
 
 
 def load_scenarios(portfolio_id: int, registry: Registry) -> tuple[engine.Scenario, ...]:
@@ -430,6 +454,7 @@ def _sections(parts: dict[str, Any]) -> Sections:
         "algo_pct": percent(parts["algo_stablecoins"]["share"]),
         "exchange_tokens": _with_percent(parts["exchange_tokens"]),
         "earn": _with_percent(parts["earn"]),
+        "locked": parts.get("locked", []),
         "stale": parts["stale"],
         "unpriced": parts["unpriced"],
         "unclassified": parts["unclassified"],

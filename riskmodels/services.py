@@ -76,7 +76,12 @@ def compute_exposure(
     if previous is not None and previous.inputs_digest == digest:
         return previous
     report = engine.build_report(
-        inputs.positions(), registry.counterparties, as_of=as_of, policy=policy, scenarios=scenarios
+        inputs.positions(),
+        registry.counterparties,
+        as_of=as_of,
+        policy=policy,
+        scenarios=scenarios,
+        locks=inputs.locked_amounts(),
     )
     snapshot = _store(portfolio, report, inputs.data_as_of, digest, holdings)
     cause = cause_of(holdings, previous.holdings_digest if previous else None)

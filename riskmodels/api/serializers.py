@@ -175,6 +175,13 @@ class StressRowSerializer(serializers.Serializer):
     loss_share = _text("A share of NAV (0 to 1).")
 
 
+class LockedRowSerializer(serializers.Serializer):
+    group = serializers.CharField()
+    beyond_7d = _text("USD locked at the group beyond 7 days from the report's time.")
+    beyond_30d = _text("USD locked at the group beyond 30 days from the report's time.")
+    unpriced = serializers.IntegerField(help_text="Locked amounts without a price (not counted).")
+
+
 class ExposureDocumentSerializer(serializers.Serializer):
     """The documented exposure report (README, "Exposure report"), money × stake."""
 
@@ -186,6 +193,7 @@ class ExposureDocumentSerializer(serializers.Serializer):
     metrics = MetricsSerializer()
     alerts = AlertRowSerializer(many=True)
     stress = StressRowSerializer(many=True)
+    locked = LockedRowSerializer(many=True)
 
 
 class ExposureReportSerializer(serializers.Serializer):

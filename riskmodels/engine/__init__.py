@@ -9,6 +9,7 @@ from __future__ import annotations
 from riskmodels.engine.book import EngineInputError
 from riskmodels.engine.inputs import SELF_CUSTODY, Counterparty, Position
 from riskmodels.engine.investor import investor_view
+from riskmodels.engine.liquidity import LockedAmount
 from riskmodels.engine.outputs import (
     AllocationBucket,
     CategoryExposure,
@@ -16,6 +17,7 @@ from riskmodels.engine.outputs import (
     Finding,
     GroupExposure,
     Holding,
+    LockedGroup,
     MoveSuggestion,
     Report,
     ScenarioResult,
@@ -39,6 +41,8 @@ __all__ = [
     "Finding",
     "GroupExposure",
     "Holding",
+    "LockedAmount",
+    "LockedGroup",
     "MoveSuggestion",
     "Policy",
     "Position",

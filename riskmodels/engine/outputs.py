@@ -76,6 +76,18 @@ class CategoryExposure:
 
 
 @dataclass(frozen=True, slots=True)
+class LockedGroup:
+    """Value locked at one custody group (earn, staking) that a withdrawal asked for now would
+    still not release after 7 days, and after 30; `unpriced` counts locked amounts beyond 7 days
+    that have no price (not in the figures)."""
+
+    group: str
+    beyond_7d: Decimal = field(metadata=MONEY)
+    beyond_30d: Decimal = field(metadata=MONEY)
+    unpriced: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Holding:
     """One listed holding (wrong-way, unpriced or unclassified); ``value`` None when unpriced."""
 
@@ -167,6 +179,8 @@ class Report:
     nav: Decimal = field(metadata=MONEY)
     gross_assets: Decimal = field(metadata=MONEY)
     debts: Decimal = field(metadata=MONEY)
+    # Locked earn and staking per custody group (reports stored before it existed: none).
+    locked: tuple[LockedGroup, ...] = ()
 
     def exposure(self, group: str) -> GroupExposure | None:
         """The look-through exposure of one group, if the portfolio has any."""

@@ -19,6 +19,7 @@ from riskmodels.engine.exposure import (
 )
 from riskmodels.engine.inputs import Counterparty, Position
 from riskmodels.engine.limits import findings, moves, stale_locations
+from riskmodels.engine.liquidity import LockedAmount, locked_by_group
 from riskmodels.engine.outputs import CategoryExposure, GroupExposure, Holding, Report
 from riskmodels.engine.policy import DEFAULT_POLICY, Policy
 from riskmodels.engine.stress import Scenario, StressBook, preset_scenarios, run_scenarios
@@ -35,6 +36,7 @@ def build_report(
     policy: Policy = DEFAULT_POLICY,
     scenarios: Iterable[Scenario] = (),
     presets: bool = True,
+    locks: Iterable[LockedAmount] = (),
 ) -> Report:
     """Compute the whole report.
 
@@ -74,6 +76,7 @@ def build_report(
         nav=nav,
         gross_assets=rollup.gross,
         debts=rollup.debts,
+        locked=locked_by_group(locks, registry, as_of),
     )
 
 

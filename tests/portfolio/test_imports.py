@@ -206,7 +206,7 @@ def test_all_errors_are_collected_and_one_bad_line_imports_nothing(fund):
         "line 5, field amount: 'x' is not a decimal number (write plain digits such as "
         "-1234.5; no exponent, no thousands separator)",
         "line 7, field product: 'x' is not a product; use one of spot, funding, earn, "
-        "staking, margin, futures",
+        "staking, margin, futures, options",
     ]
     assert not CustodyLocation.objects.exists() and not HoldingSnapshot.objects.exists()
 

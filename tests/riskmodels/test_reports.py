@@ -43,6 +43,7 @@ def test_json_keys(worked):
         "metrics",
         "alerts",
         "stress",
+        "locked",
     ]
     assert set(document["allocation"][0]) == {"bucket", "value", "share"}
     assert list(document["exposures"][0]) == [
