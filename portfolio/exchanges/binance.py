@@ -12,7 +12,8 @@ binance   spot      GET /api/v3/account                    spot      free + lock
                     (= unrealizedProfit), as two rows of the same product: they merge into
                     marginBalance, what closing every position now would leave
           earn      simple-earn flexible (paged)           earn      totalAmount
-                    simple-earn locked (paged)             earn      amount
+                    simple-earn locked (paged)             earn      amount, locked until
+                                                                     redeemDate (epoch ms)
                     /sapi/v1/staking/position STAKING      staking   amount
 
 A row repeated with the same asset (earn: positionId, else productId) is taken once.
@@ -37,13 +38,15 @@ timeouts and overload are 'maintenance'; -1003 is 'rate_limit'.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from portfolio.exchanges.adapter import Adapter, Call, PermissionCall, coded_errors
-from portfolio.exchanges.payload import dig, flag, rows
+from portfolio.exchanges.payload import dig, epoch_ms, flag, rows
 from portfolio.exchanges.rows import (
     AmountFields,
     EquitySplit,
+    Lock,
     Page,
     Row,
     row_of,
@@ -100,6 +103,17 @@ def permissions(payload: Any) -> dict[str, bool]:
     }
 
 
+def locked_earn(client: Any, page: Page) -> Iterator[Row]:
+    """Simple Earn locked positions: the amount cannot be redeemed before redeemDate."""
+    for row in rows(page.data, "rows"):
+        found = row_of(client, row, "asset", "earn", AmountFields(("amount",)))
+        position = next((str(row[i]) for i in POSITION_IDS if row.get(i) not in (None, "")), "")
+        balance, until = found.balance, epoch_ms(row, "redeemDate", found.balance.code)
+        if until is not None and balance.amount:
+            balance = replace(balance, locks=(Lock(balance.amount, until),))
+        yield Row(f"{found.row_id} {position}".strip(), balance)
+
+
 EARN_PAGE = {"size": 100, "current": 1}
 POSITION_IDS = ("positionId", "productId")  # earn: a position, else its product
 # Sources: Binance's documented error codes.
@@ -130,7 +144,7 @@ ADAPTER = Adapter(
             Call(
                 "sapi_get_simple_earn_locked_position",
                 EARN_PAGE,
-                rows_field(("rows",), "asset", "amount", "earn", POSITION_IDS),
+                locked_earn,
                 earn_next_page,
             ),
             Call(

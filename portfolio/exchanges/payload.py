@@ -6,6 +6,7 @@ Every value is checked here, at the boundary; what the database cannot store exa
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Context, Decimal, Inexact, InvalidOperation
 from typing import Any
 
@@ -165,3 +166,22 @@ def flag(flags: dict[str, Any], name: str, *, required: bool = True) -> bool:
     if not isinstance(value, bool):
         raise PermissionsUnreadable(f"{name} is {shown(value)}, not true or false")
     return value
+
+
+# A lock end date the exchange sends as epoch milliseconds: between 2009 and 2200, or malformed.
+EARLIEST_MS, LATEST_MS = 1_230_768_000_000, 7_258_118_400_000
+
+
+def epoch_ms(row: dict[str, Any], name: str, code: str) -> datetime | None:
+    """An optional date sent as epoch milliseconds (number or digits), exact to the ms; None
+    when absent or empty."""
+    raw = row.get(name)
+    if raw in (None, ""):
+        return None
+    text_value = str(raw)
+    if isinstance(raw, bool) or not text_value.isascii() or not text_value.isdigit():
+        raise MalformedAnswer(f"{name} of {code} is {shown(raw)}, not epoch milliseconds")
+    ms = int(text_value)
+    if not EARLIEST_MS <= ms <= LATEST_MS:
+        raise MalformedAnswer(f"{name} of {code} is {shown(raw)}, not a plausible date")
+    return datetime.fromtimestamp(ms // 1000, UTC) + timedelta(milliseconds=ms % 1000)

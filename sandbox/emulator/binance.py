@@ -225,7 +225,7 @@ def locked_position(request: Request, scenario: Scenario, account: Account) -> R
         {"positionId": i + 1, "parentPositionId": 0, "projectId": f"{code}*90", "asset": code,
          "amount": fmt(h.total), "purchaseTime": str(now_ms()), "duration": "90",
          "accrualDays": "4", "rewardAsset": code, "APY": "0.05", "isRenewable": True,
-         "isAutoRenew": True, "redeemDate": str(now_ms() + 86_400_000 * 86)}
+         "isAutoRenew": True, "redeemDate": str(h.unlocks_at_ms(86))}
         for i, (code, h) in enumerate(account.wallet("earn_locked").items())
     ]  # fmt: skip
     return page(request, rows)

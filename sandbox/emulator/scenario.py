@@ -9,7 +9,9 @@ from __future__ import annotations
 import copy
 import json
 import threading
+import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -67,6 +69,8 @@ class Holding:
     # Unrealised PnL of open derivatives positions settled in this coin (either sign): the
     # trading accounts that report equity (bybit unified, okx trading, binance futures) add it.
     upl: Decimal = ZERO
+    # When locked earn or staking ends (ISO 8601), for the exchanges that report it.
+    unlocks_at: str = ""
 
     @property
     def total(self) -> Decimal:
@@ -80,16 +84,17 @@ class Holding:
     def parse(cls, raw: Any, where: str) -> Holding:
         if not isinstance(raw, dict):
             return cls(free=to_decimal(raw, where))
-        unknown = set(raw) - {"free", "locked", "used", "borrowed", "interest", "upl"}
+        unknown = set(raw) - {"free", "locked", "used", "borrowed", "interest", "upl", "unlocks_at"}
         if unknown:
             raise ScenarioError(f"{where}: unknown fields {sorted(unknown)}")
-        parts = {k: to_decimal(v, f"{where}.{k}") for k, v in raw.items()}
+        parts = {k: to_decimal(v, f"{where}.{k}") for k, v in raw.items() if k != "unlocks_at"}
         return cls(
             free=parts.get("free", ZERO),
             locked=parts.get("locked", parts.get("used", ZERO)),
             borrowed=parts.get("borrowed", ZERO),
             interest=parts.get("interest", ZERO),
             upl=parts.get("upl", ZERO),
+            unlocks_at=str(raw.get("unlocks_at", "")),
         )
 
     @property
@@ -103,7 +108,16 @@ class Holding:
             out |= {"borrowed": fmt(self.borrowed), "interest": fmt(self.interest)}
         if self.upl:
             out["upl"] = fmt(self.upl)
+        if self.unlocks_at:
+            out["unlocks_at"] = self.unlocks_at
         return out
+
+    def unlocks_at_ms(self, default_days: int) -> int:
+        """The lock's end as epoch ms: the scenario's date, else `default_days` from now."""
+        if not self.unlocks_at:
+            return int(time.time() * 1000) + 86_400_000 * default_days
+        moment = datetime.fromisoformat(self.unlocks_at.replace("Z", "+00:00"))
+        return int(moment.timestamp()) * 1000 + moment.microsecond // 1000
 
 
 Wallet = dict[str, Holding]

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -259,6 +259,16 @@ def test_every_wallet_lands_as_holdings_with_exact_amounts(rich_emulator, exchan
         for h in snapshot.holdings.select_related("asset")
     }
     assert stored == {key: (code, Decimal(v)) for key, (code, v) in EXPECTED[exchange_id].items()}
+
+
+def test_a_locked_earn_position_is_stored_with_its_redeem_date(rich_emulator):
+    account = make_account("binance", **creds("binance"))
+    assert run(account).outcome == SyncOutcome.SUCCESS
+    snapshot = HoldingSnapshot.objects.get(location=account.location)
+    # The scenario's unlocks_at, sent as redeemDate in epoch milliseconds, exact to the ms.
+    assert list(snapshot.locks.values_list("asset__code", "product", "amount", "unlocks_at")) == [
+        ("ETH", "earn", Decimal("2"), datetime(2027, 3, 1, 8, 0, 0, 250000, tzinfo=UTC))
+    ]
 
 
 def test_run_exchange_emulator_command_serves_a_scenario():
