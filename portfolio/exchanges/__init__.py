@@ -61,7 +61,7 @@ not base64, a malformed PEM key) is 'authentication'.
 from __future__ import annotations
 
 from portfolio.exchanges import markets
-from portfolio.exchanges.adapter import Adapter, Call, PermissionCall
+from portfolio.exchanges.adapter import Adapter, Call, PermissionCall, SubAccountRef, SubAccounts
 from portfolio.exchanges.deadline import Deadline
 from portfolio.exchanges.errors import (
     CREDENTIAL_KINDS,
@@ -148,6 +148,8 @@ __all__ = [
     "PermissionsUnreadable",
     "QuoteRefused",
     "Session",
+    "SubAccountRef",
+    "SubAccounts",
     "adapter_for",
     "build_client",
     "classify",

@@ -55,6 +55,29 @@ def coded_errors(key: str, codes: Mapping[str, str]) -> ErrorReader:
 
 
 @dataclass(frozen=True, slots=True)
+class SubAccountRef:
+    """A sub-account a master key can read: `id` is what the exchange's sub-account calls take
+    (binance: its e-mail, okx: its name, bybit: its uid); `name` is how the fund reads it."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubAccounts:
+    """How a master key with read access lists its sub-accounts and reads their wallets."""
+
+    listing: str  # ccxt's implicit API method listing the sub-accounts
+    params: dict[str, Any]
+    parse: Callable[[Any], list[SubAccountRef]]  # one page of the listing
+    # The balance calls per wallet for one sub-account id (wallets it cannot read are absent).
+    wallets: Callable[[str], dict[str, tuple[Call, ...]]]
+    next_page: Pager = single_page
+    # What a master key cannot read of a sub-account, in words ("" when it reads every wallet).
+    not_read: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Adapter:
     """Everything about one exchange that the shared machinery needs."""
 
@@ -78,3 +101,5 @@ class Adapter:
     # Read through ccxt's unified calls (generic.py): amounts as strings, the unified ticker's
     # `last`, and the last JSON document kept for the guards.
     unified: bool = False
+    # Listing and reading sub-accounts with the master key; None where not supported.
+    subaccounts: SubAccounts | None = None

@@ -10,10 +10,11 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import ccxt
 
-from portfolio.exchanges.adapter import Call
+from portfolio.exchanges.adapter import Call, SubAccountRef, SubAccounts
 from portfolio.exchanges.deadline import Deadline
 from portfolio.exchanges.errors import (
     ExchangeFault,
@@ -31,10 +32,11 @@ from portfolio.exchanges.registry import (
     display_name,
     supported_wallets,
 )
-from portfolio.exchanges.rows import WALLETS, FetchedBalance, Page, distinct_rows, merge
+from portfolio.exchanges.rows import WALLETS, FetchedBalance, Page, Row, distinct_rows, merge
 from portfolio.exchanges.session import Session, call, open_session
 
 MAX_PAGES = 50  # a paging bug must not loop forever
+MAX_SUBACCOUNT_ID = 120  # ExchangeAccount.subaccount
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,8 @@ class FetchedAccount:
     permissions_problem: str = ""
     # Quotes the database could not store exactly, or that cannot be a price: symbol -> reason.
     refused_quotes: dict[str, str] = field(default_factory=dict)
+    # The master key's sub-accounts as the exchange listed them; None when not asked.
+    subaccounts: tuple[SubAccountRef, ...] | None = None
 
 
 def fetch_pages(session: Session, spec: Call) -> list[Page]:
@@ -66,11 +70,17 @@ def fetch_pages(session: Session, spec: Call) -> list[Page]:
     raise Malformed(f"{spec.method}: more than {MAX_PAGES} pages")
 
 
-def fetch_balances(session: Session, wallets: tuple[str, ...]) -> tuple[FetchedBalance, ...]:
+def fetch_balances(
+    session: Session, wallets: tuple[str, ...], calls: dict[str, tuple[Call, ...]] | None = None
+) -> tuple[FetchedBalance, ...]:
+    """Every call of every wallet (the adapter's own, or `calls`: a sub-account's)."""
+    if calls is None:
+        adapter = adapter_for(session.exchange_id)
+        calls = adapter.wallets if adapter is not None else {}
     responses: dict[str, list[Page]] = {}  # kraken's spot and earn share one request
     found: list[FetchedBalance] = []
     for wallet in wallets:
-        for spec in wallet_calls(session.exchange_id, wallet):
+        for spec in calls.get(wallet, ()):
             if spec.key not in responses:
                 responses[spec.key] = fetch_pages(session, spec)
             try:
@@ -81,9 +91,33 @@ def fetch_balances(session: Session, wallets: tuple[str, ...]) -> tuple[FetchedB
     return merge(found)
 
 
-def wallet_calls(exchange_id: str, wallet: str) -> tuple[Call, ...]:
+def fetch_subaccount_refs(session: Session) -> tuple[SubAccountRef, ...]:
+    """Every sub-account the master key lists, each once, over every page."""
+    spec = subaccounts_of(session.exchange_id)
+    listing = Call(spec.listing, spec.params, no_rows, spec.next_page)
+    found: dict[str, SubAccountRef] = {}
+    for page in fetch_pages(session, listing):
+        for ref in spec.parse(page.data):
+            if not ref.id or len(ref.id) > MAX_SUBACCOUNT_ID:
+                raise Malformed(f"a sub-account id is {ref.id[:40]!r}")
+            found.setdefault(ref.id, ref)
+    return tuple(found.values())
+
+
+def no_rows(client: Any, page: Page) -> list[Row]:
+    return []
+
+
+def subaccounts_of(exchange_id: str) -> SubAccounts:
     adapter = adapter_for(exchange_id)
-    return adapter.wallets.get(wallet, ()) if adapter is not None else ()
+    if adapter is None or adapter.subaccounts is None:
+        name = display_name(exchange_id)
+        raise ExchangeFault(
+            kind="exchange_error",
+            error_class="NotSupported",
+            message=f"Counterweight cannot read {name} sub-accounts with a master key.",
+        )
+    return adapter.subaccounts
 
 
 def fetch_permissions(session: Session) -> tuple[dict[str, bool] | None, str]:
@@ -111,18 +145,26 @@ def fetch_account(
     *,
     emulator_url: str | None = None,
     timeout_ms: int = 10_000,
+    subaccount: str = "",
+    list_subaccounts: bool = False,
 ) -> FetchedAccount:
     """Every selected wallet this exchange has, the key's permissions and the quotes, all
-    within one deadline of timeout_ms (market loading included when this call does it)."""
+    within one deadline of timeout_ms (market loading included when this call does it).
+
+    With `subaccount` (an id the master key lists), that sub-account's wallets instead, read
+    with the master key (whose permissions its own sync reports). With `list_subaccounts`, the
+    master key's sub-accounts too."""
     selected = select_wallets(exchange_id, wallets)
+    calls = subaccounts_of(exchange_id).wallets(subaccount) if subaccount else None
     context = FaultContext(exchange_id, credentials, timeout_ms)
     with faults(context), Deadline(timeout_ms / 1000) as deadline:
         session = open_session(exchange_id, credentials, emulator_url, deadline)
         attach_markets(session, emulator_url)
-        permissions, problem = fetch_permissions(session)
-        balances = fetch_balances(session, selected)
+        permissions, problem = (None, "") if subaccount else fetch_permissions(session)
+        balances = fetch_balances(session, selected, calls)
+        refs = fetch_subaccount_refs(session) if list_subaccounts else None
         quotes, refused = fetch_prices(session, {b.code for b in balances})
-    return FetchedAccount(balances, quotes, permissions, session.requests, problem, refused)
+    return FetchedAccount(balances, quotes, permissions, session.requests, problem, refused, refs)
 
 
 def fetch_quotes(
