@@ -111,6 +111,8 @@ class AuditAction(models.TextChoices):
     WEBHOOK_DISABLED = "webhook_disabled", "Webhook endpoint disabled"
     DROP_CONFIRMED = "drop_confirmed", "Balance drop confirmed"
     DROP_REJECTED = "drop_rejected", "Balance drop rejected"
+    SETTLEMENT_SAVED = "settlement_saved", "Off-exchange settlement set or changed"
+    SETTLEMENT_DELETED = "settlement_deleted", "Off-exchange settlement removed"
 
 
 class AuditEvent(models.Model):

@@ -8,7 +8,14 @@ from django import forms
 
 from portfolio import exchanges
 from portfolio.forms import form_field
-from portfolio.models import Counterparty, CounterpartyKind, ExchangeAccount, Portfolio, Wallet
+from portfolio.models import (
+    Counterparty,
+    CounterpartyKind,
+    ExchangeAccount,
+    OffExchangeSettlement,
+    Portfolio,
+    Wallet,
+)
 
 TEST_ACTION = "test"  # the name of the "Test connection" button; saving is the default
 
@@ -134,6 +141,15 @@ class CredentialFields(WriteOnlyCredentials):
         + ". Wallets an exchange lacks are ignored.",
     )
 
+    include_subaccounts = forms.BooleanField(
+        required=False,
+        label="Include sub-accounts",
+        help_text="A master key with read access: each of its sub-accounts becomes a location "
+        "of its own, named after it, synced with this one. For: "
+        + ", ".join(exchanges.subaccount_exchanges().values())
+        + ".",
+    )
+
     def exchange_id(self) -> str:
         raise NotImplementedError
 
@@ -142,6 +158,9 @@ class CredentialFields(WriteOnlyCredentials):
         exchange_id = self.exchange_id()
         if exchange_id and data.get("wallets"):
             data["wallets"] = self._supported(exchange_id, data["wallets"])
+        if data.get("include_subaccounts") and not exchanges.supports_subaccounts(exchange_id):
+            names = ", ".join(exchanges.subaccount_exchanges().values())
+            self.add_error("include_subaccounts", f"Sub-accounts can be read for: {names}.")
         return data
 
     def _supported(self, exchange_id: str, wallets: list[str]) -> list[str]:
@@ -164,7 +183,14 @@ class AddExchangeAccountForm(CredentialFields):
         help_text="Empty: the exchange's operating entity. Set it for off-exchange settlement "
         "(assets traded on the exchange but held by a custodian).",
     )
-    field_order = ["name", "exchange", "wallets", *CREDENTIAL_FIELDS, "custodian"]
+    field_order = [
+        "name",
+        "exchange",
+        "wallets",
+        *CREDENTIAL_FIELDS,
+        "include_subaccounts",
+        "custodian",
+    ]
 
     def __init__(self, *args: Any, portfolio: Portfolio, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -191,12 +217,18 @@ class AddExchangeAccountForm(CredentialFields):
 class EditExchangeAccountForm(CredentialFields):
     """Wallets, and new credentials: empty credential fields keep the stored ones."""
 
-    field_order = ["wallets", *CREDENTIAL_FIELDS]
+    field_order = ["wallets", *CREDENTIAL_FIELDS, "include_subaccounts"]
 
     def __init__(self, *args: Any, account: ExchangeAccount, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.account = account
         self.keep_credential_fields(account.exchange_id)
+        self.fields["include_subaccounts"].initial = account.include_subaccounts
+        if account.is_subaccount or not exchanges.supports_subaccounts(account.exchange_id):
+            self.fields.pop("include_subaccounts")
+        if account.is_subaccount:  # read with the master's key: it has none to enter
+            for field_name in CREDENTIAL_FIELDS:
+                self.fields.pop(field_name, None)
         supported = exchanges.supported_wallets(account.exchange_id)
         wallets = form_field(self, "wallets", forms.MultipleChoiceField)
         wallets.choices = [c for c in Wallet.choices if c[0] in supported]
@@ -208,3 +240,21 @@ class EditExchangeAccountForm(CredentialFields):
 
     def exchange_id(self) -> str:
         return self.account.exchange_id
+
+
+class SettlementForm(forms.ModelForm):
+    """Off-exchange settlement of an exchange account: who holds the collateral, how often
+    profit is swept to it, and one settlement's time."""
+
+    class Meta:
+        model = OffExchangeSettlement
+        fields = ["network", "custodian", "interval_hours", "settled_at"]
+        widgets = {"settled_at": forms.DateTimeInput(attrs={"type": "datetime-local"})}
+        labels = {"custodian": "Custodian holding the collateral"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        custodian = form_field(self, "custodian", forms.ModelChoiceField)
+        custodian.queryset = Counterparty.objects.filter(
+            kind__in=[CounterpartyKind.CUSTODIAN, CounterpartyKind.BANK]
+        ).order_by("name")

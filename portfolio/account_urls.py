@@ -16,4 +16,14 @@ urlpatterns = [
         account_views.edit_exchange_account,
         name="edit_exchange_account",
     ),
+    path(
+        "exchange-accounts/<int:pk>/settlement/",
+        account_views.save_settlement,
+        name="save_settlement",
+    ),
+    path(
+        "exchange-accounts/<int:pk>/settlement/delete/",
+        account_views.delete_settlement,
+        name="delete_settlement",
+    ),
 ]

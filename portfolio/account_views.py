@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
 
 from accounts.access import get_exchange_account_for_user, get_portfolio_for_user
 from accounts.models import User
@@ -24,13 +25,22 @@ from portfolio.account_forms import (
     TEST_ACTION,
     AddExchangeAccountForm,
     EditExchangeAccountForm,
+    SettlementForm,
 )
-from portfolio.models import ExchangeAccount, Portfolio, SyncRound, SyncRun
+from portfolio.models import (
+    ExchangeAccount,
+    OffExchangeSettlement,
+    Portfolio,
+    SyncRound,
+    SyncRun,
+)
 from portfolio.registry import is_unclassified_exchange
 from portfolio.selectors import sync_round_progress
 from portfolio.services import (
     ConnectionResult,
     create_exchange_account,
+    delete_off_exchange_settlement,
+    save_off_exchange_settlement,
     test_account_connection,
     test_connection,
     update_exchange_account,
@@ -71,15 +81,46 @@ def edit_exchange_account(request: AuthenticatedRequest, pk: int) -> HttpRespons
             result = test_account_connection(
                 account=account, wallets=wallets, credentials=credentials
             )
-        else:
-            update_exchange_account(
-                account=account, wallets=wallets, credentials=credentials, actor=request.user
-            )
+        elif _update(form, account, request.user):
             messages.success(request, _saved_message(credentials))
             return redirect("sources:edit_exchange_account", pk=account.pk)
     return render(
         request, "portfolio/account_edit.html", _edit_context(request, account, form, result)
     )
+
+
+@login_required
+@require_POST
+def save_settlement(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    account = get_exchange_account_for_user(request.user, pk, manage=True)
+    instance = OffExchangeSettlement.objects.filter(pk=account.pk).first()
+    form = SettlementForm(request.POST, instance=instance)
+    if form.is_valid():
+        data = form.cleaned_data
+        save_off_exchange_settlement(
+            account=account,
+            network=data["network"],
+            custodian=data["custodian"],
+            interval_hours=data["interval_hours"],
+            settled_at=data["settled_at"],
+            actor=request.user,
+        )
+        messages.success(request, "Saved the off-exchange settlement; the report is recomputed.")
+        return redirect("sources:edit_exchange_account", pk=account.pk)
+    edit = EditExchangeAccountForm(account=account)
+    context = _edit_context(request, account, edit, None, settlement_form=form)
+    return render(request, "portfolio/account_edit.html", context, status=400)
+
+
+@login_required
+@require_POST
+def delete_settlement(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    account = get_exchange_account_for_user(request.user, pk, manage=True)
+    delete_off_exchange_settlement(account=account, actor=request.user)
+    messages.success(
+        request, "Removed the off-exchange settlement: all of it counts against the exchange."
+    )
+    return redirect("sources:edit_exchange_account", pk=account.pk)
 
 
 def _warn_unclassified(request: HttpRequest, account: ExchangeAccount) -> None:
@@ -114,10 +155,27 @@ def _create(
             credentials=form.credentials(),
             wallets=data["wallets"],
             actor=actor,
+            include_subaccounts=data.get("include_subaccounts", False),
         )
     except ValidationError as error:
         form.add_error(None, error)
         return None
+
+
+def _update(form: EditExchangeAccountForm, account: ExchangeAccount, actor: User) -> bool:
+    """Saved, or False with the reason (a key stored elsewhere) added to the form."""
+    try:
+        update_exchange_account(
+            account=account,
+            wallets=form.cleaned_data["wallets"],
+            credentials=form.credentials(),
+            actor=actor,
+            include_subaccounts=form.cleaned_data.get("include_subaccounts"),
+        )
+    except ValidationError as error:
+        form.add_error(None, error)
+        return False
+    return True
 
 
 def _saved_message(credentials: dict[str, str] | None) -> str:
@@ -131,9 +189,13 @@ def _edit_context(
     account: ExchangeAccount,
     form: EditExchangeAccountForm,
     result: ConnectionResult | None,
+    settlement_form: SettlementForm | None = None,
 ) -> dict[str, Any]:
     runs = SyncRun.objects.filter(location=account.location).order_by("-started_at", "-pk")
+    settlement = OffExchangeSettlement.objects.filter(pk=account.pk).first()
     return {
+        "settlement": settlement,
+        "settlement_form": settlement_form or SettlementForm(instance=settlement),
         "account": account,
         "location": account.location,
         "portfolio": account.location.portfolio,

@@ -20,6 +20,7 @@ from portfolio.models import (
     CustodyLocation,
     ExchangeAccount,
     Holding,
+    HoldingLock,
     HoldingSnapshot,
     Portfolio,
     Price,
@@ -214,6 +215,13 @@ class HoldingAdmin(admin.ModelAdmin):
     list_select_related = ["snapshot__location__portfolio", "asset"]
     autocomplete_fields = ["asset"]
     raw_id_fields = ["snapshot"]
+
+
+# Written with the snapshot by the sync service only (issue 15 makes the rest read-only too).
+@admin.register(HoldingLock)
+class HoldingLockAdmin(ReadOnlyAdmin):
+    list_display = ["snapshot", "asset", "product", "amount", "unlocks_at"]
+    list_select_related = ["snapshot__location__portfolio", "asset"]
 
 
 @admin.register(Price)

@@ -6,6 +6,7 @@ import json
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.utils.crypto import salted_hmac
 
 from portfolio.credential_names import CREDENTIAL_NAMES
 
@@ -43,3 +44,20 @@ def reencrypt_credentials(token: str) -> str:
         return credentials_cipher().rotate(token.encode()).decode()
     except InvalidToken:
         raise CredentialsUnreadable("no configured CREDENTIALS_KEYS entry decrypts this") from None
+
+
+# The credentials that name the exchange account itself (not the secret that signs for it).
+IDENTITY_NAMES = ("apiKey", "walletAddress", "uid", "login", "accountId", "token")
+
+
+def key_fingerprint(exchange_id: str, credentials: dict[str, str]) -> str:
+    """Which exchange account these credentials open, as a keyed hash: equal for the same key
+    on the same exchange, "" when nothing names the account. A wallet address is compared
+    case-insensitively (0xAb.. and 0xab.. are one address)."""
+    identity = next((credentials[n] for n in IDENTITY_NAMES if credentials.get(n)), "")
+    if not identity:
+        return ""
+    if identity.startswith("0x"):
+        identity = identity.lower()
+    text = f"{exchange_id}\n{identity.strip()}"
+    return salted_hmac("portfolio.key_fingerprint", text, algorithm="sha256").hexdigest()

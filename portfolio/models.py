@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Final, TypedDict
 
 from django.conf import settings
@@ -265,9 +266,44 @@ class ExchangeAccount(models.Model):
     # Why the last answer about the key's permissions could not be read: the flags above are
     # then the last known ones, and the page says they may be out of date.
     key_permissions_problem = models.TextField(blank=True, editable=False)
+    # Which exchange account the key opens (a keyed hash of the exchange and the key): the same
+    # one in two places would count the same money twice. "" for sub-accounts (the master's).
+    key_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
+    # A master key with read access: its sync also lists its sub-accounts, each kept as a
+    # location of its own (master set, subaccount the exchange's id for it).
+    include_subaccounts = models.BooleanField(default=False)
+    master = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="subaccount_accounts"
+    )
+    subaccount = models.CharField(max_length=120, blank=True, editable=False)
+    # Set when the master's listing no longer has it: its last snapshot stays, not current.
+    subaccount_missing_since = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key_fingerprint"],
+                condition=~Q(key_fingerprint=""),
+                name="exchangeaccount_one_place_per_key",
+            ),
+            models.UniqueConstraint(
+                fields=["master", "subaccount"],
+                condition=Q(master__isnull=False),
+                name="exchangeaccount_subaccount_once",
+            ),
+            models.CheckConstraint(
+                condition=(Q(master__isnull=True) & Q(subaccount=""))
+                | (Q(master__isnull=False) & ~Q(subaccount="") & Q(include_subaccounts=False)),
+                name="exchangeaccount_subaccount_has_master",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.exchange_id}: {self.location}"
+
+    @property
+    def is_subaccount(self) -> bool:
+        return self.master_id is not None
 
     @property
     def has_credentials(self) -> bool:
@@ -306,6 +342,13 @@ class ExchangeAccount(models.Model):
             raise ValidationError(
                 {"wallets": f"Unknown wallet types: {', '.join(sorted(unknown))}"}
             )
+        from portfolio.exchanges import subaccount_exchanges, supports_subaccounts
+
+        if self.include_subaccounts and not supports_subaccounts(self.exchange_id):
+            names = ", ".join(subaccount_exchanges().values()) or "none yet"
+            raise ValidationError(
+                {"include_subaccounts": f"Sub-accounts can be read for: {names}."}
+            )
 
 
 class Product(models.TextChoices):
@@ -322,6 +365,53 @@ class SnapshotSource(models.TextChoices):
     SYNC = "sync", "Exchange sync"
     MANUAL = "manual", "Manual entry"
     IMPORT = "import", "CSV import"
+
+
+class SettlementNetwork(models.TextChoices):
+    CLEARLOOP = "clearloop", "Copper ClearLoop"
+    FIREBLOCKS = "fireblocks", "Fireblocks Off Exchange"
+    MIRRORX = "mirrorx", "Ceffu MirrorX"
+    TRI_PARTY = "tri_party", "Tri-party bank"
+    OTHER = "other", "Other"
+
+
+class OffExchangeSettlement(models.Model):
+    """An exchange account settled off exchange: the collateral stays with `custodian` and the
+    exchange mirrors it; profit is swept to the custodian every `interval_hours` from
+    `settled_at`. Until then it is still owed by the exchange ("only collateral funds are
+    retrievable; unsettled profits on the exchange are not secured": Fireblocks).
+
+    The exposure report splits the account's balance in two legs: the collateral, the balance
+    at the last settlement (as far as it is still there), against the custodian; the rest, the
+    unsettled profit, against the exchange."""
+
+    account = models.OneToOneField(
+        "ExchangeAccount", primary_key=True, on_delete=models.CASCADE, related_name="settlement"
+    )
+    network = models.CharField(max_length=16, choices=SettlementNetwork.choices)
+    custodian = models.ForeignKey(
+        Counterparty, on_delete=models.PROTECT, related_name="settled_accounts"
+    )
+    interval_hours = models.PositiveIntegerField(help_text="Hours between two settlements.")
+    settled_at = models.DateTimeField(help_text="A settlement's time; the next are at intervals.")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(interval_hours__gte=1) & Q(interval_hours__lte=24 * 31),
+                name="settlement_interval_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_network_display()} via {self.custodian}"
+
+    def last_settlement(self, now: datetime) -> datetime | None:
+        """The latest settlement at or before `now`; None before the first."""
+        if now < self.settled_at:
+            return None
+        step = timedelta(hours=self.interval_hours)
+        return self.settled_at + ((now - self.settled_at) // step) * step
 
 
 class HoldingSnapshot(models.Model):

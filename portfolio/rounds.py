@@ -20,6 +20,7 @@ from portfolio.models import (
     SyncRound,
     SyncRun,
 )
+from portfolio.subaccounts import syncable
 
 log = logging.getLogger(__name__)
 BROKER_ERRORS = (BrokerOperationalError, ConnectionError, TimeoutError)
@@ -36,10 +37,10 @@ ROUND_PROGRESS_SQL = """
 
 
 def syncable_accounts(portfolio: Portfolio) -> list[ExchangeAccount]:
+    """Accounts with a usable key (a sub-account: its master's) and, for sub-accounts, still
+    listed by the master."""
     return list(
-        ExchangeAccount.objects.filter(location__portfolio=portfolio, credentials_broken_at=None)
-        .exclude(credentials_encrypted="")
-        .order_by("pk")
+        ExchangeAccount.objects.filter(syncable(), location__portfolio=portfolio).order_by("pk")
     )
 
 

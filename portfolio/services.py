@@ -5,22 +5,30 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.audit import REPLACED, record_audit
 from accounts.models import AuditAction
 from portfolio import exchanges
-from portfolio.crypto import CredentialsUnreadable, decrypt_credentials, encrypt_credentials
+from portfolio.crypto import (
+    CredentialsUnreadable,
+    decrypt_credentials,
+    encrypt_credentials,
+    key_fingerprint,
+)
 from portfolio.models import (
     Counterparty,
     CounterpartyKind,
     CustodyLocation,
     ExchangeAccount,
     LocationKind,
+    OffExchangeSettlement,
     Portfolio,
     RatingTier,
 )
@@ -36,21 +44,26 @@ def set_exchange_credentials(
     *, account: ExchangeAccount, credentials: dict[str, str], actor: User | None = None
 ) -> None:
     """Store new credentials encrypted, forget that the old ones were broken, and put the
-    change (never the values) on the audit trail."""
+    change (never the values) on the audit trail. A key already stored for another location
+    is refused (ValidationError): the same exchange account twice counts its money twice."""
+    if account.is_subaccount:
+        raise ValidationError(
+            "A sub-account is read with its master's key: it has none of its own."
+        )
+    fingerprint = key_fingerprint(account.exchange_id, credentials)
+    refuse_key_in_use(account, fingerprint)
     account.credentials_encrypted = encrypt_credentials(credentials)
     account.credentials_updated_at = timezone.now()
     account.credentials_broken_at = None
     account.credentials_error = ""
     account.key_permissions = {}
-    account.save(
-        update_fields=[
-            "credentials_encrypted",
-            "credentials_updated_at",
-            "credentials_broken_at",
-            "credentials_error",
-            "key_permissions",
-        ]
-    )
+    account.key_fingerprint = fingerprint
+    try:
+        with transaction.atomic():
+            account.save(update_fields=CREDENTIAL_COLUMNS)
+    except IntegrityError:  # stored elsewhere meanwhile: the same refusal
+        refuse_key_in_use(account, fingerprint)
+        raise
     given = ", ".join(sorted(name for name, value in credentials.items() if value))
     record_audit(
         actor=actor,
@@ -58,6 +71,42 @@ def set_exchange_credentials(
         target=account,
         portfolio_id=account.location.portfolio_id,
         changes={"credentials": (None, f"{given}: {REPLACED}")},
+    )
+
+
+CREDENTIAL_COLUMNS = [
+    "credentials_encrypted",
+    "credentials_updated_at",
+    "credentials_broken_at",
+    "credentials_error",
+    "key_permissions",
+    "key_fingerprint",
+]
+
+
+def refuse_key_in_use(account: ExchangeAccount, fingerprint: str) -> None:
+    """ValidationError when another location already holds this exchange account's key. The
+    other place is named only within the same portfolio: another fund's is not the user's to
+    know."""
+    if not fingerprint:
+        return
+    other = (
+        ExchangeAccount.objects.filter(key_fingerprint=fingerprint)
+        .exclude(pk=account.pk)
+        .select_related("location")
+        .first()
+    )
+    if other is None:
+        return
+    where = (
+        f"the location “{other.location.name}” of this portfolio"
+        if other.location.portfolio_id == account.location.portfolio_id
+        else "another portfolio"
+    )
+    raise ValidationError(
+        f"This API key is already used by {where}. The same exchange account in two places "
+        "would count the same money twice in a firm-wide view; use that location, or ask an "
+        "admin to move it."
     )
 
 
@@ -90,6 +139,7 @@ def create_exchange_account(
     credentials: dict[str, str] | None = None,
     wallets: list[str] | None = None,
     actor: User | None = None,
+    include_subaccounts: bool = False,
 ) -> ExchangeAccount:
     """A location on an exchange; its custodian defaults to the exchange's operating entity,
     created unrated when the registry has none (see get_or_create_exchange_counterparty)."""
@@ -100,7 +150,9 @@ def create_exchange_account(
     location = CustodyLocation.objects.create(
         portfolio=portfolio, name=name, kind=LocationKind.EXCHANGE, custodian=custodian
     )
-    account = ExchangeAccount(location=location, exchange_id=exchange_id)
+    account = ExchangeAccount(
+        location=location, exchange_id=exchange_id, include_subaccounts=include_subaccounts
+    )
     if wallets is not None:
         account.wallets = wallets
     account.full_clean(exclude=["location"])
@@ -110,17 +162,22 @@ def create_exchange_account(
     return account
 
 
+@transaction.atomic
 def update_exchange_account(
     *,
     account: ExchangeAccount,
     wallets: list[str],
     credentials: dict[str, str] | None = None,
     actor: User | None = None,
+    include_subaccounts: bool | None = None,
 ) -> ExchangeAccount:
-    """New wallets, and new credentials when given: None keeps the stored ones."""
+    """New wallets, and new credentials when given: None keeps the stored ones (and the
+    sub-account choice)."""
     account.wallets = wallets
-    account.full_clean(exclude=["location"])
-    account.save(update_fields=["wallets"])
+    if include_subaccounts is not None and not account.is_subaccount:
+        account.include_subaccounts = include_subaccounts
+    account.full_clean(exclude=["location", "master"])
+    account.save(update_fields=["wallets", "include_subaccounts"])
     if credentials:
         set_exchange_credentials(account=account, credentials=credentials, actor=actor)
     return account
@@ -199,3 +256,69 @@ def test_account_connection(
 
 
 test_account_connection.__test__ = False  # type: ignore[attr-defined]  # as test_connection's
+
+
+@transaction.atomic
+def save_off_exchange_settlement(
+    *,
+    account: ExchangeAccount,
+    network: str,
+    custodian: Counterparty,
+    interval_hours: int,
+    settled_at: datetime,
+    actor: User | None = None,
+) -> OffExchangeSettlement:
+    """Mark an exchange account as settled off exchange (or change how), audited."""
+    found = OffExchangeSettlement.objects.filter(pk=account.pk).first()
+    old = _settlement_fields(found)
+    settlement = found or OffExchangeSettlement(account=account)
+    settlement.network, settlement.custodian = network, custodian
+    settlement.interval_hours, settlement.settled_at = interval_hours, settled_at
+    settlement.full_clean(exclude=["account"])
+    settlement.save()
+    new = _settlement_fields(settlement)
+    record_audit(
+        actor=actor,
+        action=AuditAction.SETTLEMENT_SAVED,
+        target=account,
+        portfolio_id=account.location.portfolio_id,
+        changes={k: (old.get(k), v) for k, v in new.items() if old.get(k) != v},
+    )
+    _recompute_after_commit(account.location.portfolio_id)
+    return settlement
+
+
+@transaction.atomic
+def delete_off_exchange_settlement(*, account: ExchangeAccount, actor: User | None = None) -> None:
+    """The whole balance counts against the exchange again, audited."""
+    found = OffExchangeSettlement.objects.filter(pk=account.pk).first()
+    if found is None:
+        return
+    changes = {k: (v, None) for k, v in _settlement_fields(found).items()}
+    found.delete()
+    record_audit(
+        actor=actor,
+        action=AuditAction.SETTLEMENT_DELETED,
+        target=account,
+        portfolio_id=account.location.portfolio_id,
+        changes=changes,
+    )
+    _recompute_after_commit(account.location.portfolio_id)
+
+
+def _settlement_fields(settlement: OffExchangeSettlement | None) -> dict[str, object]:
+    if settlement is None:
+        return {}
+    return {
+        "network": settlement.network,
+        "custodian": settlement.custodian.slug,
+        "interval_hours": settlement.interval_hours,
+        "settled_at": settlement.settled_at.isoformat(),
+    }
+
+
+def _recompute_after_commit(portfolio_id: int) -> None:
+    """The split changes the report: recompute it once the change is committed."""
+    from riskmodels.tasks import compute_exposure  # riskmodels reads portfolio
+
+    transaction.on_commit(lambda: compute_exposure.delay(portfolio_id))

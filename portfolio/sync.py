@@ -33,7 +33,7 @@ from django.db import (
 from django.db.models import Field, Model
 from django.utils import timezone
 
-from portfolio import drops, exchanges
+from portfolio import drops, exchanges, subaccounts
 from portfolio.crypto import CredentialsUnreadable, decrypt_credentials
 from portfolio.exchanges import ExchangeFault, FetchedAccount, FetchedBalance, Lock
 from portfolio.models import (
@@ -86,8 +86,14 @@ LOAD_ACCOUNT_SQL = """
                    WHERE alert.portfolio_id = location.portfolio_id
                      AND alert.rule = %s AND alert.state <> %s
                      AND alert.subject = CAST(account.location_id AS TEXT))
-             AS sync_alert_live
+             AS sync_alert_live,
+           COALESCE(master.credentials_encrypted, account.credentials_encrypted)
+             AS key_encrypted,
+           CASE WHEN account.master_id IS NULL THEN account.credentials_broken_at
+                ELSE master.credentials_broken_at END AS key_broken_at,
+           COALESCE(master.credentials_error, account.credentials_error) AS key_error
       FROM portfolio_exchangeaccount account
+      LEFT JOIN portfolio_exchangeaccount master ON master.location_id = account.master_id
      WHERE account.location_id = %s
 """
 # The constraint syncrun_one_running_per_location turns a second running run into a conflict.
@@ -146,8 +152,11 @@ def sync_location(request: SyncRequest) -> SyncRun | None:
     # A column of LOAD_ACCOUNT_SQL: raw() sets it on the model, where no type can declare it.
     if account.already_succeeded:  # type: ignore[attr-defined]
         return None
-    if account.credentials_broken_at is not None or not account.has_credentials:
+    # Columns of LOAD_ACCOUNT_SQL: the account's own key, or a sub-account's master's.
+    if account.key_broken_at is not None or not account.key_encrypted:  # type: ignore[attr-defined]
         return _after_final(_record_skip(account, request), account)
+    if account.subaccount_missing_since is not None:
+        return _after_final(_record_gone(account, request), account)
     run = _start_run(account, request)
     if run is None:
         return _record_busy(account, request)
@@ -188,13 +197,23 @@ def _load_account(request: SyncRequest) -> ExchangeAccount | None:
 
 def _record_skip(account: ExchangeAccount, request: SyncRequest) -> SyncRun:
     """A run that never reached the exchange: the credentials are missing or were rejected."""
-    if account.has_credentials:
-        message = (
-            f"Not synced: the exchange rejected these credentials ({account.credentials_error})"
-        )
+    whose = "the master account's" if account.is_subaccount else "these"
+    if account.key_encrypted:  # type: ignore[attr-defined]  # LOAD_ACCOUNT_SQL
+        error = account.key_error  # type: ignore[attr-defined]
+        message = f"Not synced: the exchange rejected {whose} credentials ({error})"
     else:
-        message = "Not synced: this account has no credentials yet."
+        which = "the master" if account.is_subaccount else "this"
+        message = f"Not synced: {which} account has no credentials yet."
     return _ended_run(account, request, SyncOutcome.FAILED, "CredentialsBroken", message)
+
+
+def _record_gone(account: ExchangeAccount, request: SyncRequest) -> SyncRun:
+    """A sub-account its master's listing no longer has: not read, its figures kept."""
+    message = (
+        "Not synced: the exchange no longer lists this sub-account under the master key; its "
+        "last balances are kept and shown as not current."
+    )
+    return _ended_run(account, request, SyncOutcome.FAILED, "SubAccountGone", message)
 
 
 def _record_busy(account: ExchangeAccount, request: SyncRequest) -> SyncRun | None:
@@ -345,7 +364,7 @@ def _fetch_and_store(account: ExchangeAccount, run: SyncRun, request: SyncReques
 
 def _fetch(account: ExchangeAccount) -> FetchedAccount:
     try:
-        credentials = decrypt_credentials(account.credentials_encrypted)
+        credentials = decrypt_credentials(account.key_encrypted)  # type: ignore[attr-defined]
     except CredentialsUnreadable as error:
         raise ExchangeFault(
             kind="authentication",
@@ -358,6 +377,8 @@ def _fetch(account: ExchangeAccount) -> FetchedAccount:
         account.wallets,
         emulator_url=settings.EXCHANGE_EMULATOR_URL or None,
         timeout_ms=settings.SYNC_TIMEOUT_MS,
+        subaccount=account.subaccount,
+        list_subaccounts=account.include_subaccounts,
     )
 
 
@@ -425,7 +446,7 @@ def _record_failure(
     run.save(
         update_fields=["outcome", "finished_at", "error_class", "error_message", "retry_due_at"]
     )
-    if fault.credentials_broken:
+    if fault.credentials_broken and not account.is_subaccount:  # a master's key: its own sync
         ExchangeAccount.objects.filter(pk=account.pk).update(
             credentials_broken_at=run.finished_at, credentials_error=fault.message
         )
@@ -443,6 +464,8 @@ def store_result(*, run: SyncRun, account: ExchangeAccount, fetched: FetchedAcco
     sources = _quote_sources(account.exchange_id, fetched, set(asset_ids))
     accepted = store_prices(asset_ids, sources, now, last=last, refused=fetched.refused_quotes)
     _store_permissions(account, fetched)
+    if fetched.subaccounts is not None:
+        subaccounts.follow_listing(account, fetched.subaccounts, run=run, now=now)
     run.request_count = fetched.request_count
     read = [(b.code, b.product, b.amount) for b in fetched.balances]
     # Before and after at the same prices: a price move is never a drop.

@@ -14,7 +14,7 @@ from riskmodels.policies import policy_fingerprint
 from riskmodels.reports import decimal_text
 from riskmodels.selectors import PortfolioInputs
 
-DIGEST_VERSION = "exposure-inputs-v2"
+DIGEST_VERSION = "exposure-inputs-v3"
 MICROSECONDS_PER_HOUR = 3_600_000_000
 ONE_MICROSECOND = timedelta(microseconds=1)
 # normalize() rounds to its context's precision: 60 digits keep every numeric(38, 18) amount.
@@ -114,6 +114,10 @@ def inputs_digest(
             *(repr(scenario) for scenario in scenarios),
             *stale_levels(inputs, policy, as_of),
             *lock_horizons(inputs, as_of),
+            *(
+                f"settled:{pk}|{row.custodian}|{row.last_settlement}|{row.baseline}"
+                for pk, row in sorted(inputs.settlements.items())
+            ),
         ]
     )
 

@@ -25,6 +25,7 @@ from portfolio.models import (
     Holding,
     HoldingLock,
     HoldingSnapshot,
+    OffExchangeSettlement,
     Portfolio,
     Price,
 )
@@ -73,6 +74,25 @@ class LocationRow:
 
 
 @dataclass(frozen=True, slots=True)
+class SettlementRow:
+    """An exchange account settled off exchange, at the report's time: its collateral leg is
+    held by `custodian`; `collateral` is the balance at the last settlement (snapshot
+    `baseline`), per (asset id, product); no baseline: no leg is known to be secured."""
+
+    custodian: str
+    last_settlement: datetime | None
+    baseline: int | None
+    collateral: dict[tuple[int, str], Decimal]
+
+    def secured(self, asset_id: int, product: str, amount: Decimal) -> Decimal:
+        """The part of a current holding held by the custodian: what was settled, as far as it
+        is still there; debts and what came since stay with the exchange."""
+        if amount <= 0:
+            return Decimal(0)
+        return min(amount, max(self.collateral.get((asset_id, product), Decimal(0)), Decimal(0)))
+
+
+@dataclass(frozen=True, slots=True)
 class AssetRow:
     code: str
     kind: str
@@ -99,6 +119,8 @@ class PortfolioInputs:
     holdings: list[HoldingRow]
     # (location id, asset id, amount, unlocks at): locked parts of those holdings.
     locks: list[LockRow] = field(default_factory=list)
+    # Locations settled off exchange, by id.
+    settlements: dict[int, SettlementRow] = field(default_factory=dict)
 
     @property
     def data_as_of(self) -> datetime | None:
@@ -106,22 +128,24 @@ class PortfolioInputs:
         return min((loc.taken_at for loc in self.locations.values()), default=None)
 
     def positions(self) -> Iterator[engine.Position]:
-        """One engine Position per holding."""
-        locations, assets = self.locations, self.assets
+        """One engine Position per holding; a holding settled off exchange is two: its
+        collateral leg held by the custodian, the rest (unsettled profit) by the exchange."""
+        locations, assets, settlements = self.locations, self.assets, self.settlements
         for location_id, asset_id, product, amount in self.holdings:
             loc, asset = locations[location_id], assets[asset_id]
-            yield engine.Position(
-                location_id,
-                loc.kind,
-                loc.custodian,
-                asset.code,
-                asset.kind,
-                asset.issuer,
-                product,
-                amount,
-                asset.price,
-                loc.taken_at,
+            settlement = settlements.get(location_id)
+            secured = (
+                Decimal(0) if settlement is None else settlement.secured(asset_id, product, amount)
             )
+            legs = [(loc.kind, loc.custodian, amount - secured)]
+            if settlement is not None and secured:
+                legs.insert(0, ("custodian", settlement.custodian, secured))
+            for kind, custodian, leg in legs:
+                if leg or len(legs) == 1:
+                    yield engine.Position(
+                        location_id, kind, custodian, asset.code, asset.kind, asset.issuer,
+                        product, leg, asset.price, loc.taken_at,
+                    )  # fmt: skip
 
     def locked_amounts(self) -> Iterator[engine.LockedAmount]:
         """One engine LockedAmount per lock at a location with a custodian."""
@@ -210,12 +234,40 @@ def load_assets(asset_ids: Iterable[int], slugs: dict[int, str]) -> dict[int, As
     }
 
 
-def load_inputs(portfolio_id: int, registry: Registry) -> PortfolioInputs:
+def load_inputs(
+    portfolio_id: int, registry: Registry, as_of: datetime | None = None
+) -> PortfolioInputs:
     """Current holdings, their locations, assets and locks: four queries whatever the size."""
     locations = load_locations(portfolio_id, registry.slugs)
     holdings = load_holdings(locations)
     assets = load_assets((asset for _, asset, _, _ in holdings), registry.slugs)
-    return PortfolioInputs(locations, assets, holdings, load_locks(locations))
+    settlements = load_settlements(locations, registry.slugs, as_of or timezone.now())
+    return PortfolioInputs(locations, assets, holdings, load_locks(locations), settlements)
+
+
+def load_settlements(
+    locations: dict[int, LocationRow], slugs: dict[int, str], as_of: datetime
+) -> dict[int, SettlementRow]:
+    """The locations settled off exchange, each with its balance at the last settlement."""
+    found: dict[int, SettlementRow] = {}
+    for settlement in OffExchangeSettlement.objects.filter(account_id__in=list(locations)):
+        last = settlement.last_settlement(as_of)
+        baseline = None
+        if last is not None:
+            baseline = (
+                HoldingSnapshot.objects.filter(location_id=settlement.pk, taken_at__lte=last)
+                .order_by("-taken_at", "-pk")
+                .values_list("pk", flat=True)
+                .first()
+            )
+        held = Holding.objects.filter(snapshot_id=baseline) if baseline else Holding.objects.none()
+        collateral = {
+            (a, p): amount for a, p, amount in held.values_list("asset_id", "product", "amount")
+        }
+        found[settlement.pk] = SettlementRow(
+            slugs[settlement.custodian_id], last, baseline, collateral
+        )
+    return found
 
 
 def load_locks(locations: dict[int, LocationRow]) -> list[LockRow]:

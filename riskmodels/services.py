@@ -59,7 +59,7 @@ def compute_exposure(
         return None
     as_of = as_of or timezone.now()
     registry = load_registry()
-    inputs = load_inputs(portfolio_id, registry)
+    inputs = load_inputs(portfolio_id, registry, as_of)
     subjects = [Subject(c.slug, c.tier) for c in registry.counterparties]
     policy = resolve_policy(limit_rows(portfolio_id), subjects)
     scenarios = load_scenarios(portfolio_id, registry)

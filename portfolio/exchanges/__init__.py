@@ -105,7 +105,9 @@ from portfolio.exchanges.registry import (
     is_known_exchange,
     reader,
     required_credentials,
+    subaccount_exchanges,
     supported_wallets,
+    supports_subaccounts,
 )
 from portfolio.exchanges.rows import LIABILITY_PRODUCTS, PRODUCTS, WALLETS, FetchedBalance, Lock
 from portfolio.exchanges.session import CREDENTIAL_KEYS, Session, build_client, open_session
@@ -169,7 +171,9 @@ __all__ = [
     "required_credentials",
     "scrub",
     "select_wallets",
+    "subaccount_exchanges",
     "supported_wallets",
+    "supports_subaccounts",
 ]
 
 

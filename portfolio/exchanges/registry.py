@@ -83,5 +83,16 @@ def supported_wallets(exchange_id: str) -> tuple[str, ...]:
     return tuple(wallet for wallet in WALLETS if wallet in calls)
 
 
+def supports_subaccounts(exchange_id: str) -> bool:
+    """Whether a master key's sub-accounts can be listed and read (dedicated adapters only)."""
+    adapter = ADAPTERS.get(exchange_id)
+    return adapter is not None and adapter.subaccounts is not None
+
+
+def subaccount_exchanges() -> dict[str, str]:
+    """The exchanges whose sub-accounts can be read, id -> display name."""
+    return {i: a.name for i, a in ADAPTERS.items() if a.subaccounts is not None}
+
+
 def is_known_exchange(exchange_id: str) -> bool:
     return exchange_id in ccxt.exchanges

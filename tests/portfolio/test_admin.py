@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portfolio.crypto import decrypt_credentials
-from portfolio.models import ExchangeAccount, SyncRound
+from portfolio.models import ExchangeAccount, HoldingLock, SyncRound
 from portfolio.services import set_exchange_credentials
 from riskmodels.models import Limit, RiskPolicy
 from tests.conftest import login
@@ -38,7 +38,14 @@ def test_every_model_of_ours_is_in_the_admin():
 
 @pytest.fixture
 def filled(tenants):
-    HoldingFactory.create(snapshot__location__portfolio=tenants.fund_a)
+    holding = HoldingFactory.create(snapshot__location__portfolio=tenants.fund_a)
+    HoldingLock.objects.create(
+        snapshot=holding.snapshot,
+        asset=holding.asset,
+        product=holding.product,
+        amount=holding.amount,
+        unlocks_at=timezone.now(),
+    )
     PriceFactory.create()
     sync_round = SyncRound.objects.create(
         portfolio=tenants.fund_a, started_at=timezone.now(), location_count=1
