@@ -36,6 +36,7 @@ HOLDINGS_COLUMNS = (
     "amount",
     "price",
     "value",
+    "not_current",
 )
 # Debian's package; settings.PDF_CHROMIUM may point elsewhere.
 CHROMIUM = "/usr/bin/chromium"
@@ -58,8 +59,11 @@ def filename(portfolio: Portfolio, name: str, day: date) -> str:
     return f"{portfolio.slug}-{name}-{day.isoformat()}"
 
 
-def holdings_csv(lines: Iterable[HoldingLine]) -> str:
-    """One row per current holding; an unpriced holding has empty price and value."""
+def holdings_csv(lines: Iterable[HoldingLine], not_current: dict[str, str] | None = None) -> str:
+    """One row per current holding; an unpriced holding has empty price and value. A location
+    whose figures are not current (its last sync failed, a drop awaits confirmation...) says so
+    on each of its rows: `not_current` maps its name to the words."""
+    marks = not_current or {}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HOLDINGS_COLUMNS)
@@ -75,6 +79,7 @@ def holdings_csv(lines: Iterable[HoldingLine]) -> str:
                 decimal_text(line.amount),
                 decimal_text(line.price) or "",
                 decimal_text(line.value) or "",
+                marks.get(line.location, ""),
             ]
         )
     return out.getvalue()

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from accounts.access import can_manage, get_alert_for_user, get_portfolio_for_user, investor_share
 from accounts.types import AuthenticatedRequest
 from portfolio.models import Portfolio
+from portfolio.selectors import NotCurrent, not_current_locations
 from riskmodels import exports, tasks
 from riskmodels.selectors import holding_lines, report_page
 from riskmodels.services import acknowledge_alert
@@ -93,9 +94,20 @@ def _download(content: str | bytes, content_type: str, name: str) -> HttpRespons
 @login_required
 def export_holdings_csv(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     portfolio = get_portfolio_for_user(request.user, slug)
-    lines = holding_lines(portfolio, investor_share(request.user, portfolio))
+    share = investor_share(request.user, portfolio)
+    lines = holding_lines(portfolio, share)
+    marks = {
+        row.location.name: _not_current_words(row, reason=share is None)
+        for row in not_current_locations(portfolio)
+    }
     name = exports.filename(portfolio, "holdings", timezone.localdate()) + ".csv"
-    return _download(exports.holdings_csv(lines), "text/csv; charset=utf-8", name)
+    return _download(exports.holdings_csv(lines, marks), "text/csv; charset=utf-8", name)
+
+
+def _not_current_words(row: NotCurrent, *, reason: bool) -> str:
+    """ "Not current since <time>", with the reason for managers (investors see no reasons)."""
+    since = f" since {row.data_as_of.isoformat()}" if row.data_as_of else ""
+    return f"Not current{since}" + (f": {row.reason}" if reason else "")
 
 
 @login_required

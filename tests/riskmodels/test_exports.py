@@ -18,7 +18,7 @@ from tests.factories import AssetFactory, book, worked_check
 
 pytestmark = pytest.mark.django_db
 
-HOLDINGS_HEADER = "location,kind,custodian,group,asset,product,amount,price,value\n"
+HOLDINGS_HEADER = "location,kind,custodian,group,asset,product,amount,price,value,not_current\n"
 EXPOSURES_HEADER = (
     "group,entities,tier,custody,issuer,overlap,total,share,warn,breach,status,move_to_comply\n"
 )
@@ -49,24 +49,24 @@ def test_holdings_csv_is_exact(tenants, computed):
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == attachment("holdings") + '.csv"'
     assert response.content.decode() == HOLDINGS_HEADER + (
-        "binance,exchange,binance,binance,BTC,spot,60,50000,3000000\n"
-        "coinbase,exchange,coinbase,coinbase,BTC,spot,40,50000,2000000\n"
-        "cold,self_custody,,,BTC,spot,50,50000,2500000\n"
-        "cold,self_custody,,,NOPRICE,spot,7,,\n"
-        "kraken,exchange,kraken,kraken,BTC,spot,20,50000,1000000\n"
-        "okx,exchange,okx,okx,BTC,spot,30,50000,1500000\n"
+        "binance,exchange,binance,binance,BTC,spot,60,50000,3000000,\n"
+        "coinbase,exchange,coinbase,coinbase,BTC,spot,40,50000,2000000,\n"
+        "cold,self_custody,,,BTC,spot,50,50000,2500000,\n"
+        "cold,self_custody,,,NOPRICE,spot,7,,,\n"
+        "kraken,exchange,kraken,kraken,BTC,spot,20,50000,1000000,\n"
+        "okx,exchange,okx,okx,BTC,spot,30,50000,1500000,\n"
     )
 
 
 def test_investor_holdings_csv_is_their_quarter(tenants, computed):
     response = export(tenants.bob, "export_holdings_csv")
     assert response.content.decode() == HOLDINGS_HEADER + (
-        "binance,exchange,binance,binance,BTC,spot,15,50000,750000\n"
-        "coinbase,exchange,coinbase,coinbase,BTC,spot,10,50000,500000\n"
-        "cold,self_custody,,,BTC,spot,12.5,50000,625000\n"
-        "cold,self_custody,,,NOPRICE,spot,1.75,,\n"
-        "kraken,exchange,kraken,kraken,BTC,spot,5,50000,250000\n"
-        "okx,exchange,okx,okx,BTC,spot,7.5,50000,375000\n"
+        "binance,exchange,binance,binance,BTC,spot,15,50000,750000,\n"
+        "coinbase,exchange,coinbase,coinbase,BTC,spot,10,50000,500000,\n"
+        "cold,self_custody,,,BTC,spot,12.5,50000,625000,\n"
+        "cold,self_custody,,,NOPRICE,spot,1.75,,,\n"
+        "kraken,exchange,kraken,kraken,BTC,spot,5,50000,250000,\n"
+        "okx,exchange,okx,okx,BTC,spot,7.5,50000,375000,\n"
     )
 
 
@@ -236,3 +236,29 @@ def test_pdf_without_chromium_is_503_with_a_reason(tenants, computed, settings):
     response = export(tenants.alice, "export_pdf")
     assert response.status_code == 503
     assert "needs Chromium at /nonexistent/chromium" in response.content.decode()
+
+
+def test_holdings_csv_marks_a_location_that_is_not_current(tenants, computed):
+    from portfolio.models import ExchangeAccount, SyncOutcome
+    from tests.factories import SyncRunFactory
+
+    binance = computed["binance"]
+    ExchangeAccount.objects.create(location=binance, exchange_id="binance")
+    SyncRunFactory.create(
+        location=binance,
+        outcome=SyncOutcome.FAILED,
+        finished_at=timezone.now(),
+        error_message="Binance is unavailable or under maintenance.",
+    )
+    taken = binance.snapshots.get().taken_at.isoformat()
+    manager = export(tenants.alice, "export_holdings_csv").content.decode().splitlines()
+    investor = export(tenants.bob, "export_holdings_csv").content.decode().splitlines()
+    assert manager[1] == (
+        "binance,exchange,binance,binance,BTC,spot,60,50000,3000000,"
+        f"Not current since {taken}: The last sync failed: "
+        "Binance is unavailable or under maintenance."
+    )
+    assert investor[1] == (
+        f"binance,exchange,binance,binance,BTC,spot,15,50000,750000,Not current since {taken}"
+    )
+    assert manager[2].endswith(",2000000,")  # coinbase is current
