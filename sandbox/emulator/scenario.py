@@ -305,7 +305,9 @@ class Scenario:
         with self._lock:
             account = self.accounts[(exchange, api_key)]
             known = account.subaccounts.get(sub_id)
-            created = known.created_ms if known else int(time.time() * 1000)
+            # Creation times stay distinct (okx pages its listing by them), as real ones are.
+            latest = max((s.created_ms for s in account.subaccounts.values()), default=0)
+            created = known.created_ms if known else max(int(time.time() * 1000), latest + 1)
             raw = {"name": name, "balances": balances or {}}
             where = f"{exchange}/{api_key}/subaccounts/{sub_id}"
             account.set_subaccount(SubAccount.parse(exchange, sub_id, raw, created, where))
