@@ -181,3 +181,48 @@ def test_listing_longer_than_a_page_is_read_whole(fetch, emulator, exchange):
     listing = {"binance": "/sapi/v1/sub-account/list", "okx": "/api/v5/users/subaccount/list",
                "bybit": "/v5/user/submembers"}[exchange]  # fmt: skip
     assert emulator.count(exchange=exchange, path=listing) == 2
+
+
+# The listing parsers and pagers on their own: what a malformed listing does.
+def test_listing_row_without_an_id_is_a_malformed_answer():
+    from portfolio.exchanges import bybit
+    from portfolio.exchanges.errors import Malformed
+
+    with pytest.raises(Malformed, match="without uid"):
+        bybit.subaccount_refs({"result": {"subMembers": [{"uid": "", "username": "u"}]}})
+
+
+def test_listing_name_is_the_label_else_the_username_else_the_id():
+    from portfolio.exchanges import bybit
+
+    rows = [
+        {"uid": "1", "remark": " Desk ", "username": "u1"},
+        {"uid": "2", "remark": "", "username": "u2"},
+        {"uid": "3", "remark": "", "username": ""},
+    ]
+    refs = bybit.subaccount_refs({"result": {"subMembers": rows}})
+    assert [(r.id, r.name) for r in refs] == [("1", "Desk"), ("2", "u2"), ("3", "3")]
+
+
+def test_okx_full_page_without_a_creation_time_is_malformed_not_cut_short():
+    from portfolio.exchanges import okx
+    from portfolio.exchanges.errors import Malformed
+
+    page = {"data": [{"subAcct": f"s{i}", "ts": str(i)} for i in range(99)] + [{"subAcct": "x"}]}
+    with pytest.raises(Malformed, match="ts"):
+        okx.subaccount_next_page(page, {"limit": "100"})
+    assert okx.subaccount_next_page({"data": page["data"][:5]}, {"limit": "100"}) is None
+
+
+def test_binance_pages_on_while_pages_are_full():
+    from portfolio.exchanges import binance
+
+    params = {"page": 1, "limit": 2}
+    full, short = {"subAccounts": [{}, {}]}, {"subAccounts": [{}]}
+    assert binance.subaccount_next_page(full, params) == {"page": 2, "limit": 2}
+    assert binance.subaccount_next_page(short, params) is None
+
+
+def test_an_exchange_without_subaccount_support_says_so(emulator):
+    with pytest.raises(ExchangeFault, match="cannot read Kraken sub-accounts"):
+        fetch_account("kraken", {"apiKey": "k", "secret": "czNjcjN0"}, ["spot"], subaccount="x")
