@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from portfolio.exchanges.errors import Malformed
 from portfolio.exchanges.rows import Pager, Parser
 
 
@@ -61,6 +62,17 @@ class SubAccountRef:
 
     id: str
     name: str
+
+
+def listed_subaccount(row: Any, id_field: str, name_fields: tuple[str, ...]) -> SubAccountRef:
+    """A listing row as a SubAccountRef: its id (a non-empty string, else the answer is
+    malformed) and the first non-empty of `name_fields` as its name, else the id."""
+    sub_id = row.get(id_field) if isinstance(row, dict) else None
+    if not isinstance(sub_id, str) or not sub_id.strip():
+        raise Malformed(f"a sub-account without {id_field}: {str(row)[:80]}")
+    names = (row.get(f) for f in name_fields)
+    name = next((n.strip() for n in names if isinstance(n, str) and n.strip()), sub_id)
+    return SubAccountRef(sub_id, name)  # the id as sent: the exchange's calls take it so
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,22 @@ equity is booked as the wallet, as before: the total is still the claim, and ref
 fields that only place value between spot and futures would leave the fund blind instead. Recorded
 real payloads: tests/portfolio/test_recorded_payloads.py.
 
+Sub-accounts, read with the master key (the sub-member's uid is its id; its remark, else its
+username, the name shown):
+
+listing   GET /v5/user/submembers (pageSize 100)   subMembers[].uid, remark, username; pages
+                                                   by nextCursor until "0"
+spot      GET /v5/asset/transfer/query-account-coins-balance?memberId=&accountType=UNIFIED
+                                                   spot      walletBalance
+funding   the same with accountType=FUND           funding   walletBalance
+
+That call gives a sub-member's wallet balance only: no equity, unrealised PnL or borrowing, so a
+sub-member's open positions and debts are not read (a negative walletBalance is refused as
+malformed rather than booked as spot); nor is its Earn (no master-key call). Doubtful: Bybit's
+current docs say `coin` is required with accountType=UNIFIED (at most 10 per request); the call
+is made without it, and if Bybit refuses that, the refusal is a fault, never an empty wallet. An
+unknown memberId is an error body (131202 'Invalid memberId'), a fault like any other.
+
 Key permissions come from user/query-api (one request).
 
 Every JSON object answer carries "retCode": one without it is a malformed answer. Error code
@@ -41,7 +57,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from portfolio.exchanges.adapter import Adapter, Call, PermissionCall, coded_errors
+from portfolio.exchanges.adapter import (
+    Adapter,
+    Call,
+    PermissionCall,
+    SubAccountRef,
+    SubAccounts,
+    coded_errors,
+    listed_subaccount,
+)
 from portfolio.exchanges.errors import PermissionsUnreadable
 from portfolio.exchanges.payload import currency, dig, optional_amount, rows, shown
 from portfolio.exchanges.rows import EquitySplit, Page, Row, rows_field, split_equity
@@ -80,6 +104,30 @@ def permissions(payload: Any) -> dict[str, bool]:
         "trade": bool(can_trade) and not read_only,
         "withdraw": "Withdraw" in wallet,
     }
+
+
+COINS_BALANCE = "private_get_v5_asset_transfer_query_account_coins_balance"
+
+
+def subaccount_wallets(uid: str) -> dict[str, tuple[Call, ...]]:
+    def coins(kind: str, product: str) -> Call:
+        parse = rows_field(("result", "balance"), "coin", "walletBalance", product)
+        return Call(COINS_BALANCE, {"memberId": uid, "accountType": kind}, parse)
+
+    return {"spot": (coins("UNIFIED", "spot"),), "funding": (coins("FUND", "funding"),)}
+
+
+def subaccount_refs(payload: Any) -> list[SubAccountRef]:
+    listed = rows(payload, "result", "subMembers")
+    return [listed_subaccount(row, "uid", ("remark", "username")) for row in listed]
+
+
+def subaccount_next_page(payload: Any, params: dict[str, Any]) -> dict[str, Any] | None:
+    result = payload.get("result") if isinstance(payload, dict) else None
+    cursor = result.get("nextCursor") if isinstance(result, dict) else None
+    if cursor in (None, "", "0", 0):
+        return None
+    return params | {"nextCursor": str(cursor)}
 
 
 # Sources: Bybit's documented error codes.
@@ -124,4 +172,13 @@ ADAPTER = Adapter(
     permissions=PermissionCall("private_get_v5_user_query_api", permissions),
     envelope="retCode",
     body_error_kind=coded_errors("retCode", BODY_CODES),
+    subaccounts=SubAccounts(
+        listing="private_get_v5_user_submembers",
+        params={"pageSize": "100"},
+        parse=subaccount_refs,
+        wallets=subaccount_wallets,
+        next_page=subaccount_next_page,
+        not_read="Bybit gives a master key a sub-member's wallet balances only: its open "
+        "positions' unrealised PnL, its borrowing and its Earn are not read.",
+    ),
 )

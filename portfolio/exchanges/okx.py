@@ -25,6 +25,18 @@ between spot and futures would leave the fund blind instead. Recorded real paylo
 (tests/portfolio/test_recorded_payloads.py) have eq - upl = cashBal = ccxt's total for every
 currency.
 
+Sub-accounts, read with the master key (the sub-account's name, subAcct, is its id; its label
+the name shown):
+
+listing   GET /api/v5/users/subaccount/list (limit 100, newest first)  subAcct, label; a full
+                                                page asks for the older ones (after = last ts)
+spot      GET /api/v5/account/subaccount/balances?subAcct=  as the master's trading account
+                                                            (same payload, same parser)
+funding   GET /api/v5/asset/subaccount/balances?subAcct=    funding   bal
+
+OKX has no master-key call for a sub-account's savings: not read. An unknown subAcct is an error
+body (58115 'Sub-account does not exist.'), a fault like any other.
+
 Key permissions come from account/config (one request).
 
 Every JSON object answer carries "code": one without it is a malformed answer (ccxt would raise a
@@ -37,8 +49,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from portfolio.exchanges.adapter import Adapter, Call, PermissionCall, coded_errors
-from portfolio.exchanges.errors import PermissionsUnreadable
+from portfolio.exchanges.adapter import (
+    Adapter,
+    Call,
+    PermissionCall,
+    SubAccountRef,
+    SubAccounts,
+    coded_errors,
+    listed_subaccount,
+)
+from portfolio.exchanges.errors import Malformed, PermissionsUnreadable
 from portfolio.exchanges.payload import currency, dig, optional_amount, rows, shown
 from portfolio.exchanges.rows import EquitySplit, Page, Row, rows_field, split_equity
 
@@ -62,6 +82,36 @@ def permissions(payload: Any) -> dict[str, bool]:
     return {"read": True, "trade": "trade" in granted, "withdraw": "withdraw" in granted}
 
 
+def funding(client: Any, page: Page) -> Iterator[Row]:
+    return rows_field(("data",), "ccy", "bal", "funding")(client, page)
+
+
+def subaccount_wallets(name: str) -> dict[str, tuple[Call, ...]]:
+    return {
+        "spot": (Call("private_get_account_subaccount_balances", {"subAcct": name}, trading),),
+        "funding": (Call("private_get_asset_subaccount_balances", {"subAcct": name}, funding),),
+    }
+
+
+def subaccount_refs(payload: Any) -> list[SubAccountRef]:
+    return [listed_subaccount(row, "subAcct", ("label",)) for row in rows(payload, "data")]
+
+
+SUBACCOUNT_PAGE = 100  # OKX's largest page
+
+
+def subaccount_next_page(payload: Any, params: dict[str, Any]) -> dict[str, Any] | None:
+    """Newest first: a full page may have older ones, asked for with `after` = its last ts."""
+    listed = payload.get("data") if isinstance(payload, dict) else None
+    if not isinstance(listed, list) or len(listed) < SUBACCOUNT_PAGE:
+        return None
+    last = listed[-1].get("ts") if isinstance(listed[-1], dict) else None
+    if not isinstance(last, str) or not last:
+        # The rest of the listing could not be asked for: say so rather than stop short.
+        raise Malformed(f"a full page of sub-accounts ends with ts {shown(last)}")
+    return params | {"after": last}
+
+
 # Sources: OKX's documented error codes.
 BODY_CODES = {
     "50102": "clock",  # timestamp request expired
@@ -79,9 +129,7 @@ ADAPTER = Adapter(
     name="OKX",
     wallets={
         "spot": (Call("private_get_account_balance", {}, trading),),
-        "funding": (
-            Call("private_get_asset_balances", {}, rows_field(("data",), "ccy", "bal", "funding")),
-        ),
+        "funding": (Call("private_get_asset_balances", {}, funding),),
         "earn": (
             Call(
                 "private_get_finance_savings_balance",
@@ -95,4 +143,12 @@ ADAPTER = Adapter(
     permissions=PermissionCall("private_get_account_config", permissions),
     envelope="code",
     body_error_kind=coded_errors("code", BODY_CODES),
+    subaccounts=SubAccounts(
+        listing="private_get_users_subaccount_list",
+        params={"limit": str(SUBACCOUNT_PAGE)},
+        parse=subaccount_refs,
+        wallets=subaccount_wallets,
+        next_page=subaccount_next_page,
+        not_read="OKX has no master-key call for a sub-account's savings: not read.",
+    ),
 )

@@ -105,6 +105,21 @@ class Emulator(Counting):
         to remove the currency from the wallet."""
         self.core.scenario.set_balance(exchange, api_key, wallet, code, amount)
 
+    def set_subaccount(
+        self,
+        exchange: str,
+        api_key: str,
+        sub_id: str,
+        name: str,
+        balances: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        """Add or replace a sub-account of the account with this key: balances per wallet in the
+        scenario's wallet names and Holding format."""
+        self.core.scenario.set_subaccount(exchange, api_key, sub_id, name, balances)
+
+    def remove_subaccount(self, exchange: str, api_key: str, sub_id: str) -> None:
+        self.core.scenario.remove_subaccount(exchange, api_key, sub_id)
+
     def update_scenario(self, fragment: dict[str, Any], replace: bool = False) -> None:
         if replace:
             self.core.scenario.replace(fragment)
@@ -149,6 +164,21 @@ class RemoteEmulator(Counting):
     def set_balance(self, exchange: str, api_key: str, wallet: str, code: str, amount: Any) -> None:
         fields = {"exchange": exchange, "api_key": api_key, "wallet": wallet, "code": code}
         self.call("POST", "/balance", fields | {"amount": amount})
+
+    def set_subaccount(
+        self,
+        exchange: str,
+        api_key: str,
+        sub_id: str,
+        name: str,
+        balances: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        fields = {"exchange": exchange, "api_key": api_key, "sub_id": sub_id, "name": name}
+        self.call("POST", "/subaccount", fields | {"balances": balances or {}})
+
+    def remove_subaccount(self, exchange: str, api_key: str, sub_id: str) -> None:
+        fields = {"exchange": exchange, "api_key": api_key, "sub_id": sub_id}
+        self.call("DELETE", "/subaccount", fields)
 
     def update_scenario(self, fragment: dict[str, Any], replace: bool = False) -> None:
         self.call("POST", "/scenario" + ("?replace=1" if replace else ""), fragment)

@@ -1,4 +1,5 @@
-"""binance: spot, funding, cross margin, USDⓈ-M futures, Simple Earn, staking, key permissions."""
+"""binance: spot, funding, cross margin, USDⓈ-M futures, Simple Earn, staking, key permissions;
+a master key's sub-accounts (listing, spot assets, cross margin, USDⓈ-M futures)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from sandbox.emulator.common import (
     now_ms,
     same,
 )
-from sandbox.emulator.scenario import Account, Holding, Scenario, fmt, split_symbol
+from sandbox.emulator.scenario import Account, Holding, Scenario, SubAccount, fmt, split_symbol
 
 NAME = "binance"
 
@@ -256,6 +257,77 @@ def api_restrictions(request: Request, scenario: Scenario, account: Account) -> 
     )  # fmt: skip
 
 
+def subaccount_list(request: Request, scenario: Scenario, account: Account) -> Reply:
+    """Pages by page (from 1) and limit (default 1, at most 200); no total is sent."""
+    query = request.query
+    limit = min(int(query.get("limit", "1")), 200)
+    start = (int(query.get("page", "1")) - 1) * limit
+    subs = list(account.subaccounts.values())[start : start + limit]
+    return json_reply(
+        {"subAccounts": [
+            {"subUserId": 100_000 + sub.created_ms // 60_000 % 100_000, "email": sub.id,
+             "remark": sub.name, "isFreeze": False, "createTime": sub.created_ms,
+             "isManagedSubAccount": False, "isAssetManagementSubAccount": False}
+            for sub in subs
+        ]}
+    )  # fmt: skip
+
+
+def subaccount_of(request: Request, account: Account) -> SubAccount | Reply:
+    sub = account.subaccounts.get(request.query.get("email", ""))
+    return sub if sub is not None else error(-4003, "Your input email is invalid.", 400)
+
+
+def subaccount_assets(request: Request, scenario: Scenario, account: Account) -> Reply:
+    sub = subaccount_of(request, account)
+    if isinstance(sub, Reply):
+        return sub
+    balances = [
+        {"freeze": "0", "withdrawing": "0", "asset": code, "free": fmt(h.free),
+         "locked": fmt(h.locked)}
+        for code, h in sub.wallet("spot").items()
+    ]  # fmt: skip
+    return json_reply({"balances": balances})
+
+
+def subaccount_margin(request: Request, scenario: Scenario, account: Account) -> Reply:
+    sub = subaccount_of(request, account)
+    if isinstance(sub, Reply):
+        return sub
+    return json_reply(
+        {"email": sub.id, "marginLevel": "999.00000000", "totalAssetOfBtc": "0",
+         "totalLiabilityOfBtc": "0", "totalNetAssetOfBtc": "0",
+         "marginTradeCoeffVo": {"forceLiquidationBar": "1.10000000",
+                                "marginCallBar": "1.50000000", "normalBar": "2.00000000"},
+         "marginUserAssetVoList": [margin_asset(c, h) for c, h in sub.wallet("margin").items()]}
+    )  # fmt: skip
+
+
+def subaccount_futures(request: Request, scenario: Scenario, account: Account) -> Reply:
+    sub = subaccount_of(request, account)
+    if isinstance(sub, Reply):
+        return sub
+    if request.query.get("futuresType") != "1":
+        return error(-1102, "Mandatory parameter 'futuresType' was not sent.", 400)
+    assets = [
+        {"asset": c, "initialMargin": fmt(h.locked), "maintenanceMargin": "0",
+         "marginBalance": fmt(h.total + h.upl), "maxWithdrawAmount": fmt(h.free),
+         "openOrderInitialMargin": "0", "positionInitialMargin": fmt(h.locked),
+         "unrealizedProfit": fmt(h.upl), "walletBalance": fmt(h.total)}
+        for c, h in sub.wallet("future").items()
+    ]  # fmt: skip
+    # The account-level totals are USDT values the emulator does not price: zeros.
+    return json_reply(
+        {"futureAccountResp": {
+            "email": sub.id, "assets": assets, "canDeposit": True, "canTrade": True,
+            "canWithdraw": True, "feeTier": 0, "maxWithdrawAmount": "0",
+            "totalInitialMargin": "0", "totalMaintenanceMargin": "0",
+            "totalMarginBalance": "0", "totalOpenOrderInitialMargin": "0",
+            "totalPositionInitialMargin": "0", "totalUnrealizedProfit": "0",
+            "totalWalletBalance": "0", "updateTime": now_ms()}}
+    )  # fmt: skip
+
+
 ROUTES = {
     ("GET", "/api/v3/exchangeInfo"): Route(MARKETS, exchange_info),
     ("GET", "/fapi/v1/exchangeInfo"): Route(MARKETS, empty_exchange_info),
@@ -276,6 +348,12 @@ ROUTES = {
     ("GET", "/sapi/v1/simple-earn/locked/position"): Route(BALANCE, locked_position, private=True),
     ("GET", "/sapi/v1/staking/position"): Route(BALANCE, staking_position, private=True),
     ("GET", "/sapi/v1/account/apiRestrictions"): Route(ACCOUNT, api_restrictions, private=True),
+    ("GET", "/sapi/v1/sub-account/list"): Route(ACCOUNT, subaccount_list, private=True),
+    ("GET", "/sapi/v4/sub-account/assets"): Route(BALANCE, subaccount_assets, private=True),
+    ("GET", "/sapi/v1/sub-account/margin/account"): Route(BALANCE, subaccount_margin, private=True),
+    ("GET", "/sapi/v2/sub-account/futures/account"): Route(
+        BALANCE, subaccount_futures, private=True
+    ),
 }
 
 SPEC = ExchangeSpec(NAME, "X-MBX-APIKEY", ROUTES, authenticate)

@@ -1,4 +1,5 @@
-"""bybit v5: unified and FUND wallets, Earn positions, key info, coins, instruments, tickers."""
+"""bybit v5: unified and FUND wallets, Earn positions, key info, coins, instruments, tickers;
+a master key's sub-accounts (listing, UNIFIED and FUND coin balances by memberId)."""
 
 from __future__ import annotations
 
@@ -133,14 +134,43 @@ def wallet_balance(request: Request, scenario: Scenario, account: Account) -> Re
     return ok({"list": [entry]})
 
 
+# query-account-coins-balance: the master's FUND wallet, or with memberId a sub-member's wallet.
+MEMBER_WALLETS = {"FUND": "funding", "UNIFIED": "unified"}
+
+
 def fund_balance(request: Request, scenario: Scenario, account: Account) -> Reply:
-    if request.query.get("accountType") != "FUND":
+    kind = request.query.get("accountType", "")
+    member = request.query.get("memberId")
+    if member is None and kind == "FUND":
+        return coins_reply("1", kind, account.wallet("funding"))
+    if member is None or kind not in MEMBER_WALLETS:
         return error(10001, "accountType invalid")
+    sub = account.subaccounts.get(member)
+    if sub is None:
+        return error(131202, "Invalid memberId")
+    return coins_reply(sub.id, kind, sub.wallet(MEMBER_WALLETS[kind]))
+
+
+def coins_reply(member: str, kind: str, wallet: dict[str, Holding]) -> Reply:
     rows = [
         {"coin": c, "walletBalance": fmt(h.total), "transferBalance": fmt(h.free), "bonus": ""}
-        for c, h in account.wallet("funding").items()
+        for c, h in wallet.items()
     ]
-    return ok({"memberId": "1", "accountType": "FUND", "balance": rows})
+    return ok({"memberId": member, "accountType": kind, "balance": rows})
+
+
+def submembers(request: Request, scenario: Scenario, account: Account) -> Reply:
+    """Pages of pageSize (at most 100) from nextCursor (an offset here); "0": no more."""
+    size = min(int(request.query.get("pageSize") or "100"), 100)
+    start = int(request.query.get("nextCursor") or "0")
+    subs = list(account.subaccounts.values())
+    rows = [
+        {"uid": s.id, "username": f"user{s.id}", "memberType": 1, "status": 1,
+         "accountMode": 6, "remark": s.name}
+        for s in subs[start : start + size]
+    ]  # fmt: skip
+    following = str(start + size) if start + size < len(subs) else "0"
+    return ok({"subMembers": rows, "nextCursor": following})
 
 
 def earn_position(request: Request, scenario: Scenario, account: Account) -> Reply:
@@ -194,6 +224,7 @@ ROUTES = {
     ("GET", "/v5/earn/position"): Route(BALANCE, earn_position, private=True),
     ("GET", "/v5/user/query-api"): Route(ACCOUNT, query_api, private=True),
     ("GET", "/v5/account/info"): Route(ACCOUNT, account_info, private=True),
+    ("GET", "/v5/user/submembers"): Route(ACCOUNT, submembers, private=True),
 }
 
 SPEC = ExchangeSpec(NAME, "X-BAPI-API-KEY", ROUTES, authenticate)

@@ -1,4 +1,5 @@
-"""okx: trading account, funding account, savings; currencies (signed), instruments, tickers."""
+"""okx: trading account, funding account, savings; currencies (signed), instruments, tickers;
+a master key's sub-accounts (listing, trading and funding balances)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from sandbox.emulator.common import (
     now_ms,
     same,
 )
-from sandbox.emulator.scenario import Account, Holding, Scenario, fmt, split_symbol
+from sandbox.emulator.scenario import Account, Holding, Scenario, SubAccount, fmt, split_symbol
 
 NAME = "okx"
 
@@ -121,9 +122,11 @@ def wanted(request: Request, code: str) -> bool:
 
 
 def trading_balance(request: Request, scenario: Scenario, account: Account) -> Reply:
-    details = [
-        trading_detail(c, h) for c, h in account.wallet("trading").items() if wanted(request, c)
-    ]
+    return trading_reply(request, account.wallet("trading"))
+
+
+def trading_reply(request: Request, wallet: dict[str, Holding]) -> Reply:
+    details = [trading_detail(c, h) for c, h in wallet.items() if wanted(request, c)]
     # The account-level figures are USD values the emulator does not price: zeros.
     return ok(
         [{"uTime": str(now_ms()), "totalEq": "0", "adjEq": "", "isoEq": "0", "upl": "0",
@@ -132,10 +135,14 @@ def trading_balance(request: Request, scenario: Scenario, account: Account) -> R
 
 
 def funding_balance(request: Request, scenario: Scenario, account: Account) -> Reply:
+    return funding_reply(request, account.wallet("funding"))
+
+
+def funding_reply(request: Request, wallet: dict[str, Holding]) -> Reply:
     return ok(
         [
             {"ccy": c, "bal": fmt(h.total), "availBal": fmt(h.free), "frozenBal": fmt(h.locked)}
-            for c, h in account.wallet("funding").items()
+            for c, h in wallet.items()
             if wanted(request, c)
         ]
     )
@@ -157,6 +164,40 @@ def account_config(request: Request, scenario: Scenario, account: Account) -> Re
     return ok([{"uid": "1", "acctLv": "2", "posMode": "net_mode", "perm": perm, "label": ""}])
 
 
+def subaccount_row(sub: SubAccount) -> dict[str, Any]:
+    return {
+        "type": "1", "enable": True, "subAcct": sub.id, "uid": str(sub.created_ms // 1000),
+        "label": sub.name, "mobile": "", "gAuth": False, "frozenFunc": [],
+        "canTransOut": True, "ts": str(sub.created_ms), "subAcctLv": "1",
+        "firstLvSubAcct": sub.id, "ifDma": False,
+    }  # fmt: skip
+
+
+def subaccount_list(request: Request, scenario: Scenario, account: Account) -> Reply:
+    """Newest first; `after` (a creation ts) pages to older ones, at most `limit` (100)."""
+    query = request.query
+    limit = min(int(query.get("limit") or "100"), 100)
+    subs = sorted(account.subaccounts.values(), key=lambda s: s.created_ms, reverse=True)
+    if query.get("after"):
+        subs = [s for s in subs if s.created_ms < int(query["after"])]
+    return ok([subaccount_row(s) for s in subs[:limit]])
+
+
+def subaccount_of(request: Request, account: Account) -> SubAccount | Reply:
+    sub = account.subaccounts.get(request.query.get("subAcct", ""))
+    return sub if sub is not None else error("58115", "Sub-account does not exist.", 200)
+
+
+def subaccount_trading(request: Request, scenario: Scenario, account: Account) -> Reply:
+    sub = subaccount_of(request, account)
+    return sub if isinstance(sub, Reply) else trading_reply(request, sub.wallet("trading"))
+
+
+def subaccount_funding(request: Request, scenario: Scenario, account: Account) -> Reply:
+    sub = subaccount_of(request, account)
+    return sub if isinstance(sub, Reply) else funding_reply(request, sub.wallet("funding"))
+
+
 ROUTES = {
     ("GET", "/api/v5/public/instruments"): Route(MARKETS, instruments),
     ("GET", "/api/v5/asset/currencies"): Route(MARKETS, currencies, private=True),
@@ -165,6 +206,11 @@ ROUTES = {
     ("GET", "/api/v5/asset/balances"): Route(BALANCE, funding_balance, private=True),
     ("GET", "/api/v5/finance/savings/balance"): Route(BALANCE, savings_balance, private=True),
     ("GET", "/api/v5/account/config"): Route(ACCOUNT, account_config, private=True),
+    ("GET", "/api/v5/users/subaccount/list"): Route(ACCOUNT, subaccount_list, private=True),
+    ("GET", "/api/v5/account/subaccount/balances"): Route(
+        BALANCE, subaccount_trading, private=True
+    ),
+    ("GET", "/api/v5/asset/subaccount/balances"): Route(BALANCE, subaccount_funding, private=True),
 }
 
 SPEC = ExchangeSpec(NAME, "OK-ACCESS-KEY", ROUTES, authenticate)

@@ -121,6 +121,46 @@ class Holding:
 
 
 Wallet = dict[str, Holding]
+SUBACCOUNT_EPOCH_MS = 1_600_000_000_000  # the scenario's sub-accounts' creation times start here
+
+
+@dataclass(frozen=True)
+class SubAccount:
+    """A sub-account the account's (master) key lists and reads: `id` is what the exchange's
+    sub-account calls take (binance: an e-mail, okx: a name, bybit: a uid)."""
+
+    id: str
+    name: str
+    balances: dict[str, Wallet]
+    created_ms: int  # okx pages its listing by creation time
+
+    def wallet(self, name: str) -> Wallet:
+        return self.balances.get(name, {})
+
+    @classmethod
+    def parse(cls, exchange: str, sub_id: str, raw: Any, created_ms: int, where: str) -> SubAccount:
+        if not isinstance(raw, dict) or set(raw) - {"name", "balances"}:
+            raise ScenarioError(f"{where}: a sub-account is {{'name', 'balances'}}, got {raw!r}")
+        balances = {
+            wallet: parse_wallet(exchange, wallet, coins, f"{where}.balances.{wallet}")
+            for wallet, coins in raw.get("balances", {}).items()
+        }
+        return cls(str(sub_id), str(raw.get("name", "")), balances, created_ms)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "balances": {
+                w: {c: h.to_json() for c, h in coins.items()} for w, coins in self.balances.items()
+            },
+        }
+
+
+def parse_wallet(exchange: str, wallet: str, coins: dict[str, Any], where: str) -> Wallet:
+    if wallet not in WALLETS[exchange]:
+        known = ", ".join(WALLETS[exchange])
+        raise ScenarioError(f"{where}: {exchange} has no wallet {wallet!r} ({known})")
+    return {code: Holding.parse(v, f"{where}.{code}") for code, v in coins.items()}
 
 
 @dataclass
@@ -133,6 +173,8 @@ class Account:
     revoked: bool = False
     permissions: dict[str, bool] = field(default_factory=dict)
     balances: dict[str, Wallet] = field(default_factory=dict)
+    # The master key's sub-accounts by id, in the order the exchange lists them.
+    subaccounts: dict[str, SubAccount] = field(default_factory=dict)
 
     def wallet(self, name: str) -> Wallet:
         return self.balances.get(name, {})
@@ -156,14 +198,23 @@ class Account:
         )
         for wallet, coins in raw.get("balances", {}).items():
             account.set_wallet(wallet, coins, f"{where}.balances.{wallet}")
+        for i, (sub_id, sub) in enumerate(raw.get("subaccounts", {}).items()):
+            created = SUBACCOUNT_EPOCH_MS + 60_000 * i
+            account.set_subaccount(
+                SubAccount.parse(exchange, sub_id, sub, created, f"{where}.subaccounts.{sub_id}")
+            )
         return account
 
     def set_wallet(self, wallet: str, coins: dict[str, Any], where: str) -> None:
-        if wallet not in WALLETS[self.exchange]:
-            known = ", ".join(WALLETS[self.exchange])
-            raise ScenarioError(f"{where}: {self.exchange} has no wallet {wallet!r} ({known})")
-        parsed = {code: Holding.parse(v, f"{where}.{code}") for code, v in coins.items()}
+        parsed = parse_wallet(self.exchange, wallet, coins, where)
         self.balances = {**self.balances, wallet: parsed}
+
+    def set_subaccount(self, sub: SubAccount) -> None:
+        # A whole new dict: readers iterating the old one never see it change.
+        self.subaccounts = {**self.subaccounts, sub.id: sub}
+
+    def remove_subaccount(self, sub_id: str) -> None:
+        self.subaccounts = {k: v for k, v in self.subaccounts.items() if k != sub_id}
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -177,6 +228,7 @@ class Account:
             "balances": {
                 w: {c: h.to_json() for c, h in coins.items()} for w, coins in self.balances.items()
             },
+            "subaccounts": {k: sub.to_json() for k, sub in self.subaccounts.items()},
         }
 
 
@@ -241,6 +293,32 @@ class Scenario:
             raw = {c: h.to_json() if isinstance(h, Holding) else h for c, h in coins.items()}
             account.set_wallet(wallet, raw, f"{exchange}/{api_key}/{wallet}")
 
+    def set_subaccount(
+        self,
+        exchange: str,
+        api_key: str,
+        sub_id: str,
+        name: str,
+        balances: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        """Add or replace one of the account's sub-accounts (wallets in the scenario's names)."""
+        with self._lock:
+            account = self.accounts[(exchange, api_key)]
+            known = account.subaccounts.get(sub_id)
+            # Creation times stay distinct (okx pages its listing by them), as real ones are.
+            latest = max((s.created_ms for s in account.subaccounts.values()), default=0)
+            created = known.created_ms if known else max(int(time.time() * 1000), latest + 1)
+            raw = {"name": name, "balances": balances or {}}
+            where = f"{exchange}/{api_key}/subaccounts/{sub_id}"
+            account.set_subaccount(SubAccount.parse(exchange, sub_id, raw, created, where))
+
+    def remove_subaccount(self, exchange: str, api_key: str, sub_id: str) -> None:
+        with self._lock:
+            account = self.accounts[(exchange, api_key)]
+            if sub_id not in account.subaccounts:
+                raise KeyError(f"{exchange}/{api_key} has no sub-account {sub_id!r}")
+            account.remove_subaccount(sub_id)
+
     def symbols(self, exchange: str) -> dict[str, Decimal]:
         return self.prices.get(exchange, {})
 
@@ -250,6 +328,8 @@ class Scenario:
         for (ex, _), account in self.accounts.items():
             if ex == exchange:
                 codes.update(c for coins in account.balances.values() for c in coins)
+                for sub in account.subaccounts.values():
+                    codes.update(c for coins in sub.balances.values() for c in coins)
         return sorted(codes)
 
     def to_json(self) -> dict[str, Any]:

@@ -132,6 +132,20 @@ def set_balance(core: Core, request: Request) -> dict[str, Any]:
     return {"ok": True}
 
 
+def set_subaccount(core: Core, request: Request) -> dict[str, Any]:
+    raw = body_json(request)
+    core.scenario.set_subaccount(
+        raw["exchange"], raw["api_key"], raw["sub_id"], raw["name"], raw.get("balances")
+    )
+    return {"ok": True}
+
+
+def remove_subaccount(core: Core, request: Request) -> dict[str, Any]:
+    raw = body_json(request)
+    core.scenario.remove_subaccount(raw["exchange"], raw["api_key"], raw["sub_id"])
+    return {"ok": True}
+
+
 def reset_stats(core: Core, request: Request) -> dict[str, Any]:
     core.stats.reset()
     return {"ok": True}
@@ -148,6 +162,8 @@ CONTROL_ROUTES = {
     ("POST", "/scenario"): update_scenario,
     ("POST", "/price"): set_price,
     ("POST", "/balance"): set_balance,
+    ("POST", "/subaccount"): set_subaccount,
+    ("DELETE", "/subaccount"): remove_subaccount,
 }
 
 

@@ -510,3 +510,133 @@ def test_demo_scenario_loads():
     # The demo shows the dedicated adapters; the generic one's exchange is for the tests.
     assert {ex for ex, _ in scenario.accounts} == set(SUPPORTED_EXCHANGES)
     assert len(scenario.accounts) == 10
+
+
+# A master key's sub-accounts: the listing and the balance routes, as each exchange documents.
+def test_subaccount_listings_are_served(make_exchange):
+    binance = make_exchange("binance").sapi_get_sub_account_list({"page": 1, "limit": 200})
+    okx = make_exchange("okx").private_get_users_subaccount_list({"limit": "100"})
+    bybit = make_exchange("bybit").private_get_v5_user_submembers({"pageSize": "100"})
+    assert [(s["email"], s["remark"]) for s in binance["subAccounts"]] == [
+        ("desk-a@fund.test", "Desk A"),
+        ("desk-b@fund.test", "Desk B"),
+    ]
+    assert [(s["subAcct"], s["label"]) for s in okx["data"]] == [
+        ("deskB", "Desk B"),  # newest first
+        ("deskA", "Desk A"),
+    ]
+    assert [(s["uid"], s["remark"]) for s in bybit["result"]["subMembers"]] == [
+        ("2001001", "Desk A"),
+        ("2001002", "Desk B"),
+    ]
+    assert bybit["result"]["nextCursor"] == "0"
+
+
+def test_binance_listing_pages_by_page_and_limit(make_exchange):
+    ex = make_exchange("binance")
+    first = ex.sapi_get_sub_account_list({"page": 1, "limit": 1})["subAccounts"]
+    second = ex.sapi_get_sub_account_list({"page": 2, "limit": 1})["subAccounts"]
+    third = ex.sapi_get_sub_account_list({"page": 3, "limit": 1})["subAccounts"]
+    assert [s["email"] for s in first + second] == ["desk-a@fund.test", "desk-b@fund.test"]
+    assert third == []
+
+
+def test_subaccount_balances_are_served_as_exact_strings(make_exchange):
+    binance = make_exchange("binance")
+    email = {"email": "desk-a@fund.test"}
+    spot = binance.sapiv4_get_sub_account_assets(email)["balances"]
+    margin = binance.sapi_get_sub_account_margin_account(email)["marginUserAssetVoList"]
+    futures = binance.sapiv2_get_sub_account_futures_account(email | {"futuresType": 1})
+    assert {b["asset"]: (b["free"], b["locked"]) for b in spot} == {
+        "BTC": ("0.75", "0.25"),
+        "USDT": ("2500.5", "0"),
+    }
+    assert {m["asset"]: m["netAsset"] for m in margin} == {"ETH": "3", "USDT": "-301.25"}
+    (usdt,) = futures["futureAccountResp"]["assets"]
+    assert (usdt["walletBalance"], usdt["unrealizedProfit"], usdt["marginBalance"]) == (
+        "1000",
+        "-20.75",
+        "979.25",
+    )
+    okx = make_exchange("okx")
+    trading = okx.private_get_account_subaccount_balances({"subAcct": "deskA"})["data"][0]
+    funding = okx.private_get_asset_subaccount_balances({"subAcct": "deskA"})["data"]
+    assert {d["ccy"]: (d["cashBal"], d["upl"]) for d in trading["details"]} == {
+        "BTC": ("2", "0.01"),
+        "USDT": ("5000", "0"),
+    }
+    assert {f["ccy"]: f["bal"] for f in funding} == {"USDT": "250", "ETH": "0.5"}
+    bybit = make_exchange("bybit")
+    for kind, want in (("UNIFIED", {"BTC": "1.5", "USDT": "1000"}), ("FUND", {"USDT": "300"})):
+        query = {"memberId": "2001001", "accountType": kind}
+        found = bybit.private_get_v5_asset_transfer_query_account_coins_balance(query)
+        assert {r["coin"]: r["walletBalance"] for r in found["result"]["balance"]} == want
+
+
+@pytest.mark.parametrize(
+    ("name", "method", "params", "message"),
+    [
+        ("binance", "sapiv4_get_sub_account_assets", {"email": "x@y.z"}, "email is invalid"),
+        ("okx", "private_get_asset_subaccount_balances", {"subAcct": "x"}, "does not exist"),
+        (
+            "bybit",
+            "private_get_v5_asset_transfer_query_account_coins_balance",
+            {"memberId": "1", "accountType": "FUND"},
+            "Invalid memberId",
+        ),
+    ],
+)
+def test_unknown_subaccount_answers_with_the_exchanges_error(
+    make_exchange, name, method, params, message
+):
+    with pytest.raises(ExchangeError, match=message):
+        getattr(make_exchange(name), method)(params)
+
+
+@pytest.mark.parametrize(
+    ("name", "method", "params"),
+    [
+        ("binance", "sapi_get_sub_account_list", {"page": 1, "limit": 200}),
+        ("okx", "private_get_users_subaccount_list", {}),
+        ("bybit", "private_get_v5_user_submembers", {}),
+    ],
+)
+def test_subaccount_routes_check_the_signature(make_exchange, name, method, params):
+    with pytest.raises(AuthenticationError):
+        getattr(make_exchange(name, secret="wrong-secret"), method)(params)
+
+
+def test_subaccounts_added_and_removed_at_run_time_over_http(emulator, make_exchange):
+    remote = RemoteEmulator(emulator.url)
+    key = scenario_account("bybit")["api_key"]
+    remote.set_subaccount("bybit", key, "2009999", "Desk Z", {"funding": {"BTC": "0.3"}})
+    ex = make_exchange("bybit")
+    try:
+        listed = ex.private_get_v5_user_submembers({})["result"]["subMembers"]
+        query = {"memberId": "2009999", "accountType": "FUND"}
+        found = ex.private_get_v5_asset_transfer_query_account_coins_balance(query)
+    finally:
+        remote.remove_subaccount("bybit", key, "2009999")
+    assert ("2009999", "Desk Z") in [(s["uid"], s["remark"]) for s in listed]
+    assert found["result"]["balance"][0]["walletBalance"] == "0.3"
+    listed = ex.private_get_v5_user_submembers({})["result"]["subMembers"]
+    assert [s["uid"] for s in listed] == ["2001001", "2001002"]
+
+
+def test_removing_an_unknown_subaccount_is_refused(emulator):
+    with pytest.raises(KeyError):
+        emulator.remove_subaccount("okx", scenario_account("okx")["api_key"], "nobody")
+
+
+def test_scenario_subaccounts_round_trip_and_refuse_unknown_wallets():
+    raw = {"exchange": "okx", "api_key": "k", "secret": "s"}
+    sub = {"name": "Desk", "balances": {"funding": {"BTC": {"free": "1", "locked": "0.5"}}}}
+    scenario = Scenario({"accounts": [raw | {"subaccounts": {"d1": sub}}]})
+    assert scenario.to_json()["accounts"][0]["subaccounts"] == {
+        "d1": {"name": "Desk", "balances": {"funding": {"BTC": {"free": "1", "locked": "0.5"}}}}
+    }
+    assert scenario.account("okx", "k").subaccounts["d1"].wallet("funding")["BTC"].total == Decimal(
+        "1.5"
+    )
+    with pytest.raises(ScenarioError, match="no wallet 'spot'"):
+        Scenario({"accounts": [raw | {"subaccounts": {"d1": {"balances": {"spot": {}}}}}]})
