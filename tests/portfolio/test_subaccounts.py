@@ -36,7 +36,12 @@ def listing(*pairs):
 
 
 def follow(master, refs, sync_round=None):
-    run = SyncRunFactory.create(location=master.location, sync_round=sync_round)
+    run = SyncRunFactory.create(
+        location=master.location,
+        sync_round=sync_round,
+        outcome=SyncOutcome.SUCCESS,
+        finished_at=timezone.now(),
+    )
     return follow_listing(master, refs, run=run, now=timezone.now())
 
 
