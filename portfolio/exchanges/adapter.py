@@ -25,10 +25,20 @@ class Call:
     params: dict[str, Any]
     parse: Parser
     next_page: Pager = single_page
+    # The parameter that names the account by its wallet address (the client's
+    # walletAddress), for a venue read by address alone; "" for a signed call.
+    address: str = ""
 
     @property
     def key(self) -> str:
         return self.method + json.dumps(self.params, sort_keys=True)
+
+    def params_for(self, client: Any) -> dict[str, Any]:
+        """The parameters of this call for this client's account."""
+        params = dict(self.params)
+        if self.address:
+            params[self.address] = client.walletAddress
+        return params
 
 
 class PermissionCall(NamedTuple):
@@ -78,3 +88,6 @@ class Adapter:
     # Read through ccxt's unified calls (generic.py): amounts as strings, the unified ticker's
     # `last`, and the last JSON document kept for the guards.
     unified: bool = False
+    # The credentials the account form asks for, by ccxt's names; None: ccxt's
+    # requiredCredentials (a venue read by address alone asks for no signing key).
+    credentials: tuple[str, ...] | None = None
