@@ -139,7 +139,7 @@ NEGATIVE = {
             "totalPendingWithdrawal": "0.0",
             "nPendingWithdrawals": 0,
         },
-    ),  # fmt: skip
+    ),
     "hyperliquid vault": (
         "hyperliquid",
         "earn",
@@ -151,7 +151,7 @@ NEGATIVE = {
                 "lockedUntilTimestamp": 1798761600000,
             }
         ],
-    ),  # fmt: skip
+    ),
     "binance funding": (
         "binance",
         "funding",
