@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from portfolio.exchanges.errors import CredentialFormatError
 from portfolio.exchanges.rows import Pager, Parser
 
 
@@ -37,6 +38,8 @@ class Call:
         """The parameters of this call for this client's account."""
         params = dict(self.params)
         if self.address:
+            if not client.walletAddress:  # the venue would answer an empty state, or refuse
+                raise CredentialFormatError("MissingAddress: no wallet address to read")
             params[self.address] = client.walletAddress
         return params
 
