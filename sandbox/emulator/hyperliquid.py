@@ -3,8 +3,8 @@
 Every call is routed by its body's type (/info/<type>), so faults and stats can tell them
 apart, and accounts are found by the `user` address (the scenario's api_key, lower-case). An
 address the scenario does not know answers as Hyperliquid does: an empty state, no error.
-Spot markets: the scenario's BASE/USDC prices; BTC and ETH trade as the Unit tokens UBTC and
-UETH, which ccxt maps back to BTC and ETH.
+Spot markets: the scenario's prices; BTC and ETH trade as the Unit tokens UBTC and UETH, and
+USDT as USDT0 (pairs quoted in it too), which ccxt maps back to BTC, ETH and USDT.
 """
 
 from __future__ import annotations
@@ -30,7 +30,11 @@ from sandbox.emulator.scenario import ZERO, Account, Holding, Scenario, fmt, spl
 
 NAME = "hyperliquid"
 ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
-WRAPPED = {"BTC": ("UBTC", "Unit Bitcoin"), "ETH": ("UETH", "Unit Ethereum")}
+WRAPPED = {
+    "BTC": ("UBTC", "Unit Bitcoin"),
+    "ETH": ("UETH", "Unit Ethereum"),
+    "USDT": ("USDT0", "USDT0"),
+}
 # Every vault deposit in the scenario is locked until this time (2027-01-01T00:00:00Z).
 VAULT_LOCKED_UNTIL = 1798761600000
 BAD_BODY = "Failed to deserialize the JSON body into the target type"
@@ -70,7 +74,8 @@ def token_name(code: str) -> str:
 
 
 def tokens(scenario: Scenario) -> list[dict[str, Any]]:
-    codes = ["USDC", *sorted({split_symbol(s)[0] for s in scenario.symbols(NAME)} - {"USDC"})]
+    listed = {code for symbol in scenario.symbols(NAME) for code in split_symbol(symbol)}
+    codes = ["USDC", *sorted(listed - {"USDC"})]
     return [
         {
             "name": token_name(code), "szDecimals": 5 if code in WRAPPED else 2,
