@@ -26,6 +26,12 @@ delegations (their one-day lock is short, and the summary already totals them), 
 and vaults the address leads (each is an address of its own: its own location). The unstaking
 queue's end dates are not in the summary, so it carries no lock; vault lock dates are exact.
 
+Account abstraction: under a unified or portfolio-margin account (userAbstraction, not read)
+Hyperliquid reports every balance in spotClearinghouseState and the perps state holds no
+collateral of its own, so its accountValue less the positions' PnL is then about zero and
+nothing is counted twice; this reading follows third-party descriptions of the modes and has
+not been checked against a real unified account's answer.
+
 Hyperliquid does not report permissions: an address can only be read (None).
 
 Errors: the info endpoint has no error body of its own; a 429 is a rate limit and a 5xx
