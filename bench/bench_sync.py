@@ -129,7 +129,7 @@ def bare_loop(scenario: dict[str, Any], emulator: Any) -> dict[str, Any]:
     from portfolio import exchanges
 
     markets = {}
-    for exchange in sorted({account["exchange"] for account in scenario["accounts"]}):
+    for exchange in dict.fromkeys(account["exchange"] for account in scenario["accounts"]):
         client = exchanges.build_client(exchange, emulator_url=emulator.url)
         client.load_markets()
         markets[exchange] = client.markets
