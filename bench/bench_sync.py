@@ -236,7 +236,9 @@ def run(
         use_bench_database(BENCH_DATABASE, registry=True)
         create_accounts(scenario)
         per_load = market_requests_per_load(emulator)
-        bare, synced, with_risk = [], [], []
+        bare: list[dict[str, Any]] = []
+        synced: list[dict[str, Any]] = []
+        with_risk: list[dict[str, Any]] = []
         while len(bare) < max_trials:  # in turns, so that a slow minute slows all three
             bare.append(bare_loop(scenario, emulator))
             synced.append(celery_sync(emulator, "sync"))
