@@ -28,10 +28,13 @@ BENCHMARKS = (
      "sync_all on a real worker serving the sync queue (Redis, PostgreSQL; snapshots, "
      "holdings, prices and runs stored) beside a bare ccxt loop in one process making the "
      "same balance, permission and ticker calls with markets preloaded and storing nothing. "
-     "Measured in turns, 5 trials each, compared by medians (this machine's speed drifts by "
-     "10-20%). Targets: at most 1.5x the loop; market-loading requests = exchanges x worker "
-     "processes. For reference, with_exposures: one worker serving both queues, so that each "
-     "round's exposure is computed in the same window."),
+     "The accounts are spread over every dedicated adapter of the registry (`exchanges`), "
+     "each cloned from its account in the test scenario. Measured in turns, compared by "
+     "medians (this machine's speed drifts by 10-20%), with trials added (5 to 15) until the "
+     "ratio of medians is stable to +-0.1: `ratio_spread` is half the 90% interval of its "
+     "bootstrap over the trials. Targets: at most 1.5x the loop; market-loading requests = "
+     "exchanges x worker processes. For reference, with_exposures: one worker serving both "
+     "queues, so that each round's exposure is computed in the same window."),
     ("bench_pages", "Exposure report page under 20 concurrent users (issue: web pages)",
      "20 signed-in managers on the report of a 5,000-position portfolio, each pausing about "
      "1 s between pages (the target: p95 300 ms), then the same users back to back, which "

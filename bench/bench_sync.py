@@ -1,4 +1,8 @@
-"""Sync benchmark: 200 exchange accounts across the five exchanges, synced through Celery.
+"""Sync benchmark: 200 exchange accounts across every dedicated adapter, synced through Celery.
+
+The exchanges are the registry's dedicated adapters (portfolio.exchanges.ADAPTERS), each with
+its account in the test scenario (sandbox/scenarios/test.json) cloned under keys of its own: an
+adapter added with its scenario account is benched without a change here.
 
 Measured in one run, against the same emulator process:
 - the lower bound: a bare ccxt loop in one process making the same balance, permission and
@@ -13,7 +17,10 @@ Measured in one run, against the same emulator process:
   computed in the same window, on the same two cores.
 
 This machine's speed drifts by 10-20% from minute to minute, so the three are measured in
-turns, TRIALS times each, and compared by their medians; every trial's figure is reported.
+turns and compared by their medians; every trial's figure is reported. Trials go on (at least
+MIN_TRIALS, at most MAX_TRIALS) until the ratio of medians is stable to +-STABLE_WITHIN: half
+the 90% interval of its bootstrap over the trials (paired: a trial's loop and sync ran side by
+side) is at most that.
 
 Needs DATABASE_URL (PostgreSQL) and REDIS_URL; it uses its own database, counterweight_bench.
 Run with `make bench` or `python -m bench.bench_sync`.
@@ -21,9 +28,9 @@ Run with `make bench` or `python -m bench.bench_sync`.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -33,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import use_bench_database
-from portfolio.exchanges import SUPPORTED_EXCHANGES
+from portfolio.exchanges import ADAPTERS
 from tests.processes import start_emulator, stop_group, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,26 +50,46 @@ PORTFOLIOS = 10
 WORKER_PROCESSES = int(os.environ.get("BENCH_WORKER_PROCESSES", str((os.cpu_count() or 1) + 1)))
 TEMPLATE = ROOT / "sandbox" / "scenarios" / "test.json"
 TARGET_RATIO = 1.5
-TRIALS = int(os.environ.get("BENCH_SYNC_TRIALS", "5"))
+MIN_TRIALS = int(os.environ.get("BENCH_SYNC_MIN_TRIALS", "5"))
+MAX_TRIALS = int(os.environ.get("BENCH_SYNC_MAX_TRIALS", "15"))
+STABLE_WITHIN = 0.1  # the ratio of medians, +-
+RESAMPLES = 2000
+# Its own database, dropped and created; another name lets two checkouts bench side by side.
+BENCH_DATABASE = os.environ.get("BENCH_DATABASE", "counterweight_bench")
+
+
+def benched_exchanges(template: dict[str, Any]) -> tuple[str, ...]:
+    """Every dedicated adapter, in the registry's order; each must have a scenario account."""
+    in_scenario = {account["exchange"] for account in template["accounts"]}
+    missing = [exchange for exchange in ADAPTERS if exchange not in in_scenario]
+    if missing:
+        raise SystemExit(f"no account in {TEMPLATE.name} for {', '.join(missing)}: add one")
+    return tuple(ADAPTERS)
 
 
 def build_scenario(accounts: int = ACCOUNTS) -> dict[str, Any]:
-    """The test scenario's five accounts, cloned with their own keys up to `accounts`."""
+    """The test scenario's account of every dedicated adapter, cloned with its own key (an
+    address for a venue read by address) up to `accounts`; secrets are the template's (the
+    emulator finds an account by its key, then checks the signature with its secret)."""
     template = json.loads(TEMPLATE.read_text())
+    benched = benched_exchanges(template)
     by_exchange = {account["exchange"]: account for account in template["accounts"]}
     cloned = []
     for index in range(accounts):
-        exchange = SUPPORTED_EXCHANGES[index % len(SUPPORTED_EXCHANGES)]
-        secret = f"bench-{exchange}-secret-{index}"
-        if exchange == "kraken":  # kraken secrets are base64
-            secret = base64.b64encode(secret.encode()).decode()
-        cloned.append(
-            {**by_exchange[exchange], "api_key": f"bench-{exchange}-{index}", "secret": secret}
-        )
+        exchange = benched[index % len(benched)]
+        account = by_exchange[exchange]
+        key = f"0x{index:040x}" if by_address(account) else f"bench-{exchange}-{index}"
+        cloned.append({**account, "api_key": key})
     return {"name": "bench", "prices": template["prices"], "accounts": cloned}
 
 
+def by_address(account: dict[str, Any]) -> bool:
+    return "secret" not in account  # hyperliquid: read by wallet address alone
+
+
 def credentials_of(account: dict[str, Any]) -> dict[str, str]:
+    if by_address(account):
+        return {"walletAddress": account["api_key"]}
     found = {"apiKey": account["api_key"], "secret": account["secret"]}
     if account.get("password"):
         found["password"] = account["password"]
@@ -97,20 +124,24 @@ def create_accounts(scenario: dict[str, Any]) -> None:
 
 
 def bare_loop(scenario: dict[str, Any], emulator: Any) -> dict[str, Any]:
-    """The lower bound: the same calls through bare ccxt, markets preloaded, nothing stored."""
+    """The lower bound: the same calls through bare ccxt, markets preloaded, nothing stored;
+    its time per exchange too, so that an adapter's share of the baseline shows."""
     from portfolio import exchanges
 
     markets = {}
-    for exchange in SUPPORTED_EXCHANGES:
+    for exchange in dict.fromkeys(account["exchange"] for account in scenario["accounts"]):
         client = exchanges.build_client(exchange, emulator_url=emulator.url)
         client.load_markets()
         markets[exchange] = client.markets
     emulator.reset_stats()
+    by_exchange: dict[str, float] = dict.fromkeys(markets, 0.0)
     start = time.perf_counter()
     for account in scenario["accounts"]:
+        began = time.perf_counter()
         bare_sync(account, markets[account["exchange"]], emulator.url)
+        by_exchange[account["exchange"]] += time.perf_counter() - began
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "requests": emulator.stats()["total"]}
+    return {"seconds": seconds, "requests": emulator.stats()["total"], "by_exchange": by_exchange}
 
 
 def bare_sync(account: dict[str, Any], markets: dict[str, Any], url: str) -> None:
@@ -126,7 +157,7 @@ def bare_sync(account: dict[str, Any], markets: dict[str, Any], url: str) -> Non
         for spec in specs:
             if spec.key not in seen:
                 seen.add(spec.key)
-                getattr(client, spec.method)(dict(spec.params))
+                getattr(client, spec.method)(spec.params_for(client))
     client.fetch_tickers(exchanges.quote_symbols(markets, ("BTC", "ETH", "USDT", "USDC")))
 
 
@@ -191,41 +222,77 @@ def market_requests_per_load(emulator: Any) -> int:
 
     emulator.reset_stats()
     exchanges.clear_markets_cache()
-    for exchange in SUPPORTED_EXCHANGES:
+    for exchange in ADAPTERS:
         exchanges.build_client(exchange, emulator_url=emulator.url).load_markets()
     return emulator.stats()["by_kind"].get("markets", 0)
 
 
-def run(accounts: int = ACCOUNTS, trials: int = TRIALS) -> dict[str, Any]:
+def run(
+    accounts: int = ACCOUNTS, min_trials: int = MIN_TRIALS, max_trials: int = MAX_TRIALS
+) -> dict[str, Any]:
     scenario = build_scenario(accounts)
     process, emulator = serve_scenario(scenario)
     try:
-        use_bench_database("counterweight_bench", registry=True)
+        use_bench_database(BENCH_DATABASE, registry=True)
         create_accounts(scenario)
         per_load = market_requests_per_load(emulator)
-        bare, synced, with_risk = [], [], []
-        for _ in range(trials):  # in turns, so that a slow minute slows all three
+        bare: list[dict[str, Any]] = []
+        synced: list[dict[str, Any]] = []
+        with_risk: list[dict[str, Any]] = []
+        while len(bare) < max_trials:  # in turns, so that a slow minute slows all three
             bare.append(bare_loop(scenario, emulator))
             synced.append(celery_sync(emulator, "sync"))
             with_risk.append(celery_sync(emulator, "sync,risk"))
+            if len(bare) >= min_trials and ratio_spread(bare, synced) <= STABLE_WITHIN:
+                break
     finally:
         stop_group(process, seconds=30)
     return summarise(accounts, per_load, bare, synced) | with_exposures(bare, with_risk)
+
+
+def ratio_of_medians(bare: list[dict], synced: list[dict]) -> float:
+    celery_seconds = statistics.median(trial["seconds"] for trial in synced)
+    return celery_seconds / statistics.median(trial["seconds"] for trial in bare)
+
+
+def ratio_spread(bare: list[dict], synced: list[dict]) -> float:
+    """Half the 90% interval of the ratio of medians over trials drawn again with
+    replacement (a seeded bootstrap, so that a run can be checked): how far the figure may
+    move with other trials like these."""
+    draw = random.Random(14)
+    pairs = list(zip(bare, synced, strict=True))
+    ratios = []
+    for _ in range(RESAMPLES):
+        sample = [draw.choice(pairs) for _ in pairs]
+        ratios.append(ratio_of_medians([b for b, _ in sample], [s for _, s in sample]))
+    ratios.sort()
+    low, high = ratios[int(0.05 * RESAMPLES)], ratios[int(0.95 * RESAMPLES) - 1]
+    return (high - low) / 2
 
 
 def summarise(accounts: int, per_load: int, bare: list[dict], synced: list[dict]) -> dict:
     bare_seconds = statistics.median(trial["seconds"] for trial in bare)
     celery_seconds = statistics.median(trial["seconds"] for trial in synced)
     ratio = celery_seconds / bare_seconds
+    spread = ratio_spread(bare, synced)
     expected_markets = per_load * WORKER_PROCESSES
     market_requests = [trial["market_requests"] for trial in synced]
+    exchanges = list(bare[0]["by_exchange"])
     return {
         "accounts": accounts,
+        "exchanges": exchanges,
         "worker_processes": WORKER_PROCESSES,
         "trials": len(bare),
+        "ratio_spread": round(spread, 3),
+        "ratio_stable_within": STABLE_WITHIN,
+        "ratio_stable": spread <= STABLE_WITHIN,
         "bare_seconds_median": round(bare_seconds, 3),
         "bare_seconds_each": [round(trial["seconds"], 3) for trial in bare],
         "bare_requests_per_account": round(bare[0]["requests"] / accounts, 2),
+        "bare_seconds_by_exchange_median": {
+            exchange: round(statistics.median(t["by_exchange"][exchange] for t in bare), 3)
+            for exchange in exchanges
+        },
         "celery_seconds_median": round(celery_seconds, 3),
         "celery_seconds_each": [round(trial["seconds"], 3) for trial in synced],
         "celery_requests_per_account": round(synced[0]["requests"] / accounts, 2),

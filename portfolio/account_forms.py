@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -53,6 +54,8 @@ CREDENTIALS: tuple[tuple[str, str, str], ...] = (
     ("token", "token", "API token"),
 )
 FIELD_OF = {name: field_name for name, field_name, _ in CREDENTIALS}
+# An exchange read by wallet address alone (hyperliquid) asks for an EVM address: no key.
+WALLET_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 # The write-only fields; Django's error reports mask them (sensitive_post_parameters).
 CREDENTIAL_FIELDS = tuple(field_name for _, field_name, _ in CREDENTIALS)
 
@@ -112,7 +115,19 @@ class WriteOnlyCredentials(forms.Form):
             if bool(data.get("api_key")) != bool(data.get("secret")):
                 missing = "secret" if data.get("api_key") else "api_key"
                 self.add_error(missing, "Enter both or neither.")
+        self._check_address(data.get("wallet_address") or "")
         return data
+
+    def _check_address(self, address: str) -> None:
+        """An exchange read by address alone gets nothing else: the address must be one."""
+        exchange_id = self.exchange_id()
+        by_address = exchange_id and exchanges.required_credentials(exchange_id) == (
+            "walletAddress",
+        )
+        if address and by_address and not WALLET_ADDRESS.fullmatch(address):
+            self.add_error(
+                "wallet_address", "Enter the wallet's address: 0x and 40 hexadecimal digits."
+            )
 
     def credentials(self) -> dict[str, str] | None:
         """The entered credentials by ccxt's names, or None when all were left empty."""

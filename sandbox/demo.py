@@ -65,7 +65,8 @@ def seed_demo() -> dict[str, str]:
     for fund_slug, name, kind, custodian, amounts in MANUAL_LOCATIONS:
         _ensure_manual_location(funds[fund_slug], name, kind, custodian, amounts)
     for account in json.loads(DEMO_SCENARIO.read_text())["accounts"]:
-        fund = funds["aurora-fund" if "aurora" in account["api_key"] else "borealis-fund"]
+        # By the label: an address (hyperliquid's key) does not name its fund.
+        fund = funds["aurora-fund" if "Aurora" in account["label"] else "borealis-fund"]
         _ensure_exchange_account(fund, account)
     return passwords
 
@@ -73,7 +74,9 @@ def seed_demo() -> dict[str, str]:
 def _ensure_exchange_account(fund: Portfolio, account: dict[str, str]) -> None:
     """One location per emulated account, with the scenario's credentials."""
     name = f"{account['exchange'].capitalize()} main"
-    credentials = {"apiKey": account["api_key"], "secret": account["secret"]}
+    credentials = {"apiKey": account["api_key"], "secret": account.get("secret", "")}
+    if "secret" not in account:  # read by wallet address alone
+        credentials = {"walletAddress": account["api_key"]}
     if account.get("password"):
         credentials["password"] = account["password"]
     existing = ExchangeAccount.objects.filter(location__portfolio=fund, location__name=name)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from portfolio.exchanges.errors import Malformed
+from portfolio.exchanges.errors import CredentialFormatError
 from portfolio.exchanges.rows import Pager, Parser
 
 
@@ -26,10 +27,22 @@ class Call:
     params: dict[str, Any]
     parse: Parser
     next_page: Pager = single_page
+    # The parameter that names the account by its wallet address (the client's
+    # walletAddress), for a venue read by address alone; "" for a signed call.
+    address: str = ""
 
     @property
     def key(self) -> str:
         return self.method + json.dumps(self.params, sort_keys=True)
+
+    def params_for(self, client: Any) -> dict[str, Any]:
+        """The parameters of this call for this client's account."""
+        params = dict(self.params)
+        if self.address:
+            if not client.walletAddress:  # the venue would answer an empty state, or refuse
+                raise CredentialFormatError("MissingAddress: no wallet address to read")
+            params[self.address] = client.walletAddress
+        return params
 
 
 class PermissionCall(NamedTuple):
@@ -115,3 +128,6 @@ class Adapter:
     unified: bool = False
     # Listing and reading sub-accounts with the master key; None where not supported.
     subaccounts: SubAccounts | None = None
+    # The credentials the account form asks for, by ccxt's names; None: ccxt's
+    # requiredCredentials (a venue read by address alone asks for no signing key).
+    credentials: tuple[str, ...] | None = None

@@ -11,14 +11,21 @@ from typing import Any
 
 import ccxt
 
-from portfolio.exchanges import binance, bybit, coinbase, generic, kraken, okx
+from portfolio.exchanges import binance, bybit, coinbase, generic, hyperliquid, kraken, okx
 from portfolio.exchanges.adapter import Adapter, Call, PermissionCall
 from portfolio.exchanges.rows import WALLETS
 
 # In the order the account form and the supported-exchanges message list them.
 ADAPTERS: dict[str, Adapter] = {
     adapter.id: adapter
-    for adapter in (binance.ADAPTER, kraken.ADAPTER, okx.ADAPTER, coinbase.ADAPTER, bybit.ADAPTER)
+    for adapter in (
+        binance.ADAPTER,
+        kraken.ADAPTER,
+        okx.ADAPTER,
+        coinbase.ADAPTER,
+        bybit.ADAPTER,
+        hyperliquid.ADAPTER,
+    )
 }
 
 # The exchanges a sync can read (each with its own balance calls), in the registry's order.
@@ -70,9 +77,13 @@ def exchange_names() -> dict[str, str]:
 
 def required_credentials(exchange_id: str) -> tuple[str, ...]:
     """The ccxt credential names this exchange needs (apiKey, secret, password…), in ccxt's
-    order; () for an id ccxt does not know."""
+    order; the adapter's own list where it reads with fewer (an address alone); () for an id
+    ccxt does not know."""
     if exchange_id not in ccxt.exchanges:
         return ()
+    adapter = ADAPTERS.get(exchange_id)
+    if adapter is not None and adapter.credentials is not None:
+        return adapter.credentials
     needed = generic.describe(exchange_id).requiredCredentials
     return tuple(name for name, required in needed.items() if required)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -91,9 +92,21 @@ class ExchangeSpec:
     key_header: str
     routes: Mapping[tuple[str, str], Route]
     authenticate: Callable[[Request, Scenario], Account | Reply]
+    # For an API whose one endpoint serves every call, named in the body (hyperliquid's
+    # POST /info {"type": ...}): the path the request is routed, counted and faulted under.
+    route_path: Callable[[Request], str] | None = None
+    # For a venue read by address alone: the account's key, taken from the request's body.
+    account_key: Callable[[Request], str] | None = None
 
     def api_key(self, request: Request) -> str:
+        if self.account_key is not None:
+            return self.account_key(request)
         return request.header(self.key_header)
+
+    def routed(self, request: Request) -> Request:
+        if self.route_path is None:
+            return request
+        return dataclasses.replace(request, path=self.route_path(request))
 
 
 def hmac_digest(secret: bytes, message: bytes, algo: str = "sha256") -> bytes:

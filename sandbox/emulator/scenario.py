@@ -31,6 +31,10 @@ WALLETS: dict[str, tuple[str, ...]] = {
     "okx": ("trading", "funding", "savings"),
     "coinbase": ("spot",),
     "bybit": ("unified", "funding", "earn_flexible", "earn_onchain"),
+    # perps: USDC is the collateral, every other coin a position with its unrealised PnL;
+    # staking: HYPE delegated (free) and undelegated (locked); unstaking: the withdrawal
+    # queue; vaults: equity per vault address.
+    "hyperliquid": ("spot", "perps", "staking", "unstaking", "vaults"),
     # The generic adapter's emulated exchange: ccxt's fetch_balance reads the spot wallet only.
     "kucoin": ("spot",),
 }
@@ -190,7 +194,7 @@ class Account:
         account = cls(
             exchange=exchange,
             api_key=str(raw["api_key"]),
-            secret=str(raw["secret"]),
+            secret=str(raw.get("secret", "")),  # none for a venue read by address
             password=raw.get("password"),
             label=str(raw.get("label", "")),
             revoked=bool(raw.get("revoked", False)),

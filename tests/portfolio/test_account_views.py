@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from portfolio import exchanges, services
+from portfolio.account_forms import CREDENTIAL_FIELDS
 from portfolio.crypto import decrypt_credentials
 from portfolio.models import (
     Counterparty,
@@ -241,11 +242,11 @@ def test_investor_sees_no_account_links(account, tenants):
 
 
 def test_a_wallet_signing_exchange_asks_for_its_key_and_address_and_stores_them(tenants):
-    assert exchanges.required_credentials("hyperliquid") == ("privateKey", "walletAddress")
+    assert exchanges.required_credentials("paradex") == ("privateKey", "walletAddress")
     key, address = "0x" + "ab" * 32, "0x" + "cd" * 20
     response = _add(
         login(tenants.alice),
-        exchange="hyperliquid",
+        exchange="paradex",
         wallets=["spot"],
         api_key="",
         secret="",
@@ -255,6 +256,47 @@ def test_a_wallet_signing_exchange_asks_for_its_key_and_address_and_stores_them(
     assert response.status_code == 302
     stored = decrypt_credentials(ExchangeAccount.objects.get().credentials_encrypted)
     assert stored == {"privateKey": key, "walletAddress": address}
+
+
+def test_hyperliquid_asks_only_for_the_wallet_address(tenants):
+    # ccxt requires a private key to sign orders; reading needs the address alone.
+    page = login(tenants.alice).get(
+        reverse("sources:add_exchange_account", args=["fund-a"]) + "?exchange=hyperliquid"
+    )
+    form = page.context["form"]
+    assert [f for f in form.fields if f in CREDENTIAL_FIELDS] == ["wallet_address"]
+    assert 'name="private_key"' not in page.content.decode()
+
+
+def test_hyperliquid_never_stores_a_private_key_even_if_posted(tenants):
+    address = "0x" + "cd" * 20
+    response = _add(
+        login(tenants.alice),
+        exchange="hyperliquid",
+        wallets=["spot", "futures", "earn"],
+        api_key="",
+        secret="",
+        private_key="0x" + "ab" * 32,
+        wallet_address=address,
+    )
+    assert response.status_code == 302
+    stored = decrypt_credentials(ExchangeAccount.objects.get().credentials_encrypted)
+    assert stored == {"walletAddress": address}  # encrypted like every credential
+
+
+@pytest.mark.parametrize("address", ["0x" + "cd" * 19, "cd" * 20, "0x" + "zz" * 20])
+def test_hyperliquid_refuses_what_is_no_wallet_address(tenants, address):
+    response = _add(
+        login(tenants.alice),
+        exchange="hyperliquid",
+        wallets=["spot"],
+        api_key="",
+        secret="",
+        wallet_address=address,
+    )
+    assert response.status_code == 200
+    assert "0x and 40 hexadecimal digits" in response.content.decode()
+    assert not ExchangeAccount.objects.exists()
 
 
 def test_a_passphrase_the_exchange_requires_is_asked_for_all_or_none(tenants):

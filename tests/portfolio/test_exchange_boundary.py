@@ -129,6 +129,29 @@ def test_a_sum_of_fields_beyond_the_bound_is_refused(sync, emulator):
 
 
 NEGATIVE = {
+    "hyperliquid staking": (
+        "hyperliquid",
+        "earn",
+        "/info/delegatorSummary",
+        {
+            "delegated": "-5",
+            "undelegated": "0.0",
+            "totalPendingWithdrawal": "0.0",
+            "nPendingWithdrawals": 0,
+        },
+    ),
+    "hyperliquid vault": (
+        "hyperliquid",
+        "earn",
+        "/info/userVaultEquities",
+        [
+            {
+                "vaultAddress": "0xdfc24b077bc1425ad1dea75bcb6f8158e10df303",
+                "equity": "-1",
+                "lockedUntilTimestamp": 1798761600000,
+            }
+        ],
+    ),
     "binance funding": (
         "binance",
         "funding",
@@ -472,6 +495,12 @@ ERROR_BODIES: dict[str, dict[str, tuple[int, Any, str]]] = {
             "clock",
         ),
     },
+    # The info endpoint: unsigned (no nonce to refuse) and no error body in a 200; a 5xx and
+    # a 429 are what it says when in trouble.
+    "hyperliquid": {
+        "5xx-json": (500, {"error": "Internal server error"}, "maintenance"),
+        "429-json": (429, {"error": "Too many requests"}, "rate_limit"),
+    },
     # Read by the generic adapter: classified by ccxt's own table for kucoin (500000 is
     # ExchangeNotAvailable, 400002 InvalidNonce), none of ours.
     "kucoin": {
@@ -490,8 +519,9 @@ ERROR_BODIES: dict[str, dict[str, tuple[int, Any, str]]] = {
 }
 
 
-@pytest.mark.parametrize("case", ["5xx-json", "error-in-200", "nonce"])
-@pytest.mark.parametrize("exchange", list(ERROR_BODIES))
+@pytest.mark.parametrize(
+    ("exchange", "case"), [(ex, case) for ex, cases in ERROR_BODIES.items() for case in cases]
+)
 def test_error_bodies_are_classified_by_body_and_status(sync, emulator, exchange, case):
     status, body, kind = ERROR_BODIES[exchange][case]
     sync(exchange)

@@ -41,6 +41,8 @@ KEYS = {
     "okx": {"apiKey": "test-okx-key", "secret": "test-okx-secret", "password": "test-okx-pass"},
     "coinbase": {"apiKey": "test-coinbase-key", "secret": "test-coinbase-secret"},
     "bybit": {"apiKey": "test-bybit-key", "secret": "test-bybit-secret"},
+    # Read by wallet address alone: no key, no secret.
+    "hyperliquid": {"walletAddress": "0x7e57000000000000000000000000000000000001"},
     # Read by the generic adapter (ccxt's unified fetch_balance).
     "kucoin": {
         "apiKey": "test-kucoin-key",

@@ -49,9 +49,11 @@ def make_exchange(emulator):
         cls = getattr(ccxt, name)
         api = point_at_emulator(cls().urls["api"], emulator.url, getattr(cls(), "hostname", None))
         assert_offline(api)
-        config = {
-            "apiKey": account["api_key"],
-            "secret": account["secret"],
+        # A venue read by address alone (hyperliquid) has no key and no secret.
+        keys = {"walletAddress": account["api_key"]}
+        if "secret" in account:
+            keys = {"apiKey": account["api_key"], "secret": account["secret"]}
+        config = keys | {
             "password": account.get("password"),
             "enableRateLimit": False,
             "timeout": 2000,

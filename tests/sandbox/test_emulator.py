@@ -32,8 +32,12 @@ BALANCE_PATHS = {
     "okx": "/api/v5/account/balance",
     "coinbase": "/v2/accounts",
     "bybit": "/v5/account/wallet-balance",
+    "hyperliquid": "/info/clearinghouseState",  # fetch_balance's default: the perps account
     "kucoin": "/api/v1/accounts",
 }
+# Read by wallet address alone: nothing signed, no key to reject.
+ADDRESS_READ = ("hyperliquid",)
+SIGNED = tuple(name for name in EXCHANGES if name not in ADDRESS_READ)
 KRAKEN_CODES = {"XXBT": "BTC", "XETH": "ETH", "ZUSD": "USD"}
 
 
@@ -44,6 +48,8 @@ def expected(exchange, wallet):
     for code, raw in coins.items():
         parts = raw if isinstance(raw, dict) else {"free": raw}
         out[code] = Decimal(parts.get("free", "0")) + Decimal(parts.get("locked", "0"))
+        if wallet == "perps":  # hyperliquid's positions: their unrealised PnL
+            out[code] += Decimal(parts.get("upl", "0"))
     return out
 
 
@@ -142,6 +148,31 @@ def bybit_earn(category):
     return fetch
 
 
+def hyperliquid_spot(ex):
+    b = ex.fetch_balance({"type": "spot"})
+    return None, {r["coin"]: Decimal(r["total"]) for r in b["info"]["balances"]}
+
+
+def hyperliquid_perps(ex):
+    """The collateral (USDC) and each position's unrealised PnL, from the raw payload."""
+    state = ex.fetch_balance()["info"]
+    raw = {
+        p["position"]["coin"]: Decimal(p["position"]["unrealizedPnl"])
+        for p in state["assetPositions"]
+    }
+    pnl = sum(raw.values(), Decimal(0))
+    raw["USDC"] = Decimal(state["marginSummary"]["accountValue"]) - pnl
+    return None, raw
+
+
+def hyperliquid_info(kind, read):
+    def fetch(ex):
+        return None, read(ex.public_post_info({"type": kind, "user": ex.walletAddress}))
+
+    fetch.__name__ = f"hyperliquid_{kind}"
+    return fetch
+
+
 def kucoin_spot(ex):
     b = ex.fetch_balance()
     return b["total"], {r["currency"]: Decimal(r["balance"]) for r in b["info"]["data"]}
@@ -165,6 +196,31 @@ WALLET_CASES = [
     ("bybit", "funding", bybit_funding),
     ("bybit", "earn_flexible", bybit_earn("FlexibleSaving")),
     ("bybit", "earn_onchain", bybit_earn("OnChain")),
+    ("hyperliquid", "spot", hyperliquid_spot),
+    ("hyperliquid", "perps", hyperliquid_perps),
+    (
+        "hyperliquid",
+        "staking",
+        hyperliquid_info(
+            "delegatorSummary",
+            lambda r: {"HYPE": Decimal(r["delegated"]) + Decimal(r["undelegated"])},
+        ),
+    ),
+    (
+        "hyperliquid",
+        "unstaking",
+        hyperliquid_info(
+            "delegatorSummary", lambda r: {"HYPE": Decimal(r["totalPendingWithdrawal"])}
+        ),
+    ),
+    (
+        "hyperliquid",
+        "vaults",
+        hyperliquid_info(
+            "userVaultEquities",
+            lambda rows: {r["vaultAddress"]: Decimal(r["equity"]) for r in rows},
+        ),
+    ),
     ("kucoin", "spot", kucoin_spot),
 ]
 TICKER_FIELDS = {
@@ -173,12 +229,16 @@ TICKER_FIELDS = {
     "okx": lambda info: info["last"],
     "coinbase": lambda info: info["price"],
     "bybit": lambda info: info["lastPrice"],
+    "hyperliquid": lambda info: info["markPx"],
     "kucoin": lambda info: info["last"],
 }
 # kucoin with credentials: currencies, symbols, contracts, margin and isolated symbols; it also
 # loads every ticker for the fees, the same request as fetch_tickers, so counted as a ticker.
-MARKET_REQUESTS = {"binance": 1, "kraken": 2, "okx": 2, "coinbase": 6, "bybit": 2, "kucoin": 5}
-TICKER_REQUESTS = {"kucoin": 2}
+# hyperliquid: spotMeta, and spotMetaAndAssetCtxs, the request fetch_tickers makes too (a ticker).
+MARKET_REQUESTS = {
+    "binance": 1, "kraken": 2, "okx": 2, "coinbase": 6, "bybit": 2, "hyperliquid": 1, "kucoin": 5,
+}  # fmt: skip
+TICKER_REQUESTS = {"kucoin": 2, "hyperliquid": 2}
 # Valid shapes (kraken: base64; coinbase: not CDP-like, i.e. no trailing "=") but wrong.
 WRONG_SECRETS = {"kraken": "d3Jvbmctc2VjcmV0LXh4"}
 
@@ -248,7 +308,7 @@ def test_fetch_tickers_returns_the_scenario_prices(make_exchange, scenario, name
         assert TICKER_FIELDS[name](tickers[symbol]["info"]) == price
 
 
-@pytest.mark.parametrize("name", EXCHANGES)
+@pytest.mark.parametrize("name", SIGNED)
 def test_wrong_secret_fails_as_the_real_exchange_does(make_exchange, name):
     ex = make_exchange(name, secret=WRONG_SECRETS.get(name, "wrong-secret"))
     with pytest.raises(ExchangeError) as caught:
@@ -262,7 +322,7 @@ def test_wrong_okx_passphrase_is_an_authentication_error(make_exchange):
         sync(make_exchange("okx", password="wrong-pass"))
 
 
-@pytest.mark.parametrize("name", EXCHANGES)
+@pytest.mark.parametrize("name", SIGNED)
 def test_unknown_key_raises_authentication_error(make_exchange, name):
     with pytest.raises(AuthenticationError):
         sync(make_exchange(name, apiKey="unknown-key"))
@@ -509,7 +569,7 @@ def test_demo_scenario_loads():
     scenario = Scenario.load(ROOT / "sandbox" / "scenarios" / "demo.json")
     # The demo shows the dedicated adapters; the generic one's exchange is for the tests.
     assert {ex for ex, _ in scenario.accounts} == set(SUPPORTED_EXCHANGES)
-    assert len(scenario.accounts) == 10
+    assert len(scenario.accounts) == 2 * len(SUPPORTED_EXCHANGES)  # one per fund
 
 
 # A master key's sub-accounts: the listing and the balance routes, as each exchange documents.
