@@ -12,8 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from portfolio.exchanges.errors import Malformed
-from portfolio.exchanges.errors import CredentialFormatError
+from portfolio.exchanges.errors import CredentialFormatError, Malformed
 from portfolio.exchanges.rows import Pager, Parser
 
 
