@@ -29,12 +29,13 @@ WALLETS: dict[str, tuple[str, ...]] = {
     "okx": ("trading", "funding", "savings"),
     "coinbase": ("spot",),
     "bybit": ("unified", "funding", "earn_flexible", "earn_onchain"),
-    # The generic adapter's emulated exchange: ccxt's fetch_balance reads the spot wallet only.
-    "kucoin": ("spot",),
+    # The generic adapter's emulated exchange: ccxt's fetch_balance reads the spot wallet only;
+    # the funding wallet ("wallet") is in the same answer and must not be counted.
+    "latoken": ("spot", "wallet"),
 }
 EXCHANGES: tuple[str, ...] = tuple(WALLETS)
 # The emulated exchanges without a dedicated adapter: the app reads them with the generic one.
-GENERIC: tuple[str, ...] = ("kucoin",)
+GENERIC: tuple[str, ...] = ("latoken",)
 PERMISSIONS: tuple[str, ...] = ("read", "trade", "margin", "futures", "withdraw", "transfer")
 ZERO = Decimal(0)
 

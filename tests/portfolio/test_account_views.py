@@ -63,7 +63,7 @@ def test_add_page_offers_every_exchange_counterweight_can_sync_dedicated_first(t
     assert values[:5] == ["binance", "kraken", "okx", "coinbase", "bybit"]
     # Every other ccxt exchange reads balances (4.5.90: all 104 have fetchBalance).
     assert sorted(values) == sorted(ccxt.exchanges)
-    assert ("kucoin", "KuCoin (spot)") in options
+    assert ("latoken", "Latoken (spot)") in options
 
 
 def test_wallets_an_exchange_lacks_are_dropped(tenants):

@@ -17,7 +17,7 @@ from sandbox.emulator import Emulator, run_emulator
 from tests.portfolio.test_exchanges import BALANCE_PATHS, SCENARIO, creds
 
 D = Decimal
-PATHS = BALANCE_PATHS | {"coinbase": "/v2/accounts", "kucoin": "/api/v1/accounts"}
+PATHS = BALANCE_PATHS | {"coinbase": "/v2/accounts", "latoken": "/v2/auth/account"}
 Sync = Callable[..., FetchedAccount]
 
 
@@ -472,17 +472,32 @@ ERROR_BODIES: dict[str, dict[str, tuple[int, Any, str]]] = {
             "clock",
         ),
     },
-    # Read by the generic adapter: classified by ccxt's own table for kucoin (500000 is
-    # ExchangeNotAvailable, 400002 InvalidNonce), none of ours.
-    "kucoin": {
-        "5xx-json": (500, {"code": "500000", "msg": "Internal Server Error"}, "maintenance"),
-        "error-in-200": (200, {"code": "500000", "msg": "Internal Server Error"}, "maintenance"),
-        "nonce": (
-            401,
+    # Read by the generic adapter: classified by ccxt's own table for latoken (error
+    # SERVICE_UNAVAILABLE is ExchangeNotAvailable, the message "request expired or bad"
+    # InvalidNonce), none of ours; bodies as latoken documents them.
+    "latoken": {
+        "5xx-json": (
+            500,
+            {"message": "Internal Server Error", "error": "INTERNAL_ERROR", "status": "FAILURE"},
+            "maintenance",
+        ),
+        "error-in-200": (
+            200,
             {
-                "code": "400002",
-                "msg": "KC-API-TIMESTAMP Invalid -- Time differs from server time by more than "
-                "5 seconds",
+                "result": False,
+                "message": "requested information currently not available",
+                "error": "SERVICE_UNAVAILABLE",
+                "status": "FAILURE",
+            },
+            "maintenance",
+        ),
+        "nonce": (
+            400,
+            {
+                "result": False,
+                "message": "request expired or bad <timeAlive>/<timestamp> format",
+                "error": "BAD_REQUEST",
+                "status": "FAILURE",
             },
             "clock",
         ),

@@ -140,7 +140,7 @@ def test_the_registry_says_which_adapter_reads_each_exchange_row(db):
     assert {s for s, r in report.readers.items() if r == "dedicated"} == {
         "binance", "kraken", "okx", "coinbase", "bybit",
     }  # fmt: skip
-    assert report.readers["kucoin"] == report.readers["cryptocom"] == "generic"
+    assert report.readers["upbit"] == "generic"
     assert report.readers["ftx"] == ""
     assert "exchanges read by dedicated adapter: binance, bybit, coinbase, kraken, okx" in (
         report.summary()

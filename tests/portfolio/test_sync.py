@@ -42,11 +42,7 @@ KEYS = {
     "coinbase": {"apiKey": "test-coinbase-key", "secret": "test-coinbase-secret"},
     "bybit": {"apiKey": "test-bybit-key", "secret": "test-bybit-secret"},
     # Read by the generic adapter (ccxt's unified fetch_balance).
-    "kucoin": {
-        "apiKey": "test-kucoin-key",
-        "secret": "test-kucoin-secret",
-        "password": "test-kucoin-pass",
-    },
+    "latoken": {"apiKey": "test-latoken-key", "secret": "test-latoken-secret"},
 }
 
 
