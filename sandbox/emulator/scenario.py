@@ -29,6 +29,16 @@ WALLETS: dict[str, tuple[str, ...]] = {
     "okx": ("trading", "funding", "savings"),
     "coinbase": ("spot",),
     "bybit": ("unified", "funding", "earn_flexible", "earn_onchain"),
+    "kucoin": (
+        "main",
+        "trade",
+        "margin",
+        "isolated",
+        "futures",
+        "earn_flexible",
+        "earn_locked",
+        "staking",
+    ),
     # The generic adapter's emulated exchange: ccxt's fetch_balance reads the spot wallet only;
     # the funding wallet ("wallet") is in the same answer and must not be counted.
     "latoken": ("spot", "wallet"),
