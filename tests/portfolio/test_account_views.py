@@ -278,4 +278,5 @@ def test_edit_form_asks_the_accounts_exchange_credentials(tenants):
     page = login(tenants.alice).get(reverse("sources:edit_exchange_account", args=[account.pk]))
     form = page.context["form"]
     assert [f for f in form.fields if f != "wallets"] == ["api_key", "secret", "password"]
-    assert [value for value, _ in form.fields["wallets"].choices] == ["spot"]
+    wallets = [value for value, _ in form.fields["wallets"].choices]
+    assert wallets == ["spot", "funding", "earn", "margin", "futures"]

@@ -177,6 +177,64 @@ NEGATIVE = {
         "/v2/accounts",
         {"pagination": {}, "data": [{"id": "a1", "balance": {"amount": "-4", "currency": "BTC"}}]},
     ),
+    "kucoin spot": (
+        "kucoin",
+        "spot",
+        "/api/v1/accounts",
+        {
+            "code": "200000",
+            "data": [
+                {
+                    "id": "a1",
+                    "currency": "BTC",
+                    "type": "trade",
+                    "balance": "-6",
+                    "available": "-6",
+                    "holds": "0",
+                },
+            ],
+        },
+    ),
+    "kucoin funding": (
+        "kucoin",
+        "funding",
+        "/api/v1/accounts",
+        {
+            "code": "200000",
+            "data": [
+                {
+                    "id": "m1",
+                    "currency": "USDT",
+                    "type": "main",
+                    "balance": "-800",
+                    "available": "-800",
+                    "holds": "0",
+                },
+            ],
+        },
+    ),
+    "kucoin earn": (
+        "kucoin",
+        "earn",
+        "/api/v1/earn/hold-assets",
+        {
+            "code": "200000",
+            "data": {
+                "totalNum": 1,
+                "currentPage": 1,
+                "pageSize": 500,
+                "totalPage": 1,
+                "items": [
+                    {
+                        "orderId": "o1",
+                        "productCategory": "STAKING",
+                        "currency": "KCS",
+                        "holdAmount": "-60",
+                    }
+                ],
+            },
+        },
+    ),
 }
 
 
@@ -198,6 +256,9 @@ def test_negative_where_the_exchange_reports_a_liability_is_a_debt(sync, emulato
     answer(emulator, "bybit", PATHS["bybit"], {"retCode": 0, "result": unified})
     assert amounts(sync("bybit", ["spot"])) == {("USDT", "margin"): D("-10")}
     assert amounts(sync("binance", ["margin"]))[("USDT", "margin")] == D("-1001.5")
+    cross = {"accounts": [{"currency": "USDT", "total": "100", "liability": "300.25"}]}
+    answer(emulator, "kucoin", "/api/v3/margin/accounts", {"code": "200000", "data": cross})
+    assert amounts(sync("kucoin", ["margin"])) == {("USDT", "margin"): D("-200.25")}
 
 
 def test_an_unreadable_liability_field_is_refused_not_compared(sync, emulator):
@@ -401,6 +462,11 @@ UNREADABLE_PERMISSIONS = {
         "/v5/user/query-api",
         {"retCode": 0, "result": {"permissions": {"Wallet": []}}},
     ),
+    "kucoin without permission": (
+        "kucoin",
+        "/api/v1/user/api-key",
+        {"code": "200000", "data": {"apiKey": "k", "ipWhitelist": ""}},
+    ),
 }
 
 
@@ -469,6 +535,20 @@ ERROR_BODIES: dict[str, dict[str, tuple[int, Any, str]]] = {
         "nonce": (
             200,
             {"retCode": 10002, "retMsg": "check your server timestamp"} | BYBIT,
+            "clock",
+        ),
+    },
+    # Bodies as KuCoin documents them: 500000 internal error, 400002 KC-API-TIMESTAMP.
+    "kucoin": {
+        "5xx-json": (500, {"code": "500000", "msg": "Internal Server Error"}, "maintenance"),
+        "error-in-200": (200, {"code": "500000", "msg": "Internal Server Error"}, "maintenance"),
+        "nonce": (
+            401,
+            {
+                "code": "400002",
+                "msg": "KC-API-TIMESTAMP Invalid -- Time differs from server time by more than "
+                "5 seconds",
+            },
             "clock",
         ),
     },
@@ -630,8 +710,12 @@ def test_bybit_equity_splits_into_wallet_and_futures_pnl(sync, emulator):
 
 def test_bybit_wallet_is_the_ledger_and_futures_the_rest_of_the_equity(sync, emulator):
     # The reported PnL is rounded (a recorded XRP row): futures keeps the equity whole.
-    xrp = {"coin": "XRP", "equity": "38.47905187", "walletBalance": "40.05245888",
-           "unrealisedPnl": "-1.573407"}  # fmt: skip
+    xrp = {
+        "coin": "XRP",
+        "equity": "38.47905187",
+        "walletBalance": "40.05245888",
+        "unrealisedPnl": "-1.573407",
+    }
     answer(emulator, "bybit", PATHS["bybit"], bybit_coins(xrp))
     assert amounts(sync("bybit", ["spot"])) == {
         ("XRP", "spot"): D("40.05245888"),
@@ -641,8 +725,13 @@ def test_bybit_wallet_is_the_ledger_and_futures_the_rest_of_the_equity(sync, emu
 
 def test_bybit_debt_stays_margin_and_its_pnl_is_futures(sync, emulator):
     # With a debt, walletBalance (gross of which borrowing?) is not the wallet: equity - PnL is.
-    coin = {"coin": "USDT", "equity": "-5", "walletBalance": "1000", "borrowAmount": "10",
-            "unrealisedPnl": "5"}  # fmt: skip
+    coin = {
+        "coin": "USDT",
+        "equity": "-5",
+        "walletBalance": "1000",
+        "borrowAmount": "10",
+        "unrealisedPnl": "5",
+    }
     answer(emulator, "bybit", PATHS["bybit"], bybit_coins(coin))
     assert amounts(sync("bybit", ["spot"])) == {
         ("USDT", "margin"): D("-10"),
@@ -660,8 +749,12 @@ def test_okx_eq_splits_into_cash_and_futures_pnl(sync, emulator):
 
 
 def test_binance_futures_wallet_and_pnl_merge_into_margin_balance(sync, emulator):
-    asset = {"asset": "USDT", "walletBalance": "3100", "unrealizedProfit": "-50.5",
-             "marginBalance": "3049.5"}  # fmt: skip
+    asset = {
+        "asset": "USDT",
+        "walletBalance": "3100",
+        "unrealizedProfit": "-50.5",
+        "marginBalance": "3049.5",
+    }
     answer(emulator, "binance", "/fapi/v3/account", {"assets": [asset]})
     assert amounts(sync("binance", ["futures"])) == {("USDT", "futures"): D("3049.5")}
 

@@ -25,7 +25,7 @@ from tests.conftest import TEST_SCENARIO
 from tests.portfolio.test_exchange_boundary import ERROR_BODIES, UNREADABLE_PERMISSIONS
 from tests.portfolio.test_sync import KEYS, holdings_of, make_account, run
 
-DEDICATED = ("binance", "kraken", "okx", "coinbase", "bybit")
+DEDICATED = ("binance", "kraken", "okx", "coinbase", "bybit", "kucoin")
 GENERIC = "latoken"  # read by the generic adapter: ccxt's unified fetch_balance
 EXCHANGES = (*DEDICATED, GENERIC)
 # The wallet every account of the test scenario holds BTC in: its scenario name, its balance
@@ -36,6 +36,7 @@ PRIMARY: dict[str, tuple[str, str, str, str]] = {
     "okx": ("trading", "/api/v5/account/balance", "BTC", "3"),
     "coinbase": ("spot", "/v2/accounts", "BTC", "4"),
     "bybit": ("unified", "/v5/account/wallet-balance", "BTC", "5"),
+    "kucoin": ("trade", "/api/v1/accounts", "BTC", "6"),
     "latoken": ("spot", "/v2/auth/account", "BTC", "6"),
 }
 # An asset only the account's own exchange prices (the reference exchange does not).
@@ -45,6 +46,7 @@ OWN_QUOTE = {
     "okx": ("OKB/USDT", "OKB", "50"),
     "coinbase": ("USDC/USD", "USDC", "1"),
     "bybit": ("MNT/USDT", "MNT", "0.8"),
+    "kucoin": ("KCS/USDT", "KCS", "10"),
     "latoken": ("LA/USDT", "LA", "0.05"),
 }
 REJECTED_KEY: dict[str, tuple[int, Any]] = {
@@ -53,6 +55,7 @@ REJECTED_KEY: dict[str, tuple[int, Any]] = {
     "okx": (401, {"code": "50111", "msg": "Invalid OK-ACCESS-KEY", "data": []}),
     "coinbase": (401, {"errors": [{"id": "authentication_error", "message": "invalid api key"}]}),
     "bybit": (401, {"retCode": 10003, "retMsg": "API key is invalid.", "result": {}}),
+    "kucoin": (401, {"code": "400003", "msg": "KC-API-KEY not exists"}),
     "latoken": (
         401,
         {
@@ -172,13 +175,18 @@ def first_row_twice(payload: Any, exchange: str, amount: str | None) -> str:
         "okx": lambda p: p["data"][0]["details"],
         "coinbase": lambda p: p["data"],
         "bybit": lambda p: p["result"]["list"][0]["coin"],
+        "kucoin": lambda p: p["data"],
         "latoken": lambda p: p,
     }[exchange](payload)
     again = dict(rows[0])
     if amount:
-        field = {"binance": "free", "okx": "eq", "bybit": "equity", "latoken": "available"}.get(
-            exchange
-        )
+        field = {
+            "binance": "free",
+            "okx": "eq",
+            "bybit": "equity",
+            "kucoin": "balance",
+            "latoken": "available",
+        }.get(exchange)
         if field:
             again[field] = amount
         else:
@@ -243,7 +251,7 @@ FAULTS: dict[str, Fault] = {
     # Only the exchanges whose adapter reads the key's permissions (the generic adapter does
     # not: ccxt has no unified call for them).
     "unreadable permissions": Fault(
-        unreadable_permissions, OK, "", None, only=("binance", "okx", "bybit")
+        unreadable_permissions, OK, "", None, only=("binance", "okx", "bybit", "kucoin")
     ),
     "quote too small to store": Fault(own_price("0.0000000000000000001"), OK, "", None),
     "quote jumps 20x": Fault(own_price("20000"), OK, "", None),

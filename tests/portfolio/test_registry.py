@@ -138,11 +138,11 @@ def test_the_registry_says_which_adapter_reads_each_exchange_row(db):
     )
     assert set(report.readers) == rows  # the rated rows only: no row per ccxt exchange
     assert {s for s, r in report.readers.items() if r == "dedicated"} == {
-        "binance", "kraken", "okx", "coinbase", "bybit",
+        "binance", "kraken", "okx", "coinbase", "bybit", "kucoin",
     }  # fmt: skip
     assert report.readers["upbit"] == "generic"
     assert report.readers["ftx"] == ""
-    assert "exchanges read by dedicated adapter: binance, bybit, coinbase, kraken, okx" in (
+    assert "exchanges read by dedicated adapter: binance, bybit, coinbase, kraken, kucoin, okx" in (
         report.summary()
     )
     assert "no adapter: ftx" in report.summary()
