@@ -1,5 +1,5 @@
 """Offline exchange emulator: answers ccxt's real classes for binance, kraken, okx, coinbase
-and bybit (the dedicated adapters) and kucoin (read by the generic adapter) from a scenario file,
+and bybit (the dedicated adapters) and latoken (read by the generic adapter) from a scenario file,
 with fault injection and request counting. No Django here."""
 
 from __future__ import annotations

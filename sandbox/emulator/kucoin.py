@@ -1,25 +1,39 @@
-"""kucoin: the generic adapter's emulated exchange (ccxt's unified fetch_balance, no module of
-ours), serving every request ccxt's kucoin class makes on the way.
+"""kucoin: every wallet the dedicated adapter reads, and every request ccxt's kucoin class
+makes on the way.
 
 Traced by running ccxt against the emulator: loading markets asks for the currencies
-(/api/v3/currencies), the spot symbols (/api/v2/symbols), every ticker
-(/api/v1/market/allTickers, for the fees) and the futures contracts (/api/v1/contracts/active
-on api-futures, served empty: no futures here); with credentials (the app's market loader has
-none, the emulator's own tests do) also the margin and isolated symbols (/api/v3/margin/symbols,
-/api/v1/isolated/symbols, empty) and whether the account is high-frequency
-(/api/v1/hf/accounts/opened, false: the classic trade account). fetch_balance asks for the
-account mode (/api/ua/v1/account/mode, CLASSIC so that the classic endpoints are used), then the
-trade accounts (/api/v1/accounts?type=trade) in the shape of the recorded real payload
-(/work/shared/ccxt-recorded/kucoin.json): id, currency, type, balance, available, holds.
+(/api/v3/currencies) and the spot symbols (/api/v2/symbols); ccxt's defaults also ask every
+ticker (/api/v1/market/allTickers, for the fees) and the futures contracts
+(/api/v1/contracts/active on api-futures, served empty), which the app's options skip; with
+credentials (the app's market loader has none, the emulator's own tests do) also the margin and
+isolated symbols (/api/v3/margin/symbols, /api/v1/isolated/symbols, empty), the account mode
+(/api/ua/v1/account/mode, CLASSIC) and whether the account is high-frequency
+(/api/v1/hf/accounts/opened, false).
+
+Wallets (scenario wallet: endpoint, in KuCoin's documented shape):
+- trade, main: /api/v1/accounts (all types, or the asked `type`), as the recorded real payload
+  (/work/shared/ccxt-recorded/kucoin.json): id, currency, type, balance, available, holds;
+- margin: /api/v3/margin/accounts (cross), liability = borrowed + interest, with
+  liabilityPrincipal and liabilityInterest;
+- isolated: /api/v3/isolated/accounts, one <code>-USDT position per base currency, the USDT
+  holding in the first;
+- futures: /api/v1/account-overview on api-futures, per `currency` (XBT by default), amounts as
+  JSON numbers as KuCoin's futures API sends them: marginBalance = free + locked, unrealisedPNL
+  = the scenario's upl, accountEquity their sum;
+- earn_flexible, earn_locked, staking: /api/v1/earn/hold-assets (paged by currentPage and
+  pageSize), categories DEMAND, ACTIVITY and STAKING; the locked ones end on LOCK_END_MS.
+Key permissions: /api/v1/user/api-key, `permission` from the scenario's flags.
 
 The key (KC-API-KEY), the passphrase (KC-API-PASSPHRASE, ccxt's key version 2: base64
 HMAC-SHA256 of the password keyed with the secret) and the signature (KC-API-SIGN: base64
-HMAC-SHA256 of timestamp + method + path with query + body) are all verified.
+HMAC-SHA256 of timestamp + method + path with query + body) are all verified, on both hosts;
+a wrong one is answered as KuCoin does (401, 400003/400004/400005).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 from sandbox.emulator.common import (
@@ -36,10 +50,29 @@ from sandbox.emulator.common import (
     now_ms,
     same,
 )
-from sandbox.emulator.scenario import Account, Holding, Scenario, fmt, split_symbol
+from sandbox.emulator.scenario import ZERO, Account, Holding, Scenario, fmt, split_symbol
 
 NAME = "kucoin"
 OK = "200000"
+# The scenario's wallets: /api/v1/accounts types, and the earn products with their category
+# and whether they lock until a date.
+ACCOUNT_TYPES = ("trade", "main")
+EARN_PRODUCTS = {
+    "earn_flexible": ("DEMAND", False),
+    "earn_locked": ("ACTIVITY", True),
+    "staking": ("STAKING", True),
+}
+ISOLATED_QUOTE = "USDT"
+LOCK_START_MS = 1764547200000  # 2025-12-01 00:00 UTC
+LOCK_END_MS = 1798761600000  # 2027-01-01 00:00 UTC: every locked product ends then
+# Scenario permissions and KuCoin's names for them.
+PERMISSION_NAMES = {
+    "trade": "Spot",
+    "margin": "Margin",
+    "futures": "Futures",
+    "transfer": "InnerTransfer",
+    "withdraw": "Withdrawal",
+}
 
 
 def ok(data: Any) -> Reply:
@@ -138,23 +171,131 @@ def hf_opened(request: Request, scenario: Scenario, account: Account) -> Reply:
     return ok(False)
 
 
-def account_id(code: str) -> str:
-    """A stable 24-hex id per currency, as kucoin's account ids look."""
-    return hashlib.sha256(f"{NAME}-{code}".encode()).hexdigest()[:24]
+def account_id(kind: str, code: str) -> str:
+    """A stable 24-hex id per account, as kucoin's account ids look."""
+    return hashlib.sha256(f"{NAME}-{kind}-{code}".encode()).hexdigest()[:24]
 
 
 def accounts(request: Request, scenario: Scenario, account: Account) -> Reply:
+    """Every account of /api/v1/accounts (main and trade), or those of the asked type."""
     wanted = request.query.get("type", "")
-    if wanted and wanted != "trade":
-        return ok([])  # only the trade (spot) wallet is in the scenario
-    return ok([account_row(code, h) for code, h in account.wallet("spot").items()])
+    found = [
+        account_row(kind, code, holding)
+        for kind in ACCOUNT_TYPES
+        if not wanted or wanted == kind
+        for code, holding in account.wallet(kind).items()
+    ]
+    return ok(found)
 
 
-def account_row(code: str, holding: Holding) -> dict[str, str]:
+def account_row(kind: str, code: str, holding: Holding) -> dict[str, str]:
     return {
-        "id": account_id(code), "currency": code, "type": "trade",
+        "id": account_id(kind, code), "currency": code, "type": kind,
         "balance": fmt(holding.total), "available": fmt(holding.free), "holds": fmt(holding.locked),
     }  # fmt: skip
+
+
+def margin_asset(code: str, holding: Holding) -> dict[str, Any]:
+    """One currency of a margin account as the v3 endpoints document it: liability is the
+    principal plus the accrued interest."""
+    owed = holding.borrowed + holding.interest
+    return {
+        "currency": code, "total": fmt(holding.total), "available": fmt(holding.free),
+        "hold": fmt(holding.locked), "liability": fmt(owed),
+        "liabilityPrincipal": fmt(holding.borrowed), "liabilityInterest": fmt(holding.interest),
+        "maxBorrowSize": "0", "borrowEnabled": True, "transferInEnabled": True,
+    }  # fmt: skip
+
+
+def cross_margin(request: Request, scenario: Scenario, account: Account) -> Reply:
+    wallet = account.wallet("margin")
+    return ok({
+        "totalAssetOfQuoteCurrency": "0", "totalLiabilityOfQuoteCurrency": "0",
+        "debtRatio": "0", "status": "EFFECTIVE",
+        "accounts": [margin_asset(code, holding) for code, holding in wallet.items()],
+    })  # fmt: skip
+
+
+def isolated_positions(wallet: dict[str, Holding]) -> list[dict[str, Any]]:
+    """One position per base currency against USDT; the USDT holding sits in the first."""
+    quote = wallet.get(ISOLATED_QUOTE, Holding(free=ZERO))
+    bases = [code for code in wallet if code != ISOLATED_QUOTE]
+    return [
+        isolated_position(code, wallet[code], quote if i == 0 else Holding(free=ZERO))
+        for i, code in enumerate(bases)
+    ]
+
+
+def isolated_position(base: str, held: Holding, quote: Holding) -> dict[str, Any]:
+    return {
+        "symbol": f"{base}-{ISOLATED_QUOTE}", "status": "EFFECTIVE", "debtRatio": "0",
+        "baseAsset": margin_asset(base, held), "quoteAsset": margin_asset(ISOLATED_QUOTE, quote),
+    }  # fmt: skip
+
+
+def isolated_margin(request: Request, scenario: Scenario, account: Account) -> Reply:
+    return ok({
+        "totalAssetOfQuoteCurrency": "0", "totalLiabilityOfQuoteCurrency": "0",
+        "timestamp": now_ms(), "assets": isolated_positions(account.wallet("isolated")),
+    })  # fmt: skip
+
+
+def futures_overview(request: Request, scenario: Scenario, account: Account) -> Reply:
+    """KuCoin's futures API answers numbers, not strings: written out as the exact digits."""
+    code = request.query.get("currency") or "XBT"
+    holding = account.wallet("futures").get(code, Holding(free=ZERO))
+    wallet = holding.total
+    fields = {
+        "accountEquity": wallet + holding.upl, "unrealisedPNL": holding.upl,
+        "marginBalance": wallet, "positionMargin": ZERO, "orderMargin": holding.locked,
+        "frozenFunds": ZERO, "availableBalance": holding.free,
+    }  # fmt: skip
+    numbers = ",".join(f'"{name}":{fmt(value)}' for name, value in fields.items())
+    body = f'{{"code":"{OK}","data":{{{numbers},"currency":{json.dumps(code)}}}}}'
+    return Reply(200, body.encode())
+
+
+def earn_item(kind: str, code: str, holding: Holding) -> dict[str, Any]:
+    category, locked = EARN_PRODUCTS[kind]
+    return {
+        "orderId": account_id(kind, code), "productId": account_id(f"{kind}-product", code),
+        "productCategory": category, "productType": "TIME" if locked else "DEMAND",
+        "currency": code, "incomeCurrency": code, "returnRate": "0.05",
+        "holdAmount": fmt(holding.total), "redeemedAmount": "0", "redeemingAmount": "0",
+        "lockStartTime": LOCK_START_MS if locked else None,
+        "lockEndTime": LOCK_END_MS if locked else None, "purchaseTime": LOCK_START_MS,
+        "redeemPeriod": 3 if locked else 0, "status": "LOCKED",
+        "earlyRedeemSupported": 0 if locked else 1,
+    }  # fmt: skip
+
+
+def hold_assets(request: Request, scenario: Scenario, account: Account) -> Reply:
+    items = [
+        earn_item(kind, code, holding)
+        for kind in EARN_PRODUCTS
+        for code, holding in account.wallet(kind).items()
+    ]
+    page = max(int(request.query.get("currentPage") or 1), 1)
+    size = max(int(request.query.get("pageSize") or 15), 1)
+    pages = max((len(items) + size - 1) // size, 1)
+    return ok({
+        "totalNum": len(items), "items": items[(page - 1) * size : page * size],
+        "currentPage": page, "pageSize": size, "totalPage": pages,
+    })  # fmt: skip
+
+
+def permission_names(account: Account) -> str:
+    names = ["General"]
+    names += [n for p, n in PERMISSION_NAMES.items() if account.can(p)]
+    return ",".join(names)
+
+
+def api_key_info(request: Request, scenario: Scenario, account: Account) -> Reply:
+    return ok({
+        "remark": account.label, "apiKey": account.api_key, "apiVersion": 3,
+        "permission": permission_names(account), "ipWhitelist": "127.0.0.1",
+        "createdAt": LOCK_START_MS, "uid": 165111215, "isMaster": True,
+    })  # fmt: skip
 
 
 ROUTES = {
@@ -167,6 +308,11 @@ ROUTES = {
     ("GET", "/api/ua/v1/account/mode"): Route(ACCOUNT, account_mode, private=True),
     ("GET", "/api/v1/hf/accounts/opened"): Route(ACCOUNT, hf_opened, private=True),
     ("GET", "/api/v1/accounts"): Route(BALANCE, accounts, private=True),
+    ("GET", "/api/v3/margin/accounts"): Route(BALANCE, cross_margin, private=True),
+    ("GET", "/api/v3/isolated/accounts"): Route(BALANCE, isolated_margin, private=True),
+    ("GET", "/api/v1/account-overview"): Route(BALANCE, futures_overview, private=True),
+    ("GET", "/api/v1/earn/hold-assets"): Route(BALANCE, hold_assets, private=True),
+    ("GET", "/api/v1/user/api-key"): Route(ACCOUNT, api_key_info, private=True),
 }
 
 SPEC = ExchangeSpec(NAME, "KC-API-KEY", ROUTES, authenticate)

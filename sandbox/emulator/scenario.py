@@ -35,12 +35,23 @@ WALLETS: dict[str, tuple[str, ...]] = {
     # staking: HYPE delegated (free) and undelegated (locked); unstaking: the withdrawal
     # queue; vaults: equity per vault address.
     "hyperliquid": ("spot", "perps", "staking", "unstaking", "vaults"),
-    # The generic adapter's emulated exchange: ccxt's fetch_balance reads the spot wallet only.
-    "kucoin": ("spot",),
+    "kucoin": (
+        "main",
+        "trade",
+        "margin",
+        "isolated",
+        "futures",
+        "earn_flexible",
+        "earn_locked",
+        "staking",
+    ),
+    # The generic adapter's emulated exchange: ccxt's fetch_balance reads the spot wallet only;
+    # the funding wallet ("wallet") is in the same answer and must not be counted.
+    "latoken": ("spot", "wallet"),
 }
 EXCHANGES: tuple[str, ...] = tuple(WALLETS)
 # The emulated exchanges without a dedicated adapter: the app reads them with the generic one.
-GENERIC: tuple[str, ...] = ("kucoin",)
+GENERIC: tuple[str, ...] = ("latoken",)
 PERMISSIONS: tuple[str, ...] = ("read", "trade", "margin", "futures", "withdraw", "transfer")
 ZERO = Decimal(0)
 

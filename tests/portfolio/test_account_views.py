@@ -64,7 +64,7 @@ def test_add_page_offers_every_exchange_counterweight_can_sync_dedicated_first(t
     assert values[:5] == ["binance", "kraken", "okx", "coinbase", "bybit"]
     # Every other ccxt exchange reads balances (4.5.90: all 104 have fetchBalance).
     assert sorted(values) == sorted(ccxt.exchanges)
-    assert ("kucoin", "KuCoin (spot)") in options
+    assert ("latoken", "Latoken (spot)") in options
 
 
 def test_wallets_an_exchange_lacks_are_dropped(tenants):
@@ -320,4 +320,5 @@ def test_edit_form_asks_the_accounts_exchange_credentials(tenants):
     page = login(tenants.alice).get(reverse("sources:edit_exchange_account", args=[account.pk]))
     form = page.context["form"]
     assert [f for f in form.fields if f != "wallets"] == ["api_key", "secret", "password"]
-    assert [value for value, _ in form.fields["wallets"].choices] == ["spot"]
+    wallets = [value for value, _ in form.fields["wallets"].choices]
+    assert wallets == ["spot", "funding", "earn", "margin", "futures"]

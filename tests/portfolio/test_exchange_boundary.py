@@ -17,7 +17,7 @@ from sandbox.emulator import Emulator, run_emulator
 from tests.portfolio.test_exchanges import BALANCE_PATHS, SCENARIO, creds
 
 D = Decimal
-PATHS = BALANCE_PATHS | {"coinbase": "/v2/accounts", "kucoin": "/api/v1/accounts"}
+PATHS = BALANCE_PATHS | {"coinbase": "/v2/accounts", "latoken": "/v2/auth/account"}
 Sync = Callable[..., FetchedAccount]
 
 
@@ -200,6 +200,64 @@ NEGATIVE = {
         "/v2/accounts",
         {"pagination": {}, "data": [{"id": "a1", "balance": {"amount": "-4", "currency": "BTC"}}]},
     ),
+    "kucoin spot": (
+        "kucoin",
+        "spot",
+        "/api/v1/accounts",
+        {
+            "code": "200000",
+            "data": [
+                {
+                    "id": "a1",
+                    "currency": "BTC",
+                    "type": "trade",
+                    "balance": "-6",
+                    "available": "-6",
+                    "holds": "0",
+                },
+            ],
+        },
+    ),
+    "kucoin funding": (
+        "kucoin",
+        "funding",
+        "/api/v1/accounts",
+        {
+            "code": "200000",
+            "data": [
+                {
+                    "id": "m1",
+                    "currency": "USDT",
+                    "type": "main",
+                    "balance": "-800",
+                    "available": "-800",
+                    "holds": "0",
+                },
+            ],
+        },
+    ),
+    "kucoin earn": (
+        "kucoin",
+        "earn",
+        "/api/v1/earn/hold-assets",
+        {
+            "code": "200000",
+            "data": {
+                "totalNum": 1,
+                "currentPage": 1,
+                "pageSize": 500,
+                "totalPage": 1,
+                "items": [
+                    {
+                        "orderId": "o1",
+                        "productCategory": "STAKING",
+                        "currency": "KCS",
+                        "holdAmount": "-60",
+                    }
+                ],
+            },
+        },
+    ),
 }
 
 
@@ -221,6 +279,9 @@ def test_negative_where_the_exchange_reports_a_liability_is_a_debt(sync, emulato
     answer(emulator, "bybit", PATHS["bybit"], {"retCode": 0, "result": unified})
     assert amounts(sync("bybit", ["spot"])) == {("USDT", "margin"): D("-10")}
     assert amounts(sync("binance", ["margin"]))[("USDT", "margin")] == D("-1001.5")
+    cross = {"accounts": [{"currency": "USDT", "total": "100", "liability": "300.25"}]}
+    answer(emulator, "kucoin", "/api/v3/margin/accounts", {"code": "200000", "data": cross})
+    assert amounts(sync("kucoin", ["margin"])) == {("USDT", "margin"): D("-200.25")}
 
 
 def test_an_unreadable_liability_field_is_refused_not_compared(sync, emulator):
@@ -424,6 +485,11 @@ UNREADABLE_PERMISSIONS = {
         "/v5/user/query-api",
         {"retCode": 0, "result": {"permissions": {"Wallet": []}}},
     ),
+    "kucoin without permission": (
+        "kucoin",
+        "/api/v1/user/api-key",
+        {"code": "200000", "data": {"apiKey": "k", "ipWhitelist": ""}},
+    ),
 }
 
 
@@ -501,8 +567,7 @@ ERROR_BODIES: dict[str, dict[str, tuple[int, Any, str]]] = {
         "5xx-json": (500, {"error": "Internal server error"}, "maintenance"),
         "429-json": (429, {"error": "Too many requests"}, "rate_limit"),
     },
-    # Read by the generic adapter: classified by ccxt's own table for kucoin (500000 is
-    # ExchangeNotAvailable, 400002 InvalidNonce), none of ours.
+    # Bodies as KuCoin documents them: 500000 internal error, 400002 KC-API-TIMESTAMP.
     "kucoin": {
         "5xx-json": (500, {"code": "500000", "msg": "Internal Server Error"}, "maintenance"),
         "error-in-200": (200, {"code": "500000", "msg": "Internal Server Error"}, "maintenance"),
@@ -512,6 +577,36 @@ ERROR_BODIES: dict[str, dict[str, tuple[int, Any, str]]] = {
                 "code": "400002",
                 "msg": "KC-API-TIMESTAMP Invalid -- Time differs from server time by more than "
                 "5 seconds",
+            },
+            "clock",
+        ),
+    },
+    # Read by the generic adapter: classified by ccxt's own table for latoken (error
+    # SERVICE_UNAVAILABLE is ExchangeNotAvailable, the message "request expired or bad"
+    # InvalidNonce), none of ours; bodies as latoken documents them.
+    "latoken": {
+        "5xx-json": (
+            500,
+            {"message": "Internal Server Error", "error": "INTERNAL_ERROR", "status": "FAILURE"},
+            "maintenance",
+        ),
+        "error-in-200": (
+            200,
+            {
+                "result": False,
+                "message": "requested information currently not available",
+                "error": "SERVICE_UNAVAILABLE",
+                "status": "FAILURE",
+            },
+            "maintenance",
+        ),
+        "nonce": (
+            400,
+            {
+                "result": False,
+                "message": "request expired or bad <timeAlive>/<timestamp> format",
+                "error": "BAD_REQUEST",
+                "status": "FAILURE",
             },
             "clock",
         ),
@@ -645,8 +740,12 @@ def test_bybit_equity_splits_into_wallet_and_futures_pnl(sync, emulator):
 
 def test_bybit_wallet_is_the_ledger_and_futures_the_rest_of_the_equity(sync, emulator):
     # The reported PnL is rounded (a recorded XRP row): futures keeps the equity whole.
-    xrp = {"coin": "XRP", "equity": "38.47905187", "walletBalance": "40.05245888",
-           "unrealisedPnl": "-1.573407"}  # fmt: skip
+    xrp = {
+        "coin": "XRP",
+        "equity": "38.47905187",
+        "walletBalance": "40.05245888",
+        "unrealisedPnl": "-1.573407",
+    }
     answer(emulator, "bybit", PATHS["bybit"], bybit_coins(xrp))
     assert amounts(sync("bybit", ["spot"])) == {
         ("XRP", "spot"): D("40.05245888"),
@@ -656,8 +755,13 @@ def test_bybit_wallet_is_the_ledger_and_futures_the_rest_of_the_equity(sync, emu
 
 def test_bybit_debt_stays_margin_and_its_pnl_is_futures(sync, emulator):
     # With a debt, walletBalance (gross of which borrowing?) is not the wallet: equity - PnL is.
-    coin = {"coin": "USDT", "equity": "-5", "walletBalance": "1000", "borrowAmount": "10",
-            "unrealisedPnl": "5"}  # fmt: skip
+    coin = {
+        "coin": "USDT",
+        "equity": "-5",
+        "walletBalance": "1000",
+        "borrowAmount": "10",
+        "unrealisedPnl": "5",
+    }
     answer(emulator, "bybit", PATHS["bybit"], bybit_coins(coin))
     assert amounts(sync("bybit", ["spot"])) == {
         ("USDT", "margin"): D("-10"),
@@ -675,8 +779,12 @@ def test_okx_eq_splits_into_cash_and_futures_pnl(sync, emulator):
 
 
 def test_binance_futures_wallet_and_pnl_merge_into_margin_balance(sync, emulator):
-    asset = {"asset": "USDT", "walletBalance": "3100", "unrealizedProfit": "-50.5",
-             "marginBalance": "3049.5"}  # fmt: skip
+    asset = {
+        "asset": "USDT",
+        "walletBalance": "3100",
+        "unrealizedProfit": "-50.5",
+        "marginBalance": "3049.5",
+    }
     answer(emulator, "binance", "/fapi/v3/account", {"assets": [asset]})
     assert amounts(sync("binance", ["futures"])) == {("USDT", "futures"): D("3049.5")}
 

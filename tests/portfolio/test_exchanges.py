@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from portfolio import exchanges
 from portfolio.exchanges import ExchangeFault, fetch_account, fetch_quotes
+from portfolio.exchanges.rows import Lock
 from sandbox.emulator import Scenario, run_emulator
 from sandbox.urls import leftover_https
 
@@ -23,16 +25,22 @@ BALANCE_PATHS = {
     "bybit": "/v5/account/wallet-balance",
     # One endpoint for every call, routed by the body's type.
     "hyperliquid": "/info/spotClearinghouseState",
+    "kucoin": "/api/v1/accounts",
 }
 # Credential-less market loading: binance exchangeInfo; kraken Assets + AssetPairs; okx and bybit
 # spot instruments; coinbase currencies, crypto currencies, rates, spot and future products;
-# hyperliquid spotMeta and spotMetaAndAssetCtxs.
-MARKET_REQUESTS = {"binance": 1, "kraken": 2, "okx": 1, "coinbase": 5, "bybit": 1, "hyperliquid": 2}
+# hyperliquid spotMeta and spotMetaAndAssetCtxs; kucoin currencies and spot symbols.
+MARKET_REQUESTS = {
+    "binance": 1, "kraken": 2, "okx": 1, "coinbase": 5, "bybit": 1, "hyperliquid": 2, "kucoin": 2,
+}  # fmt: skip
 # Market requests the emulator counts as tickers: hyperliquid's spotMetaAndAssetCtxs is also
 # what fetch_tickers asks, the same request, and carries the prices.
 COUNTED_AS_TICKERS = {"hyperliquid": 1}
-# One full sync with markets cached: permissions + every wallet + one ticker request.
-SYNC_REQUESTS = {"binance": 9, "kraken": 2, "okx": 5, "coinbase": 2, "bybit": 6, "hyperliquid": 5}
+# One full sync with markets cached: permissions + every wallet + one ticker request (kucoin:
+# one accounts request for spot and funding, cross, isolated, futures per currency x3, earn).
+SYNC_REQUESTS = {
+    "binance": 9, "kraken": 2, "okx": 5, "coinbase": 2, "bybit": 6, "hyperliquid": 5, "kucoin": 9,
+}  # fmt: skip
 D = Decimal
 
 EXPECTED = {
@@ -98,6 +106,15 @@ EXPECTED = {
         ("HYPE", "staking"): ("HYPE", "125"),
         ("USDC", "earn"): ("USDC", "1000"),  # a vault's equity, locked until 2027-01-01
     },
+    "kucoin": {
+        ("BTC", "spot"): ("BTC", "6"),
+        ("KCS", "spot"): ("KCS", "40"),
+        ("USDT", "spot"): ("USDT", "1500"),
+        ("USDT", "funding"): ("USDT", "800"),
+        ("USDT", "margin"): ("USDT", "599.2"),  # total 1000 - liability 400 - interest 0.8
+        ("USDT", "futures"): ("USDT", "5075.25"),  # marginBalance 5000 + unrealisedPNL 75.25
+        ("KCS", "staking"): ("KCS", "60"),
+    },
 }
 
 
@@ -155,6 +172,13 @@ def by_key(result):
 def test_every_wallet_lands_exact_with_its_product(sync, exchange):
     want = {k: (code, D(v)) for k, (code, v) in EXPECTED[exchange].items()}
     assert by_key(sync(exchange)) == want
+
+
+def test_kucoin_locked_staking_carries_the_reported_end_date(sync):
+    staking = next(b for b in sync("kucoin").balances if b.product == "staking")
+    until = datetime(2027, 1, 1, tzinfo=UTC)
+    assert (staking.code, staking.amount) == ("KCS", D("60"))
+    assert staking.locks == (Lock(D("60"), until),)
 
 
 def test_eighteen_decimal_amount_survives_exactly(sync):
@@ -251,6 +275,7 @@ def test_key_permissions_reported_where_the_exchange_tells(sync, emulator):
     assert sync("binance").key_permissions == full
     assert sync("bybit").key_permissions == full
     assert sync("okx").key_permissions == {"read": True, "trade": True, "withdraw": False}
+    assert sync("kucoin").key_permissions == full
     assert sync("kraken").key_permissions is None
     assert sync("coinbase").key_permissions is None
 
@@ -322,7 +347,7 @@ def test_with_emulator_every_url_is_rewritten(emulator):
 
 def test_supported_exchanges_are_those_with_their_own_calls():
     assert exchanges.SUPPORTED_EXCHANGES == (
-        "binance", "kraken", "okx", "coinbase", "bybit", "hyperliquid",
+        "binance", "kraken", "okx", "coinbase", "bybit", "hyperliquid", "kucoin",
     )  # fmt: skip
 
 
@@ -333,6 +358,7 @@ def test_supported_wallets_per_exchange():
     assert exchanges.supported_wallets("okx") == ("spot", "funding", "earn")
     assert exchanges.supported_wallets("coinbase") == ("spot",)
     assert exchanges.supported_wallets("hyperliquid") == ("spot", "earn", "futures")
+    assert exchanges.supported_wallets("kucoin") == binance
     # Without a dedicated adapter: spot through the generic one; not in ccxt: nothing.
     assert exchanges.supported_wallets("bitstamp") == ("spot",)
     assert exchanges.supported_wallets("ftx") == ()

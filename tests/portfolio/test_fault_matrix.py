@@ -25,8 +25,8 @@ from tests.conftest import TEST_SCENARIO
 from tests.portfolio.test_exchange_boundary import ERROR_BODIES, UNREADABLE_PERMISSIONS
 from tests.portfolio.test_sync import KEYS, holdings_of, make_account, run
 
-DEDICATED = ("binance", "kraken", "okx", "coinbase", "bybit", "hyperliquid")
-GENERIC = "kucoin"  # read by the generic adapter: ccxt's unified fetch_balance
+DEDICATED = ("binance", "kraken", "okx", "coinbase", "bybit", "hyperliquid", "kucoin")
+GENERIC = "latoken"  # read by the generic adapter: ccxt's unified fetch_balance
 EXCHANGES = (*DEDICATED, GENERIC)
 # The wallet every account of the test scenario holds BTC in: its scenario name, its balance
 # endpoint, the BTC code the exchange reports, and the amount held there.
@@ -37,7 +37,8 @@ PRIMARY: dict[str, tuple[str, str, str, str]] = {
     "coinbase": ("spot", "/v2/accounts", "BTC", "4"),
     "bybit": ("unified", "/v5/account/wallet-balance", "BTC", "5"),
     "hyperliquid": ("spot", "/info/spotClearinghouseState", "UBTC", "7.25"),
-    "kucoin": ("spot", "/api/v1/accounts", "BTC", "6"),
+    "kucoin": ("trade", "/api/v1/accounts", "BTC", "6"),
+    "latoken": ("spot", "/v2/auth/account", "BTC", "6"),
 }
 # An asset only the account's own exchange prices (the reference exchange does not).
 OWN_QUOTE = {
@@ -50,6 +51,7 @@ OWN_QUOTE = {
     # but not USDC.
     "hyperliquid": ("HYPE/USDT", "HYPE", "40"),
     "kucoin": ("KCS/USDT", "KCS", "10"),
+    "latoken": ("LA/USDT", "LA", "0.05"),
 }
 REJECTED_KEY: dict[str, tuple[int, Any]] = {
     "binance": (401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}),
@@ -58,6 +60,15 @@ REJECTED_KEY: dict[str, tuple[int, Any]] = {
     "coinbase": (401, {"errors": [{"id": "authentication_error", "message": "invalid api key"}]}),
     "bybit": (401, {"retCode": 10003, "retMsg": "API key is invalid.", "result": {}}),
     "kucoin": (401, {"code": "400003", "msg": "KC-API-KEY not exists"}),
+    "latoken": (
+        401,
+        {
+            "result": False,
+            "message": "invalid API key, signature or digest",
+            "error": "BAD_REQUEST",
+            "status": "FAILURE",
+        },
+    ),
 }
 # The exchanges a fault kind cannot happen on, and why.
 CANNOT_SAY: dict[str, dict[str, str]] = {
@@ -190,6 +201,7 @@ def first_row_twice(payload: Any, exchange: str, amount: str | None) -> str:
         "bybit": lambda p: p["result"]["list"][0]["coin"],
         "hyperliquid": lambda p: p["balances"],
         "kucoin": lambda p: p["data"],
+        "latoken": lambda p: p,
     }[exchange](payload)
     again = dict(rows[0])
     if amount:
@@ -199,6 +211,7 @@ def first_row_twice(payload: Any, exchange: str, amount: str | None) -> str:
             "bybit": "equity",
             "hyperliquid": "total",
             "kucoin": "balance",
+            "latoken": "available",
         }.get(exchange)
         if field:
             again[field] = amount
@@ -225,6 +238,7 @@ def coinbase_page_again(emulator: Emulator, exchange: str) -> None:
 
 FAILED, HELD, OK = SyncOutcome.FAILED, SyncOutcome.UNCONFIRMED, SyncOutcome.SUCCESS
 MALFORMED = "sent a malformed answer for the spot wallet"
+UNPARSED_BY_CCXT = {GENERIC: "empty or malformed answer"}
 FAULTS: dict[str, Fault] = {
     # What the exchange says at the HTTP level.
     "503 html": Fault(answer(503, "<html>down</html>"), FAILED, WORDS["maintenance"], "warn"),
@@ -243,8 +257,12 @@ FAULTS: dict[str, Fault] = {
     "rejected key": Fault(per_exchange(REJECTED_KEY), FAILED, "rejected the API key", "breach"),
     # What the exchange says in a well-formed answer.
     "empty wallet": Fault(empty_wallet, HELD, "awaiting confirmation", "warn"),
-    "NaN": Fault(btc_amount("NaN"), FAILED, MALFORMED, "warn"),
-    "Infinity": Fault(btc_amount("Infinity"), FAILED, MALFORMED, "warn"),
+    # latoken's class adds free and used with ccxt's string arithmetic, which fails on these
+    # before the generic adapter sees the total: a malformed answer all the same.
+    "NaN": Fault(btc_amount("NaN"), FAILED, MALFORMED, "warn", words_for=UNPARSED_BY_CCXT),
+    "Infinity": Fault(
+        btc_amount("Infinity"), FAILED, MALFORMED, "warn", words_for=UNPARSED_BY_CCXT
+    ),
     "1e30": Fault(btc_amount("1E+30"), FAILED, MALFORMED, "warn"),
     "negative spot": Fault(btc_amount("-5"), FAILED, MALFORMED, "warn"),
     "code too long": Fault(extra_code("X" * 50), FAILED, MALFORMED, "warn"),
@@ -259,7 +277,7 @@ FAULTS: dict[str, Fault] = {
     # Only the exchanges whose adapter reads the key's permissions (the generic adapter does
     # not: ccxt has no unified call for them).
     "unreadable permissions": Fault(
-        unreadable_permissions, OK, "", None, only=("binance", "okx", "bybit")
+        unreadable_permissions, OK, "", None, only=("binance", "okx", "bybit", "kucoin")
     ),
     "quote too small to store": Fault(own_price("0.0000000000000000001"), OK, "", None),
     "quote jumps 20x": Fault(own_price("20000"), OK, "", None),

@@ -63,11 +63,11 @@ def test_a_counterparty_an_admin_made_by_hand_stays_as_the_admin_made_it():
 
 
 def test_location_page_says_what_the_generic_adapter_does_not_read(tenants):
-    location = LocationFactory.create(portfolio=tenants.fund_a, name="KuCoin main")
-    ExchangeAccountFactory.create(location=location, exchange_id="kucoin", wallets=["spot"])
+    location = LocationFactory.create(portfolio=tenants.fund_a, name="Latoken main")
+    ExchangeAccountFactory.create(location=location, exchange_id="latoken", wallets=["spot"])
     url = reverse("portfolio:location_detail", args=[location.pk])
     text = text_of(login(tenants.alice).get(url))
-    assert "Exchange: KuCoin (kucoin)" in text
+    assert "Exchange: Latoken (latoken)" in text
     assert f"Read by the generic adapter: {NOT_READ}. Holdings there may be higher" in text
 
 
@@ -91,13 +91,13 @@ def test_the_registry_listing_says_which_adapter_reads_each_exchange():
     listing = CounterpartyAdmin(Counterparty, admin.site)
     rows = {
         "binance": Counterparty(slug="binance", kind=CounterpartyKind.EXCHANGE),
-        "kucoin": Counterparty(slug="kucoin", kind=CounterpartyKind.EXCHANGE),
+        "upbit": Counterparty(slug="upbit", kind=CounterpartyKind.EXCHANGE),
         "ftx": Counterparty(slug="ftx", kind=CounterpartyKind.EXCHANGE),
         "bitgo": Counterparty(slug="bitgo", kind=CounterpartyKind.CUSTODIAN),
     }
     assert {slug: listing.read_by(row) for slug, row in rows.items()} == {
         "binance": "dedicated adapter",
-        "kucoin": f"generic adapter ({NOT_READ})",
+        "upbit": f"generic adapter ({NOT_READ})",
         "ftx": "no adapter: enter its balances by hand",
         "bitgo": "—",
     }

@@ -43,12 +43,13 @@ KEYS = {
     "bybit": {"apiKey": "test-bybit-key", "secret": "test-bybit-secret"},
     # Read by wallet address alone: no key, no secret.
     "hyperliquid": {"walletAddress": "0x7e57000000000000000000000000000000000001"},
-    # Read by the generic adapter (ccxt's unified fetch_balance).
     "kucoin": {
         "apiKey": "test-kucoin-key",
         "secret": "test-kucoin-secret",
         "password": "test-kucoin-pass",
     },
+    # Read by the generic adapter (ccxt's unified fetch_balance).
+    "latoken": {"apiKey": "test-latoken-key", "secret": "test-latoken-secret"},
 }
 
 
