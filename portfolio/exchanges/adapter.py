@@ -78,3 +78,6 @@ class Adapter:
     # Read through ccxt's unified calls (generic.py): amounts as strings, the unified ticker's
     # `last`, and the last JSON document kept for the guards.
     unified: bool = False
+    # The exchange sends amounts as JSON numbers (bitfinex v2): the client parses every
+    # non-integer number as its decimal text, never a float (session.exact_numbers).
+    numbers_as_text: bool = False
