@@ -31,6 +31,8 @@ WALLETS: dict[str, tuple[str, ...]] = {
     "bybit": ("unified", "funding", "earn_flexible", "earn_onchain"),
     # The generic adapter's emulated exchange: ccxt's fetch_balance reads the spot wallet only.
     "kucoin": ("spot",),
+    # The derivatives wallet: Bitfinex's margin rows of F0 currencies.
+    "bitfinex": ("exchange", "funding", "margin", "derivatives"),
 }
 EXCHANGES: tuple[str, ...] = tuple(WALLETS)
 # The emulated exchanges without a dedicated adapter: the app reads them with the generic one.
