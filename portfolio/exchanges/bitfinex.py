@@ -36,9 +36,11 @@ Key permissions come from /v2/auth/r/permissions (one request): [[SCOPE, READ, W
 read = wallets read, trade = write on orders, positions or funding (offering funds lends them
 out), withdraw = write on withdraw.
 
-Error bodies ["error", CODE, "message"] (with a 500, or in a 200): 10114 (nonce: small) is
-'clock', 20060 (maintenance) and 10000/10001 (unknown or generic errors) 'maintenance', 11010
-'rate_limit'; ccxt raises 10100 (apikey: invalid, digest invalid) as an AuthenticationError.
+Every answer is a list; an object answer is an error and carries "error" (the envelope): a 2xx
+object without it is a malformed answer. Error bodies ["error", CODE, "message"] (with a 500, or
+in a 200): 10114 (nonce: small) is 'clock', 20060 (maintenance) and 10000/10001 (unknown or
+generic errors) 'maintenance', 11010 'rate_limit'; ccxt raises 10100 (apikey: invalid, digest
+invalid) as an AuthenticationError.
 """
 
 from __future__ import annotations
@@ -206,6 +208,10 @@ ADAPTER = Adapter(
     },
     ticker_last=(7,),  # [SYMBOL, BID, BID_SIZE, ASK, ASK_SIZE, DAILY_CHANGE, ..._RELATIVE, LAST]
     permissions=PermissionCall("private_post_auth_r_permissions", permissions),
+    # Bitfinex answers lists; its only object answers are errors, and each carries "error"
+    # ({"error": "ERR_RATE_LIMIT"}, {"code": 503, "error": "temporarily_unavailable"}): a 2xx
+    # object without one is a malformed answer, not a permanent error of the account.
+    envelope="error",
     body_error_kind=body_error_kind,
     numbers_as_text=True,
 )

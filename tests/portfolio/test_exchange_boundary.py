@@ -171,6 +171,18 @@ NEGATIVE = {
         "/v5/earn/position",
         {"retCode": 0, "retMsg": "OK", "result": {"list": [{"coin": "USDT", "amount": "-1"}]}},
     ),
+    "bitfinex funding": (
+        "bitfinex",
+        "funding",
+        "/v2/auth/r/wallets",
+        [["funding", "USD", -10000, 0, 0, None, None]],
+    ),
+    "bitfinex exchange": (
+        "bitfinex",
+        "spot",
+        "/v2/auth/r/wallets",
+        [["exchange", "BTC", -1.25, 0, 0, None, None]],
+    ),
     "coinbase spot": (
         "coinbase",
         "spot",
@@ -396,6 +408,23 @@ UNREADABLE_PERMISSIONS = {
     "binance not JSON": ("binance", "/sapi/v1/account/apiRestrictions", "<html>"),
     "okx without perm": ("okx", "/api/v5/account/config", {"code": "0", "data": [{}]}),
     "bybit without permissions": ("bybit", "/v5/user/query-api", {"retCode": 0, "result": {}}),
+    "bitfinex not a list": ("bitfinex", "/v2/auth/r/permissions", ["wallets", 1, 0]),
+    "bitfinex without withdraw": (
+        "bitfinex",
+        "/v2/auth/r/permissions",
+        [["wallets", 1, 0], ["orders", 1, 0], ["positions", 1, 0], ["funding", 1, 0]],
+    ),
+    "bitfinex flag not 0 or 1": (
+        "bitfinex",
+        "/v2/auth/r/permissions",
+        [
+            ["wallets", 1, 0],
+            ["orders", 1, 0],
+            ["positions", 1, 0],
+            ["funding", 1, 0],
+            ["withdraw", 1, "yes"],
+        ],
+    ),
     "bybit without readOnly": (
         "bybit",
         "/v5/user/query-api",
@@ -471,6 +500,12 @@ ERROR_BODIES: dict[str, dict[str, tuple[int, Any, str]]] = {
             {"retCode": 10002, "retMsg": "check your server timestamp"} | BYBIT,
             "clock",
         ),
+    },
+    # ["error", CODE, "message"]: Bitfinex's documented codes (20060 maintenance, 10114 nonce).
+    "bitfinex": {
+        "5xx-json": (500, ["error", 20060, "maintenance"], "maintenance"),
+        "error-in-200": (200, ["error", 20060, "maintenance"], "maintenance"),
+        "nonce": (500, ["error", 10114, "nonce: small"], "clock"),
     },
     # Read by the generic adapter: classified by ccxt's own table for kucoin (500000 is
     # ExchangeNotAvailable, 400002 InvalidNonce), none of ours.

@@ -21,12 +21,15 @@ BALANCE_PATHS = {
     "kraken": "/0/private/BalanceEx",
     "okx": "/api/v5/account/balance",
     "bybit": "/v5/account/wallet-balance",
+    "bitfinex": "/v2/auth/r/wallets",
 }
 # Credential-less market loading: binance exchangeInfo; kraken Assets + AssetPairs; okx and bybit
-# spot instruments; coinbase currencies, crypto currencies, rates, spot and future products.
-MARKET_REQUESTS = {"binance": 1, "kraken": 2, "okx": 1, "coinbase": 5, "bybit": 1}
+# spot instruments; coinbase currencies, crypto currencies, rates, spot and future products;
+# bitfinex the pairs and the currencies (two conf documents: ccxt has no option to skip either).
+MARKET_REQUESTS = {"binance": 1, "kraken": 2, "okx": 1, "coinbase": 5, "bybit": 1, "bitfinex": 2}
 # One full sync with markets cached: permissions + every wallet + one ticker request.
-SYNC_REQUESTS = {"binance": 9, "kraken": 2, "okx": 5, "coinbase": 2, "bybit": 6}
+# bitfinex: permissions, wallets (spot, funding, margin, futures at once), positions, tickers.
+SYNC_REQUESTS = {"binance": 9, "kraken": 2, "okx": 5, "coinbase": 2, "bybit": 6, "bitfinex": 4}
 D = Decimal
 
 EXPECTED = {
@@ -81,6 +84,18 @@ EXPECTED = {
         ("MNT", "funding"): ("MNT", "1000"),
         ("USDT", "earn"): ("USDT", "1500"),
         ("ETH", "staking"): ("ETH", "4"),
+    },
+    "bitfinex": {
+        ("BTC", "spot"): ("BTC", "1.25"),
+        ("USDT", "spot"): ("UST", "3000"),  # Bitfinex's UST is USDT
+        ("LEO", "spot"): ("LEO", "100"),
+        ("USD", "funding"): ("USD", "10000"),  # lent out or not: the funding wallet's balance
+        ("USDT", "funding"): ("UST", "1500"),
+        # The margin wallet 2000, its unsettled interest -1.5 and a losing position's PL -150.25.
+        ("USD", "margin"): ("USD", "1848.25"),
+        ("BTC", "margin"): ("BTC", "0.51"),  # 0.5 and a winning position's PL 0.01
+        # The derivatives wallet (USTF0) 5000 and a derivatives position's PL 75.5.
+        ("USDT", "futures"): ("USTF0", "5075.5"),
     },
 }
 
@@ -235,6 +250,7 @@ def test_key_permissions_reported_where_the_exchange_tells(sync, emulator):
     assert sync("okx").key_permissions == {"read": True, "trade": True, "withdraw": False}
     assert sync("kraken").key_permissions is None
     assert sync("coinbase").key_permissions is None
+    assert sync("bitfinex").key_permissions == {"read": True, "trade": True, "withdraw": False}
 
 
 def test_read_only_binance_key_is_visible_as_such(emulator):
@@ -302,7 +318,14 @@ def test_with_emulator_every_url_is_rewritten(emulator):
 
 
 def test_supported_exchanges_are_the_five_with_their_own_calls():
-    assert exchanges.SUPPORTED_EXCHANGES == ("binance", "kraken", "okx", "coinbase", "bybit")
+    assert exchanges.SUPPORTED_EXCHANGES == (
+        "binance",
+        "kraken",
+        "okx",
+        "coinbase",
+        "bybit",
+        "bitfinex",
+    )
 
 
 def test_supported_wallets_per_exchange():
@@ -311,6 +334,7 @@ def test_supported_wallets_per_exchange():
     assert exchanges.supported_wallets("kraken") == ("spot", "earn")
     assert exchanges.supported_wallets("okx") == ("spot", "funding", "earn")
     assert exchanges.supported_wallets("coinbase") == ("spot",)
+    assert exchanges.supported_wallets("bitfinex") == ("spot", "funding", "margin", "futures")
     # Without a dedicated adapter: spot through the generic one; not in ccxt: nothing.
     assert exchanges.supported_wallets("bitstamp") == ("spot",)
     assert exchanges.supported_wallets("ftx") == ()
@@ -351,7 +375,7 @@ FAULTS = {
     "html-200": (lambda ex: {"status": 200, "body": "<html>hi</html>"} | HTML, BAD),
     "no-balances-200": (lambda ex: {"status": 200, "body": "{}"}, BAD),
 }
-FAULT_EXCHANGES = ("binance", "kraken", "okx", "bybit")
+FAULT_EXCHANGES = ("binance", "kraken", "okx", "bybit", "bitfinex")
 
 
 def expected_fault(outcome):

@@ -25,7 +25,7 @@ from tests.conftest import TEST_SCENARIO
 from tests.portfolio.test_exchange_boundary import ERROR_BODIES, UNREADABLE_PERMISSIONS
 from tests.portfolio.test_sync import KEYS, holdings_of, make_account, run
 
-DEDICATED = ("binance", "kraken", "okx", "coinbase", "bybit")
+DEDICATED = ("binance", "kraken", "okx", "coinbase", "bybit", "bitfinex")
 GENERIC = "kucoin"  # read by the generic adapter: ccxt's unified fetch_balance
 EXCHANGES = (*DEDICATED, GENERIC)
 # The wallet every account of the test scenario holds BTC in: its scenario name, its balance
@@ -37,6 +37,7 @@ PRIMARY: dict[str, tuple[str, str, str, str]] = {
     "coinbase": ("spot", "/v2/accounts", "BTC", "4"),
     "bybit": ("unified", "/v5/account/wallet-balance", "BTC", "5"),
     "kucoin": ("spot", "/api/v1/accounts", "BTC", "6"),
+    "bitfinex": ("exchange", "/v2/auth/r/wallets", "BTC", "1.25"),
 }
 # An asset only the account's own exchange prices (the reference exchange does not).
 OWN_QUOTE = {
@@ -46,6 +47,7 @@ OWN_QUOTE = {
     "coinbase": ("USDC/USD", "USDC", "1"),
     "bybit": ("MNT/USDT", "MNT", "0.8"),
     "kucoin": ("KCS/USDT", "KCS", "10"),
+    "bitfinex": ("LEO/USD", "LEO", "9.5"),
 }
 REJECTED_KEY: dict[str, tuple[int, Any]] = {
     "binance": (401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}),
@@ -54,6 +56,7 @@ REJECTED_KEY: dict[str, tuple[int, Any]] = {
     "coinbase": (401, {"errors": [{"id": "authentication_error", "message": "invalid api key"}]}),
     "bybit": (401, {"retCode": 10003, "retMsg": "API key is invalid.", "result": {}}),
     "kucoin": (401, {"code": "400003", "msg": "KC-API-KEY not exists"}),
+    "bitfinex": (500, ["error", 10100, "apikey: invalid"]),
 }
 WORDS = {
     "maintenance": "is unavailable or under maintenance",
@@ -159,6 +162,9 @@ def first_row_twice(payload: Any, exchange: str, amount: str | None) -> str:
         again = {**row, "balance": amount} if amount else row
         rows = json.dumps(payload["result"])[1:]
         return f'{{"error":[],"result":{{"{code}":{json.dumps(again)},{rows}}}'
+    if exchange == "bitfinex":  # rows are arrays: [TYPE, CURRENCY, BALANCE, ...]
+        again = [*payload[0][:2], amount, *payload[0][3:]] if amount else list(payload[0])
+        return json.dumps([*payload, again])
     rows = {
         "binance": lambda p: p["balances"],
         "okx": lambda p: p["data"][0]["details"],
@@ -230,7 +236,7 @@ FAULTS: dict[str, Fault] = {
     # Only the exchanges whose adapter reads the key's permissions (the generic adapter does
     # not: ccxt has no unified call for them).
     "unreadable permissions": Fault(
-        unreadable_permissions, OK, "", None, only=("binance", "okx", "bybit")
+        unreadable_permissions, OK, "", None, only=("binance", "okx", "bybit", "bitfinex")
     ),
     "quote too small to store": Fault(own_price("0.0000000000000000001"), OK, "", None),
     "quote jumps 20x": Fault(own_price("20000"), OK, "", None),

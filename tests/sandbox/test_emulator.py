@@ -33,6 +33,7 @@ BALANCE_PATHS = {
     "coinbase": "/v2/accounts",
     "bybit": "/v5/account/wallet-balance",
     "kucoin": "/api/v1/accounts",
+    "bitfinex": "/v2/auth/r/wallets",
 }
 KRAKEN_CODES = {"XXBT": "BTC", "XETH": "ETH", "ZUSD": "USD"}
 
@@ -147,6 +148,23 @@ def kucoin_spot(ex):
     return b["total"], {r["currency"]: Decimal(r["balance"]) for r in b["info"]["data"]}
 
 
+def bitfinex_wallet(kind, derivatives=False):
+    """Rows of one wallet type ([TYPE, CURRENCY, BALANCE, ...]; the derivatives wallet is the
+    margin rows of F0 currencies). ccxt's totals use unified codes (UST -> USDT) and put the
+    derivatives rows into margin, so only the raw rows are compared."""
+
+    def fetch(ex):
+        rows = ex.fetch_balance({"type": kind})["info"]
+        return None, {
+            r[1]: Decimal(str(r[2]))  # a JSON number: short amounts survive str(float)
+            for r in rows
+            if r[0] == kind and r[1].endswith("F0") is derivatives
+        }
+
+    fetch.__name__ = f"bitfinex_{'derivatives' if derivatives else kind}"
+    return fetch
+
+
 WALLET_CASES = [
     ("binance", "spot", binance_spot),
     ("binance", "funding", binance_funding),
@@ -166,6 +184,10 @@ WALLET_CASES = [
     ("bybit", "earn_flexible", bybit_earn("FlexibleSaving")),
     ("bybit", "earn_onchain", bybit_earn("OnChain")),
     ("kucoin", "spot", kucoin_spot),
+    ("bitfinex", "exchange", bitfinex_wallet("exchange")),
+    ("bitfinex", "funding", bitfinex_wallet("funding")),
+    ("bitfinex", "margin", bitfinex_wallet("margin")),
+    ("bitfinex", "derivatives", bitfinex_wallet("margin", derivatives=True)),
 ]
 TICKER_FIELDS = {
     "binance": lambda info: info["lastPrice"],
@@ -174,10 +196,14 @@ TICKER_FIELDS = {
     "coinbase": lambda info: info["price"],
     "bybit": lambda info: info["lastPrice"],
     "kucoin": lambda info: info["last"],
+    "bitfinex": lambda info: str(info[7]),  # LAST_PRICE, a JSON number
 }
 # kucoin with credentials: currencies, symbols, contracts, margin and isolated symbols; it also
 # loads every ticker for the fees, the same request as fetch_tickers, so counted as a ticker.
-MARKET_REQUESTS = {"binance": 1, "kraken": 2, "okx": 2, "coinbase": 6, "bybit": 2, "kucoin": 5}
+# bitfinex: two conf documents, the pairs and the currencies.
+MARKET_REQUESTS = {
+    "binance": 1, "kraken": 2, "okx": 2, "coinbase": 6, "bybit": 2, "kucoin": 5, "bitfinex": 2,
+}  # fmt: skip
 TICKER_REQUESTS = {"kucoin": 2}
 # Valid shapes (kraken: base64; coinbase: not CDP-like, i.e. no trailing "=") but wrong.
 WRONG_SECRETS = {"kraken": "d3Jvbmctc2VjcmV0LXh4"}
@@ -509,4 +535,4 @@ def test_demo_scenario_loads():
     scenario = Scenario.load(ROOT / "sandbox" / "scenarios" / "demo.json")
     # The demo shows the dedicated adapters; the generic one's exchange is for the tests.
     assert {ex for ex, _ in scenario.accounts} == set(SUPPORTED_EXCHANGES)
-    assert len(scenario.accounts) == 10
+    assert len(scenario.accounts) == 2 * len(SUPPORTED_EXCHANGES)  # two funds on each
