@@ -33,6 +33,8 @@ WALLETS: dict[str, tuple[str, ...]] = {
     "kucoin": ("spot",),
     # The derivatives wallet: Bitfinex's margin rows of F0 currencies.
     "bitfinex": ("exchange", "funding", "margin", "derivatives"),
+    # perps: the open perpetual positions' unrealised PnL per settlement currency (upl).
+    "gemini": ("exchange", "staking", "perps"),
 }
 EXCHANGES: tuple[str, ...] = tuple(WALLETS)
 # The emulated exchanges without a dedicated adapter: the app reads them with the generic one.

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from sandbox.emulator import binance, bitfinex, bybit, coinbase, kraken, kucoin, okx
+from sandbox.emulator import binance, bitfinex, bybit, coinbase, gemini, kraken, kucoin, okx
 from sandbox.emulator.common import UNKNOWN, ExchangeSpec, Reply, Request, json_reply
 from sandbox.emulator.faults import Fault, FaultBook
 from sandbox.emulator.scenario import Scenario, ScenarioError
@@ -30,6 +30,7 @@ SPECS: dict[str, ExchangeSpec] = {
         bybit.SPEC,
         kucoin.SPEC,
         bitfinex.SPEC,
+        gemini.SPEC,
     )
 }
 CONTROL = "_control"
