@@ -183,6 +183,18 @@ NEGATIVE = {
         "/v2/auth/r/wallets",
         [["exchange", "BTC", -1.25, 0, 0, None, None]],
     ),
+    "gemini spot": (
+        "gemini",
+        "spot",
+        "/v1/balances",
+        [{"type": "exchange", "currency": "BTC", "amount": "-0.75", "available": "0"}],
+    ),
+    "gemini staking": (
+        "gemini",
+        "earn",
+        "/v1/balances/staking",
+        [{"type": "Staking", "currency": "ETH", "balance": -3.5, "available": 0}],
+    ),
     "coinbase spot": (
         "coinbase",
         "spot",
@@ -425,6 +437,12 @@ UNREADABLE_PERMISSIONS = {
             ["withdraw", 1, "yes"],
         ],
     ),
+    "gemini empty": ("gemini", "/v1/roles", {}),
+    "gemini role not a boolean": (
+        "gemini",
+        "/v1/roles",
+        {"isAuditor": False, "isFundManager": "false", "isTrader": True},
+    ),
     "bybit without readOnly": (
         "bybit",
         "/v5/user/query-api",
@@ -506,6 +524,32 @@ ERROR_BODIES: dict[str, dict[str, tuple[int, Any, str]]] = {
         "5xx-json": (500, ["error", 20060, "maintenance"], "maintenance"),
         "error-in-200": (200, ["error", 20060, "maintenance"], "maintenance"),
         "nonce": (500, ["error", 10114, "nonce: small"], "clock"),
+    },
+    # {"result": "error", "reason": ...}: Gemini's documented reasons.
+    "gemini": {
+        "5xx-json": (
+            503,
+            {
+                "result": "error",
+                "reason": "Maintenance",
+                "message": "The Gemini Exchange is currently undergoing maintenance.",
+            },
+            "maintenance",
+        ),
+        "error-in-200": (
+            200,
+            {
+                "result": "error",
+                "reason": "System",
+                "message": "We are experiencing technical issues",
+            },
+            "maintenance",
+        ),
+        "nonce": (
+            400,
+            {"result": "error", "reason": "InvalidNonce", "message": "Nonce has not increased"},
+            "clock",
+        ),
     },
     # Read by the generic adapter: classified by ccxt's own table for kucoin (500000 is
     # ExchangeNotAvailable, 400002 InvalidNonce), none of ours.

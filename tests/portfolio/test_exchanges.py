@@ -22,14 +22,21 @@ BALANCE_PATHS = {
     "okx": "/api/v5/account/balance",
     "bybit": "/v5/account/wallet-balance",
     "bitfinex": "/v2/auth/r/wallets",
+    "gemini": "/v1/balances",
 }
 # Credential-less market loading: binance exchangeInfo; kraken Assets + AssetPairs; okx and bybit
 # spot instruments; coinbase currencies, crypto currencies, rates, spot and future products;
-# bitfinex the pairs and the currencies (two conf documents: ccxt has no option to skip either).
-MARKET_REQUESTS = {"binance": 1, "kraken": 2, "okx": 1, "coinbase": 5, "bybit": 1, "bitfinex": 2}
+# bitfinex the pairs and the currencies (two conf documents: ccxt has no option to skip either);
+# gemini its symbols (the currencies would be scraped from its web site: switched off).
+MARKET_REQUESTS = {
+    "binance": 1, "kraken": 2, "okx": 1, "coinbase": 5, "bybit": 1, "bitfinex": 2, "gemini": 1,
+}  # fmt: skip
 # One full sync with markets cached: permissions + every wallet + one ticker request.
-# bitfinex: permissions, wallets (spot, funding, margin, futures at once), positions, tickers.
-SYNC_REQUESTS = {"binance": 9, "kraken": 2, "okx": 5, "coinbase": 2, "bybit": 6, "bitfinex": 4}
+# bitfinex: permissions, wallets (spot, funding, margin, futures at once), positions, tickers;
+# gemini: roles, balances, staking balances, positions, the price feed.
+SYNC_REQUESTS = {
+    "binance": 9, "kraken": 2, "okx": 5, "coinbase": 2, "bybit": 6, "bitfinex": 4, "gemini": 5,
+}  # fmt: skip
 D = Decimal
 
 EXPECTED = {
@@ -96,6 +103,14 @@ EXPECTED = {
         ("BTC", "margin"): ("BTC", "0.51"),  # 0.5 and a winning position's PL 0.01
         # The derivatives wallet (USTF0) 5000 and a derivatives position's PL 75.5.
         ("USDT", "futures"): ("USTF0", "5075.5"),
+    },
+    "gemini": {
+        ("BTC", "spot"): ("BTC", "0.75"),
+        ("USD", "spot"): ("USD", "10000"),
+        ("GUSD", "spot"): ("GUSD", "5000"),  # the perpetuals' collateral: the ledger's figure
+        ("ETH", "staking"): ("ETH", "3.5"),
+        ("SOL", "staking"): ("SOL", "40"),
+        ("GUSD", "futures"): ("GUSD", "-310.4"),  # an open perpetual's unrealised PnL
     },
 }
 
@@ -251,6 +266,7 @@ def test_key_permissions_reported_where_the_exchange_tells(sync, emulator):
     assert sync("kraken").key_permissions is None
     assert sync("coinbase").key_permissions is None
     assert sync("bitfinex").key_permissions == {"read": True, "trade": True, "withdraw": False}
+    assert sync("gemini").key_permissions == {"read": True, "trade": True, "withdraw": False}
 
 
 def test_read_only_binance_key_is_visible_as_such(emulator):
@@ -325,6 +341,7 @@ def test_supported_exchanges_are_the_five_with_their_own_calls():
         "coinbase",
         "bybit",
         "bitfinex",
+        "gemini",
     )
 
 
@@ -335,6 +352,7 @@ def test_supported_wallets_per_exchange():
     assert exchanges.supported_wallets("okx") == ("spot", "funding", "earn")
     assert exchanges.supported_wallets("coinbase") == ("spot",)
     assert exchanges.supported_wallets("bitfinex") == ("spot", "funding", "margin", "futures")
+    assert exchanges.supported_wallets("gemini") == ("spot", "earn", "futures")
     # Without a dedicated adapter: spot through the generic one; not in ccxt: nothing.
     assert exchanges.supported_wallets("bitstamp") == ("spot",)
     assert exchanges.supported_wallets("ftx") == ()
@@ -375,7 +393,7 @@ FAULTS = {
     "html-200": (lambda ex: {"status": 200, "body": "<html>hi</html>"} | HTML, BAD),
     "no-balances-200": (lambda ex: {"status": 200, "body": "{}"}, BAD),
 }
-FAULT_EXCHANGES = ("binance", "kraken", "okx", "bybit", "bitfinex")
+FAULT_EXCHANGES = ("binance", "kraken", "okx", "bybit", "bitfinex", "gemini")
 
 
 def expected_fault(outcome):

@@ -25,7 +25,7 @@ from tests.conftest import TEST_SCENARIO
 from tests.portfolio.test_exchange_boundary import ERROR_BODIES, UNREADABLE_PERMISSIONS
 from tests.portfolio.test_sync import KEYS, holdings_of, make_account, run
 
-DEDICATED = ("binance", "kraken", "okx", "coinbase", "bybit", "bitfinex")
+DEDICATED = ("binance", "kraken", "okx", "coinbase", "bybit", "bitfinex", "gemini")
 GENERIC = "kucoin"  # read by the generic adapter: ccxt's unified fetch_balance
 EXCHANGES = (*DEDICATED, GENERIC)
 # The wallet every account of the test scenario holds BTC in: its scenario name, its balance
@@ -38,6 +38,7 @@ PRIMARY: dict[str, tuple[str, str, str, str]] = {
     "bybit": ("unified", "/v5/account/wallet-balance", "BTC", "5"),
     "kucoin": ("spot", "/api/v1/accounts", "BTC", "6"),
     "bitfinex": ("exchange", "/v2/auth/r/wallets", "BTC", "1.25"),
+    "gemini": ("exchange", "/v1/balances", "BTC", "0.75"),
 }
 # An asset only the account's own exchange prices (the reference exchange does not).
 OWN_QUOTE = {
@@ -48,6 +49,7 @@ OWN_QUOTE = {
     "bybit": ("MNT/USDT", "MNT", "0.8"),
     "kucoin": ("KCS/USDT", "KCS", "10"),
     "bitfinex": ("LEO/USD", "LEO", "9.5"),
+    "gemini": ("GUSD/USD", "GUSD", "1"),
 }
 REJECTED_KEY: dict[str, tuple[int, Any]] = {
     "binance": (401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}),
@@ -57,6 +59,7 @@ REJECTED_KEY: dict[str, tuple[int, Any]] = {
     "bybit": (401, {"retCode": 10003, "retMsg": "API key is invalid.", "result": {}}),
     "kucoin": (401, {"code": "400003", "msg": "KC-API-KEY not exists"}),
     "bitfinex": (500, ["error", 10100, "apikey: invalid"]),
+    "gemini": (400, {"result": "error", "reason": "InvalidApiKey", "message": "Invalid API key"}),
 }
 WORDS = {
     "maintenance": "is unavailable or under maintenance",
@@ -171,12 +174,14 @@ def first_row_twice(payload: Any, exchange: str, amount: str | None) -> str:
         "coinbase": lambda p: p["data"],
         "bybit": lambda p: p["result"]["list"][0]["coin"],
         "kucoin": lambda p: p["data"],
+        "gemini": lambda p: p,
     }[exchange](payload)
     again = dict(rows[0])
     if amount:
-        field = {"binance": "free", "okx": "eq", "bybit": "equity", "kucoin": "balance"}.get(
-            exchange
-        )
+        field = {
+            "binance": "free", "okx": "eq", "bybit": "equity", "kucoin": "balance",
+            "gemini": "amount",
+        }.get(exchange)  # fmt: skip
         if field:
             again[field] = amount
         else:
@@ -236,7 +241,7 @@ FAULTS: dict[str, Fault] = {
     # Only the exchanges whose adapter reads the key's permissions (the generic adapter does
     # not: ccxt has no unified call for them).
     "unreadable permissions": Fault(
-        unreadable_permissions, OK, "", None, only=("binance", "okx", "bybit", "bitfinex")
+        unreadable_permissions, OK, "", None, only=("binance", "okx", "bybit", "bitfinex", "gemini")
     ),
     "quote too small to store": Fault(own_price("0.0000000000000000001"), OK, "", None),
     "quote jumps 20x": Fault(own_price("20000"), OK, "", None),

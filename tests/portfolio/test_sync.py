@@ -42,6 +42,8 @@ KEYS = {
     "coinbase": {"apiKey": "test-coinbase-key", "secret": "test-coinbase-secret"},
     "bybit": {"apiKey": "test-bybit-key", "secret": "test-bybit-secret"},
     "bitfinex": {"apiKey": "test-bitfinex-key", "secret": "test-bitfinex-secret"},
+    # ccxt signs with Gemini's account-level keys only, which carry "account" in the key.
+    "gemini": {"apiKey": "account-test-gemini-key", "secret": "test-gemini-secret"},
     # Read by the generic adapter (ccxt's unified fetch_balance).
     "kucoin": {
         "apiKey": "test-kucoin-key",

@@ -15,6 +15,7 @@ from ccxt.base.errors import (
     ExchangeError,
     ExchangeNotAvailable,
     NetworkError,
+    OnMaintenance,
     RateLimitExceeded,
     RequestTimeout,
 )
@@ -34,6 +35,7 @@ BALANCE_PATHS = {
     "bybit": "/v5/account/wallet-balance",
     "kucoin": "/api/v1/accounts",
     "bitfinex": "/v2/auth/r/wallets",
+    "gemini": "/v1/balances",
 }
 KRAKEN_CODES = {"XXBT": "BTC", "XETH": "ETH", "ZUSD": "USD"}
 
@@ -165,6 +167,16 @@ def bitfinex_wallet(kind, derivatives=False):
     return fetch
 
 
+def gemini_exchange(ex):
+    b = ex.fetch_balance()
+    return b["total"], {r["currency"]: Decimal(r["amount"]) for r in b["info"]}
+
+
+def gemini_staking(ex):
+    rows = ex.private_post_v1_balances_staking()
+    return None, {r["currency"]: Decimal(str(r["balance"])) for r in rows}  # JSON numbers
+
+
 WALLET_CASES = [
     ("binance", "spot", binance_spot),
     ("binance", "funding", binance_funding),
@@ -188,6 +200,8 @@ WALLET_CASES = [
     ("bitfinex", "funding", bitfinex_wallet("funding")),
     ("bitfinex", "margin", bitfinex_wallet("margin")),
     ("bitfinex", "derivatives", bitfinex_wallet("margin", derivatives=True)),
+    ("gemini", "exchange", gemini_exchange),
+    ("gemini", "staking", gemini_staking),
 ]
 TICKER_FIELDS = {
     "binance": lambda info: info["lastPrice"],
@@ -197,12 +211,14 @@ TICKER_FIELDS = {
     "bybit": lambda info: info["lastPrice"],
     "kucoin": lambda info: info["last"],
     "bitfinex": lambda info: str(info[7]),  # LAST_PRICE, a JSON number
+    "gemini": lambda info: info["price"],
 }
 # kucoin with credentials: currencies, symbols, contracts, margin and isolated symbols; it also
 # loads every ticker for the fees, the same request as fetch_tickers, so counted as a ticker.
 # bitfinex: two conf documents, the pairs and the currencies.
 MARKET_REQUESTS = {
     "binance": 1, "kraken": 2, "okx": 2, "coinbase": 6, "bybit": 2, "kucoin": 5, "bitfinex": 2,
+    "gemini": 1,
 }  # fmt: skip
 TICKER_REQUESTS = {"kucoin": 2}
 # Valid shapes (kraken: base64; coinbase: not CDP-like, i.e. no trailing "=") but wrong.
@@ -319,7 +335,8 @@ STATUS_ERRORS = [
     (401, {n: AuthenticationError for n in EXCHANGES}),
     # okx maps a bare 429 to ExchangeNotAvailable; its real 429 body says 50011 (see below).
     (429, {n: RateLimitExceeded for n in EXCHANGES} | OKX_BARE_429 | {"binance": DDoSProtection}),
-    (503, {n: ExchangeNotAvailable for n in EXCHANGES}),
+    # gemini's own status table reads a 503 as maintenance (its documented meaning).
+    (503, {n: ExchangeNotAvailable for n in EXCHANGES} | {"gemini": OnMaintenance}),
     (504, {n: RequestTimeout for n in EXCHANGES}),
 ]
 
