@@ -26,7 +26,9 @@ Unrealised PnL apart: a wallet's BALANCE does not include the PL of its open pos
 PL is booked as a row of its own (margin for margin positions, futures for derivatives) and the
 wallets are neither inflated nor deflated; the location's total is the claim, wallet + PL.
 Neither the position's FUNDING (the funding it uses: the position's size, not what is owed on
-it) nor its AMOUNT is booked: the PL is what closing it now would add or take away.
+it) nor its AMOUNT is booked: the PL is what closing it now would add or take away (Bitfinex
+counts the closing fee in). A PL left empty (null) reads as none: the wallet is still booked,
+as for the other exchanges whose PnL fields are missing.
 
 Not read: earn and staking (Bitfinex has no API for them: staking rewards are paid on exchange
 wallet holdings, which are read as spot), the funding credits' end dates (lent funds can come
@@ -50,13 +52,14 @@ from typing import Any
 
 from portfolio.exchanges.adapter import Adapter, Call, PermissionCall
 from portfolio.exchanges.errors import Malformed, PermissionsUnreadable
-from portfolio.exchanges.payload import amount, currency, dig, shown
+from portfolio.exchanges.payload import EXACT, amount, currency, dig, shown, text
 from portfolio.exchanges.rows import FetchedBalance, Page, Parser, Row
 
-# The wallets answer's and the positions answer's field positions, as the docs number them.
-TYPE, CURRENCY, BALANCE, UNSETTLED_INTEREST = 0, 1, 2, 3
-SYMBOL, PL, POSITION_ID, POSITION_TYPE = 0, 6, 11, 15
+# The fields of the wallets and positions answers' arrays, at the positions the docs give them.
+WALLET_FIELDS = {"TYPE": 0, "CURRENCY": 1, "BALANCE": 2, "UNSETTLED_INTEREST": 3}
+POSITION_FIELDS = {"SYMBOL": 0, "PL": 6, "POSITION_ID": 11, "TYPE": 15}
 DERIVATIVE = "F0"  # Bitfinex's suffix for the derivatives wallet's currencies and pairs
+WALLET_PRODUCTS = {"exchange": "spot", "funding": "funding", "margin": "margin"}
 
 
 def arrays(payload: Any, name: str) -> list[list[Any]]:
@@ -66,11 +69,10 @@ def arrays(payload: Any, name: str) -> list[list[Any]]:
     return found
 
 
-def field(row: list[Any], index: int, name: str) -> dict[str, Any]:
-    """One field of an array row as a one-entry dict, so the boundary's checks name it."""
-    if len(row) <= index:
-        raise Malformed(f"row without {name}: {str(row)[:80]}")
-    return {name: row[index]}
+def named(row: list[Any], fields: dict[str, int]) -> dict[str, Any]:
+    """The array's fields by their documented names (those it is long enough to carry), so the
+    boundary's checks name the field they refuse."""
+    return {name: row[index] for name, index in fields.items() if index < len(row)}
 
 
 def code_of(client: Any, raw: Any, name: str) -> tuple[str, str, bool]:
@@ -83,25 +85,20 @@ def code_of(client: Any, raw: Any, name: str) -> tuple[str, str, bool]:
 
 
 def wallet_rows(client: Any, row: list[Any]) -> Iterator[Row]:
-    kind = dig(field(row, TYPE, "TYPE"), "TYPE", kind=str)
-    reported, code, derivative = code_of(
-        client, field(row, CURRENCY, "CURRENCY")["CURRENCY"], "CURRENCY"
-    )
-    row_id = f"{kind} {reported}"
-    if kind == "margin":
-        product = "futures" if derivative else "margin"
-        value = amount(field(row, BALANCE, "BALANCE"), code, "BALANCE", signed=True)
-        yield Row(row_id, FetchedBalance(reported, code, product, value))
-        interest = field(row, UNSETTLED_INTEREST, "UNSETTLED_INTEREST") if len(row) > 3 else {}
-        debt = amount(interest, code, optional=("UNSETTLED_INTEREST",), signed=True)
-        # Zero too (merge drops it): a repeat of the row with another debt must conflict here.
-        yield Row(f"{row_id} interest", FetchedBalance(reported, code, product, -debt))
-        return
-    product = {"exchange": "spot", "funding": "funding"}.get(kind)
-    if product is None:
+    fields = named(row, WALLET_FIELDS)
+    kind = text(fields, "TYPE")
+    if kind not in WALLET_PRODUCTS:
         raise Malformed(f"unknown wallet type {shown(kind)}")
-    value = amount(field(row, BALANCE, "BALANCE"), code, "BALANCE")
-    yield Row(row_id, FetchedBalance(reported, code, product, value))
+    reported, code, derivative = code_of(client, fields.get("CURRENCY"), "CURRENCY")
+    margin = kind == "margin"
+    product = "futures" if margin and derivative else WALLET_PRODUCTS[kind]
+    balance = amount(fields, code, "BALANCE", signed=margin)
+    yield Row(f"{kind} {reported}", FetchedBalance(reported, code, product, balance))
+    if margin:  # what the margin wallet owes in interest: a debt of its own
+        debt = amount(fields, code, optional=("UNSETTLED_INTEREST",), signed=True)
+        # Zero too (merge drops it): a repeat of the row with another debt must conflict here.
+        row_id = f"{kind} {reported} interest"
+        yield Row(row_id, FetchedBalance(reported, code, product, EXACT.minus(debt)))
 
 
 def wallets(products: frozenset[str]) -> Parser:
@@ -127,15 +124,15 @@ def quote_of(symbol: str) -> str:
 
 
 def position_row(client: Any, row: list[Any]) -> Row:
-    symbol = dig(field(row, SYMBOL, "SYMBOL"), "SYMBOL", kind=str)
-    kind = field(row, POSITION_TYPE, "TYPE")["TYPE"]
-    if kind not in (0, 1):
+    fields = named(row, POSITION_FIELDS)
+    kind = fields.get("TYPE")
+    if kind not in (0, 1) or isinstance(kind, bool):
         raise Malformed(f"position TYPE is {shown(kind)}, not 0 (margin) or 1 (derivatives)")
-    reported, code, _ = code_of(client, quote_of(symbol), "SYMBOL")
-    pnl = amount(field(row, PL, "PL"), code, optional=("PL",), signed=True)
-    position = field(row, POSITION_ID, "POSITION_ID")["POSITION_ID"]
+    reported, code, _ = code_of(client, quote_of(text(fields, "SYMBOL")), "SYMBOL")
+    pnl = amount(fields, code, optional=("PL",), signed=True)
     product = "futures" if kind == 1 else "margin"
-    return Row(f"position {position}", FetchedBalance(reported, code, product, pnl))
+    row_id = f"position {fields.get('POSITION_ID')}"
+    return Row(row_id, FetchedBalance(reported, code, product, pnl))
 
 
 def positions(product: str) -> Parser:
