@@ -164,3 +164,13 @@ def test_unreadable_permissions(payload):
 )
 def test_error_bodies(body, kind):
     assert bitfinex.body_error_kind(body) == kind
+
+
+def test_a_null_pl_reads_as_no_pnl(client):
+    body = "[" + position("tBTCUSD", "null", 7, 0) + "]"
+    assert parse(client, bitfinex.positions("margin"), body) == {}
+
+
+def test_a_wallet_row_without_its_balance_is_malformed(client):
+    with pytest.raises(Malformed, match="row without BALANCE"):
+        parse(client, bitfinex.wallets(ALL), '[["exchange","BTC"]]')
