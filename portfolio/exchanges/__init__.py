@@ -4,11 +4,11 @@ Every other exchange in ccxt whose `has['fetchBalance']` is true is read by the 
 (generic.py: ccxt's unified fetch_balance with exact strings, spot only until a test shows an
 account type returns its own wallet; earn and staking not read).
 
-One module per exchange (binance, kraken, okx, coinbase, bybit) holds everything about it in one
-`Adapter` (adapter.py): client options, display name, wallet calls and their parsers, the
-permission call, where the ticker's last price sits, the error envelope and the body error codes;
-each module's docstring lists the wallets, products and amount fields it reads. registry.py finds
-them by exchange id. The rest is shared:
+One module per exchange (binance, kraken, okx, coinbase, bybit, bitfinex, gemini) holds
+everything about it in one `Adapter` (adapter.py): client options, display name, wallet calls and
+their parsers, the permission call, where the ticker's last price sits, the error envelope and
+the body error codes; each module's docstring lists the wallets, products and amount fields it
+reads. registry.py finds them by exchange id. The rest is shared:
 
 - session.py: one sync = one fresh ccxt instance (instances are not thread-safe, and a reused
   binance instance reports a revoked key as a retryable DDoSProtection), instrumented to count

@@ -130,3 +130,6 @@ class Adapter:
     # The credentials the account form asks for, by ccxt's names; None: ccxt's
     # requiredCredentials (a venue read by address alone asks for no signing key).
     credentials: tuple[str, ...] | None = None
+    # The exchange sends amounts as JSON numbers (bitfinex v2): the client parses every
+    # non-integer number as its decimal text, never a float (session.exact_numbers).
+    numbers_as_text: bool = False

@@ -11,7 +11,18 @@ from typing import Any
 
 import ccxt
 
-from portfolio.exchanges import binance, bybit, coinbase, generic, hyperliquid, kraken, kucoin, okx
+from portfolio.exchanges import (
+    binance,
+    bitfinex,
+    bybit,
+    coinbase,
+    gemini,
+    generic,
+    hyperliquid,
+    kraken,
+    kucoin,
+    okx,
+)
 from portfolio.exchanges.adapter import Adapter, Call, PermissionCall
 from portfolio.exchanges.rows import WALLETS
 
@@ -26,6 +37,8 @@ ADAPTERS: dict[str, Adapter] = {
         bybit.ADAPTER,
         hyperliquid.ADAPTER,
         kucoin.ADAPTER,
+        bitfinex.ADAPTER,
+        gemini.ADAPTER,
     )
 }
 

@@ -58,12 +58,21 @@ def build_client(
     client = getattr(ccxt, exchange_id)(config)
     if adapter is not None and adapter.unified:
         unified_settings(client)
+    if adapter is not None and adapter.numbers_as_text:
+        client.on_json_response = exact_numbers
     if emulator_url is not None:
         hostname = getattr(client, "hostname", None)
         api = point_at_emulator(client.urls["api"], emulator_url, hostname)
         client.urls = {**client.urls, "api": api}
         assert_offline(client.urls["api"])
     return client
+
+
+def exact_numbers(body: str) -> Any:
+    """JSON with every non-integer number kept as its text ("0.1", not 0.1000000000000000055):
+    for exchanges whose amounts are JSON numbers. NaN and Infinity still arrive as floats, which
+    the boundary refuses."""
+    return json.loads(body, parse_float=str)
 
 
 def open_session(

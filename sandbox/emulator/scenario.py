@@ -48,6 +48,10 @@ WALLETS: dict[str, tuple[str, ...]] = {
     # The generic adapter's emulated exchange: ccxt's fetch_balance reads the spot wallet only;
     # the funding wallet ("wallet") is in the same answer and must not be counted.
     "latoken": ("spot", "wallet"),
+    # The derivatives wallet: Bitfinex's margin rows of F0 currencies.
+    "bitfinex": ("exchange", "funding", "margin", "derivatives"),
+    # perps: the open perpetual positions' unrealised PnL per settlement currency (upl).
+    "gemini": ("exchange", "staking", "perps"),
 }
 EXCHANGES: tuple[str, ...] = tuple(WALLETS)
 # The emulated exchanges without a dedicated adapter: the app reads them with the generic one.

@@ -14,7 +14,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from sandbox.emulator import binance, bybit, coinbase, hyperliquid, kraken, kucoin, latoken, okx
+from sandbox.emulator import (
+    binance,
+    bitfinex,
+    bybit,
+    coinbase,
+    gemini,
+    hyperliquid,
+    kraken,
+    kucoin,
+    latoken,
+    okx,
+)
 from sandbox.emulator.common import UNKNOWN, ExchangeSpec, Reply, Request, json_reply
 from sandbox.emulator.faults import Fault, FaultBook
 from sandbox.emulator.scenario import Scenario, ScenarioError
@@ -31,6 +42,8 @@ SPECS: dict[str, ExchangeSpec] = {
         hyperliquid.SPEC,
         kucoin.SPEC,
         latoken.SPEC,
+        bitfinex.SPEC,
+        gemini.SPEC,
     )
 }
 CONTROL = "_control"

@@ -194,6 +194,30 @@ NEGATIVE = {
         "/v5/earn/position",
         {"retCode": 0, "retMsg": "OK", "result": {"list": [{"coin": "USDT", "amount": "-1"}]}},
     ),
+    "bitfinex funding": (
+        "bitfinex",
+        "funding",
+        "/v2/auth/r/wallets",
+        [["funding", "USD", -10000, 0, 0, None, None]],
+    ),
+    "bitfinex exchange": (
+        "bitfinex",
+        "spot",
+        "/v2/auth/r/wallets",
+        [["exchange", "BTC", -1.25, 0, 0, None, None]],
+    ),
+    "gemini spot": (
+        "gemini",
+        "spot",
+        "/v1/balances",
+        [{"type": "exchange", "currency": "BTC", "amount": "-0.75", "available": "0"}],
+    ),
+    "gemini staking": (
+        "gemini",
+        "earn",
+        "/v1/balances/staking",
+        [{"type": "Staking", "currency": "ETH", "balance": -3.5, "available": 0}],
+    ),
     "coinbase spot": (
         "coinbase",
         "spot",
@@ -480,6 +504,29 @@ UNREADABLE_PERMISSIONS = {
     "binance not JSON": ("binance", "/sapi/v1/account/apiRestrictions", "<html>"),
     "okx without perm": ("okx", "/api/v5/account/config", {"code": "0", "data": [{}]}),
     "bybit without permissions": ("bybit", "/v5/user/query-api", {"retCode": 0, "result": {}}),
+    "bitfinex not a list": ("bitfinex", "/v2/auth/r/permissions", ["wallets", 1, 0]),
+    "bitfinex without withdraw": (
+        "bitfinex",
+        "/v2/auth/r/permissions",
+        [["wallets", 1, 0], ["orders", 1, 0], ["positions", 1, 0], ["funding", 1, 0]],
+    ),
+    "bitfinex flag not 0 or 1": (
+        "bitfinex",
+        "/v2/auth/r/permissions",
+        [
+            ["wallets", 1, 0],
+            ["orders", 1, 0],
+            ["positions", 1, 0],
+            ["funding", 1, 0],
+            ["withdraw", 1, "yes"],
+        ],
+    ),
+    "gemini empty": ("gemini", "/v1/roles", {}),
+    "gemini role not a boolean": (
+        "gemini",
+        "/v1/roles",
+        {"isAuditor": False, "isFundManager": "false", "isTrader": True},
+    ),
     "bybit without readOnly": (
         "bybit",
         "/v5/user/query-api",
@@ -566,6 +613,38 @@ ERROR_BODIES: dict[str, dict[str, tuple[int, Any, str]]] = {
     "hyperliquid": {
         "5xx-json": (500, {"error": "Internal server error"}, "maintenance"),
         "429-json": (429, {"error": "Too many requests"}, "rate_limit"),
+    },
+    # ["error", CODE, "message"]: Bitfinex's documented codes (20060 maintenance, 10114 nonce).
+    "bitfinex": {
+        "5xx-json": (500, ["error", 20060, "maintenance"], "maintenance"),
+        "error-in-200": (200, ["error", 20060, "maintenance"], "maintenance"),
+        "nonce": (500, ["error", 10114, "nonce: small"], "clock"),
+    },
+    # {"result": "error", "reason": ...}: Gemini's documented reasons.
+    "gemini": {
+        "5xx-json": (
+            503,
+            {
+                "result": "error",
+                "reason": "Maintenance",
+                "message": "The Gemini Exchange is currently undergoing maintenance.",
+            },
+            "maintenance",
+        ),
+        "error-in-200": (
+            200,
+            {
+                "result": "error",
+                "reason": "System",
+                "message": "We are experiencing technical issues",
+            },
+            "maintenance",
+        ),
+        "nonce": (
+            400,
+            {"result": "error", "reason": "InvalidNonce", "message": "Nonce has not increased"},
+            "clock",
+        ),
     },
     # Bodies as KuCoin documents them: 500000 internal error, 400002 KC-API-TIMESTAMP.
     "kucoin": {

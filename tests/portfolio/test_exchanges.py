@@ -26,20 +26,42 @@ BALANCE_PATHS = {
     # One endpoint for every call, routed by the body's type.
     "hyperliquid": "/info/spotClearinghouseState",
     "kucoin": "/api/v1/accounts",
+    "bitfinex": "/v2/auth/r/wallets",
+    "gemini": "/v1/balances",
 }
 # Credential-less market loading: binance exchangeInfo; kraken Assets + AssetPairs; okx and bybit
 # spot instruments; coinbase currencies, crypto currencies, rates, spot and future products;
-# hyperliquid spotMeta and spotMetaAndAssetCtxs; kucoin currencies and spot symbols.
+# hyperliquid spotMeta and spotMetaAndAssetCtxs; kucoin currencies and spot symbols;
+# bitfinex the pairs and the currencies (two conf documents: ccxt has no option to skip either);
+# gemini its symbols (the currencies would be scraped from its web site: switched off).
 MARKET_REQUESTS = {
-    "binance": 1, "kraken": 2, "okx": 1, "coinbase": 5, "bybit": 1, "hyperliquid": 2, "kucoin": 2,
-}  # fmt: skip
+    "binance": 1,
+    "kraken": 2,
+    "okx": 1,
+    "coinbase": 5,
+    "bybit": 1,
+    "hyperliquid": 2,
+    "kucoin": 2,
+    "bitfinex": 2,
+    "gemini": 1,
+}
 # Market requests the emulator counts as tickers: hyperliquid's spotMetaAndAssetCtxs is also
 # what fetch_tickers asks, the same request, and carries the prices.
 COUNTED_AS_TICKERS = {"hyperliquid": 1}
 # One full sync with markets cached: permissions + every wallet + one ticker request (kucoin:
-# one accounts request for spot and funding, cross, isolated, futures per currency x3, earn).
+# one accounts request for spot and funding, cross, isolated, futures per currency x3, earn;
+# bitfinex: permissions, wallets (spot, funding, margin, futures at once), positions, tickers;
+# gemini: roles, balances, staking balances, positions, the price feed).
 SYNC_REQUESTS = {
-    "binance": 9, "kraken": 2, "okx": 5, "coinbase": 2, "bybit": 6, "hyperliquid": 5, "kucoin": 9,
+    "binance": 9,
+    "kraken": 2,
+    "okx": 5,
+    "coinbase": 2,
+    "bybit": 6,
+    "hyperliquid": 5,
+    "kucoin": 9,
+    "bitfinex": 4,
+    "gemini": 5,
 }  # fmt: skip
 D = Decimal
 
@@ -114,6 +136,26 @@ EXPECTED = {
         ("USDT", "margin"): ("USDT", "599.2"),  # total 1000 - liability 400 - interest 0.8
         ("USDT", "futures"): ("USDT", "5075.25"),  # marginBalance 5000 + unrealisedPNL 75.25
         ("KCS", "staking"): ("KCS", "60"),
+    },
+    "bitfinex": {
+        ("BTC", "spot"): ("BTC", "1.25"),
+        ("USDT", "spot"): ("UST", "3000"),  # Bitfinex's UST is USDT
+        ("LEO", "spot"): ("LEO", "100"),
+        ("USD", "funding"): ("USD", "10000"),  # lent out or not: the funding wallet's balance
+        ("USDT", "funding"): ("UST", "1500"),
+        # The margin wallet 2000, its unsettled interest -1.5 and a losing position's PL -150.25.
+        ("USD", "margin"): ("USD", "1848.25"),
+        ("BTC", "margin"): ("BTC", "0.51"),  # 0.5 and a winning position's PL 0.01
+        # The derivatives wallet (USTF0) 5000 and a derivatives position's PL 75.5.
+        ("USDT", "futures"): ("USTF0", "5075.5"),
+    },
+    "gemini": {
+        ("BTC", "spot"): ("BTC", "0.75"),
+        ("USD", "spot"): ("USD", "10000"),
+        ("GUSD", "spot"): ("GUSD", "5000"),  # the perpetuals' collateral: the ledger's figure
+        ("ETH", "staking"): ("ETH", "3.5"),
+        ("SOL", "staking"): ("SOL", "40"),
+        ("GUSD", "futures"): ("GUSD", "-310.4"),  # an open perpetual's unrealised PnL
     },
 }
 
@@ -278,6 +320,8 @@ def test_key_permissions_reported_where_the_exchange_tells(sync, emulator):
     assert sync("kucoin").key_permissions == full
     assert sync("kraken").key_permissions is None
     assert sync("coinbase").key_permissions is None
+    assert sync("bitfinex").key_permissions == {"read": True, "trade": True, "withdraw": False}
+    assert sync("gemini").key_permissions == {"read": True, "trade": True, "withdraw": False}
 
 
 def test_read_only_binance_key_is_visible_as_such(emulator):
@@ -347,8 +391,16 @@ def test_with_emulator_every_url_is_rewritten(emulator):
 
 def test_supported_exchanges_are_those_with_their_own_calls():
     assert exchanges.SUPPORTED_EXCHANGES == (
-        "binance", "kraken", "okx", "coinbase", "bybit", "hyperliquid", "kucoin",
-    )  # fmt: skip
+        "binance",
+        "kraken",
+        "okx",
+        "coinbase",
+        "bybit",
+        "hyperliquid",
+        "kucoin",
+        "bitfinex",
+        "gemini",
+    )
 
 
 def test_supported_wallets_per_exchange():
@@ -359,6 +411,8 @@ def test_supported_wallets_per_exchange():
     assert exchanges.supported_wallets("coinbase") == ("spot",)
     assert exchanges.supported_wallets("hyperliquid") == ("spot", "earn", "futures")
     assert exchanges.supported_wallets("kucoin") == binance
+    assert exchanges.supported_wallets("bitfinex") == ("spot", "funding", "margin", "futures")
+    assert exchanges.supported_wallets("gemini") == ("spot", "earn", "futures")
     # Without a dedicated adapter: spot through the generic one; not in ccxt: nothing.
     assert exchanges.supported_wallets("bitstamp") == ("spot",)
     assert exchanges.supported_wallets("ftx") == ()
@@ -399,7 +453,7 @@ FAULTS = {
     "html-200": (lambda ex: {"status": 200, "body": "<html>hi</html>"} | HTML, BAD),
     "no-balances-200": (lambda ex: {"status": 200, "body": "{}"}, BAD),
 }
-FAULT_EXCHANGES = ("binance", "kraken", "okx", "bybit")
+FAULT_EXCHANGES = ("binance", "kraken", "okx", "bybit", "bitfinex", "gemini")
 
 
 def expected_fault(outcome):

@@ -25,7 +25,9 @@ from tests.conftest import TEST_SCENARIO
 from tests.portfolio.test_exchange_boundary import ERROR_BODIES, UNREADABLE_PERMISSIONS
 from tests.portfolio.test_sync import KEYS, holdings_of, make_account, run
 
-DEDICATED = ("binance", "kraken", "okx", "coinbase", "bybit", "hyperliquid", "kucoin")
+DEDICATED = (
+    "binance", "kraken", "okx", "coinbase", "bybit", "hyperliquid", "kucoin", "bitfinex", "gemini",
+)  # fmt: skip
 GENERIC = "latoken"  # read by the generic adapter: ccxt's unified fetch_balance
 EXCHANGES = (*DEDICATED, GENERIC)
 # The wallet every account of the test scenario holds BTC in: its scenario name, its balance
@@ -39,6 +41,8 @@ PRIMARY: dict[str, tuple[str, str, str, str]] = {
     "hyperliquid": ("spot", "/info/spotClearinghouseState", "UBTC", "7.25"),
     "kucoin": ("trade", "/api/v1/accounts", "BTC", "6"),
     "latoken": ("spot", "/v2/auth/account", "BTC", "6"),
+    "bitfinex": ("exchange", "/v2/auth/r/wallets", "BTC", "1.25"),
+    "gemini": ("exchange", "/v1/balances", "BTC", "0.75"),
 }
 # An asset only the account's own exchange prices (the reference exchange does not).
 OWN_QUOTE = {
@@ -52,6 +56,8 @@ OWN_QUOTE = {
     "hyperliquid": ("HYPE/USDT", "HYPE", "40"),
     "kucoin": ("KCS/USDT", "KCS", "10"),
     "latoken": ("LA/USDT", "LA", "0.05"),
+    "bitfinex": ("LEO/USD", "LEO", "9.5"),
+    "gemini": ("GUSD/USD", "GUSD", "1"),
 }
 REJECTED_KEY: dict[str, tuple[int, Any]] = {
     "binance": (401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}),
@@ -60,6 +66,8 @@ REJECTED_KEY: dict[str, tuple[int, Any]] = {
     "coinbase": (401, {"errors": [{"id": "authentication_error", "message": "invalid api key"}]}),
     "bybit": (401, {"retCode": 10003, "retMsg": "API key is invalid.", "result": {}}),
     "kucoin": (401, {"code": "400003", "msg": "KC-API-KEY not exists"}),
+    "bitfinex": (500, ["error", 10100, "apikey: invalid"]),
+    "gemini": (400, {"result": "error", "reason": "InvalidApiKey", "message": "Invalid API key"}),
     "latoken": (
         401,
         {
@@ -194,6 +202,9 @@ def first_row_twice(payload: Any, exchange: str, amount: str | None) -> str:
         again = {**row, "balance": amount} if amount else row
         rows = json.dumps(payload["result"])[1:]
         return f'{{"error":[],"result":{{"{code}":{json.dumps(again)},{rows}}}'
+    if exchange == "bitfinex":  # rows are arrays: [TYPE, CURRENCY, BALANCE, ...]
+        again = [*payload[0][:2], amount, *payload[0][3:]] if amount else list(payload[0])
+        return json.dumps([*payload, again])
     rows = {
         "binance": lambda p: p["balances"],
         "okx": lambda p: p["data"][0]["details"],
@@ -202,6 +213,7 @@ def first_row_twice(payload: Any, exchange: str, amount: str | None) -> str:
         "hyperliquid": lambda p: p["balances"],
         "kucoin": lambda p: p["data"],
         "latoken": lambda p: p,
+        "gemini": lambda p: p,
     }[exchange](payload)
     again = dict(rows[0])
     if amount:
@@ -212,6 +224,7 @@ def first_row_twice(payload: Any, exchange: str, amount: str | None) -> str:
             "hyperliquid": "total",
             "kucoin": "balance",
             "latoken": "available",
+            "gemini": "amount",
         }.get(exchange)
         if field:
             again[field] = amount
@@ -277,7 +290,11 @@ FAULTS: dict[str, Fault] = {
     # Only the exchanges whose adapter reads the key's permissions (the generic adapter does
     # not: ccxt has no unified call for them).
     "unreadable permissions": Fault(
-        unreadable_permissions, OK, "", None, only=("binance", "okx", "bybit", "kucoin")
+        unreadable_permissions,
+        OK,
+        "",
+        None,
+        only=("binance", "okx", "bybit", "kucoin", "bitfinex", "gemini"),
     ),
     "quote too small to store": Fault(own_price("0.0000000000000000001"), OK, "", None),
     "quote jumps 20x": Fault(own_price("20000"), OK, "", None),

@@ -43,6 +43,9 @@ KEYS = {
     "bybit": {"apiKey": "test-bybit-key", "secret": "test-bybit-secret"},
     # Read by wallet address alone: no key, no secret.
     "hyperliquid": {"walletAddress": "0x7e57000000000000000000000000000000000001"},
+    "bitfinex": {"apiKey": "test-bitfinex-key", "secret": "test-bitfinex-secret"},
+    # ccxt signs with Gemini's account-level keys only, which carry "account" in the key.
+    "gemini": {"apiKey": "account-test-gemini-key", "secret": "test-gemini-secret"},
     "kucoin": {
         "apiKey": "test-kucoin-key",
         "secret": "test-kucoin-secret",

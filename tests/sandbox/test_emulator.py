@@ -16,6 +16,7 @@ from ccxt.base.errors import (
     ExchangeError,
     ExchangeNotAvailable,
     NetworkError,
+    OnMaintenance,
     RateLimitExceeded,
     RequestTimeout,
 )
@@ -36,6 +37,8 @@ BALANCE_PATHS = {
     "hyperliquid": "/info/clearinghouseState",  # fetch_balance's default: the perps account
     "kucoin": "/api/v1/accounts",
     "latoken": "/v2/auth/account",
+    "bitfinex": "/v2/auth/r/wallets",
+    "gemini": "/v1/balances",
 }
 # Read by wallet address alone: nothing signed, no key to reject.
 ADDRESS_READ = ("hyperliquid",)
@@ -228,6 +231,33 @@ def latoken_spot(ex):
     return b["total"], {codes[r["currency"]]: dsum(r["available"], r["blocked"]) for r in spot}
 
 
+def bitfinex_wallet(kind, derivatives=False):
+    """Rows of one wallet type ([TYPE, CURRENCY, BALANCE, ...]; the derivatives wallet is the
+    margin rows of F0 currencies). ccxt's totals use unified codes (UST -> USDT) and put the
+    derivatives rows into margin, so only the raw rows are compared."""
+
+    def fetch(ex):
+        rows = ex.fetch_balance({"type": kind})["info"]
+        return None, {
+            r[1]: Decimal(str(r[2]))  # a JSON number: short amounts survive str(float)
+            for r in rows
+            if r[0] == kind and r[1].endswith("F0") is derivatives
+        }
+
+    fetch.__name__ = f"bitfinex_{'derivatives' if derivatives else kind}"
+    return fetch
+
+
+def gemini_exchange(ex):
+    b = ex.fetch_balance()
+    return b["total"], {r["currency"]: Decimal(r["amount"]) for r in b["info"]}
+
+
+def gemini_staking(ex):
+    rows = ex.private_post_v1_balances_staking()
+    return None, {r["currency"]: Decimal(str(r["balance"])) for r in rows}  # JSON numbers
+
+
 WALLET_CASES = [
     ("binance", "spot", binance_spot),
     ("binance", "funding", binance_funding),
@@ -280,6 +310,12 @@ WALLET_CASES = [
     ("kucoin", "earn_locked", kucoin_earn("ACTIVITY")),
     ("kucoin", "staking", kucoin_earn("STAKING")),
     ("latoken", "spot", latoken_spot),
+    ("bitfinex", "exchange", bitfinex_wallet("exchange")),
+    ("bitfinex", "funding", bitfinex_wallet("funding")),
+    ("bitfinex", "margin", bitfinex_wallet("margin")),
+    ("bitfinex", "derivatives", bitfinex_wallet("margin", derivatives=True)),
+    ("gemini", "exchange", gemini_exchange),
+    ("gemini", "staking", gemini_staking),
 ]
 TICKER_FIELDS = {
     "binance": lambda info: info["lastPrice"],
@@ -290,15 +326,26 @@ TICKER_FIELDS = {
     "hyperliquid": lambda info: info["markPx"],
     "kucoin": lambda info: info["last"],
     "latoken": lambda info: info["lastPrice"],
+    "bitfinex": lambda info: str(info[7]),  # LAST_PRICE, a JSON number
+    "gemini": lambda info: info["price"],
 }
 # kucoin with credentials and the app's options: currencies (asking first whether the account
 # is unified), spot symbols, margin and isolated symbols.
 # hyperliquid: spotMeta, and spotMetaAndAssetCtxs, the request fetch_tickers makes too (a ticker).
 # latoken: the server time (ccxt adjusts for the difference), currencies and pairs.
+# bitfinex: two conf documents, the pairs and the currencies.
 MARKET_REQUESTS = {
-    "binance": 1, "kraken": 2, "okx": 2, "coinbase": 6, "bybit": 2, "hyperliquid": 1, "kucoin": 4,
+    "binance": 1,
+    "kraken": 2,
+    "okx": 2,
+    "coinbase": 6,
+    "bybit": 2,
+    "hyperliquid": 1,
+    "kucoin": 4,
     "latoken": 3,
-}  # fmt: skip
+    "bitfinex": 2,
+    "gemini": 1,
+}
 TICKER_REQUESTS = {"hyperliquid": 2}
 # Valid shapes (kraken: base64; coinbase: not CDP-like, i.e. no trailing "=") but wrong.
 WRONG_SECRETS = {"kraken": "d3Jvbmctc2VjcmV0LXh4"}
@@ -427,7 +474,8 @@ STATUS_ERRORS = [
     (401, {n: AuthenticationError for n in EXCHANGES}),
     # okx maps a bare 429 to ExchangeNotAvailable; its real 429 body says 50011 (see below).
     (429, {n: RateLimitExceeded for n in EXCHANGES} | OKX_BARE_429 | {"binance": DDoSProtection}),
-    (503, {n: ExchangeNotAvailable for n in EXCHANGES}),
+    # gemini's own status table reads a 503 as maintenance (its documented meaning).
+    (503, {n: ExchangeNotAvailable for n in EXCHANGES} | {"gemini": OnMaintenance}),
     (504, {n: RequestTimeout for n in EXCHANGES}),
 ]
 
