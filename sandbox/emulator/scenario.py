@@ -31,6 +31,16 @@ WALLETS: dict[str, tuple[str, ...]] = {
     "bybit": ("unified", "funding", "earn_flexible", "earn_onchain"),
     # The generic adapter's emulated exchange: ccxt's fetch_balance reads the spot wallet only.
     "kucoin": ("spot",),
+    "bitget": (
+        "spot",
+        "funding",
+        "earn",
+        "margin_cross",
+        "margin_isolated",
+        "futures_usdt",
+        "futures_coin",
+        "futures_usdc",
+    ),
 }
 EXCHANGES: tuple[str, ...] = tuple(WALLETS)
 # The emulated exchanges without a dedicated adapter: the app reads them with the generic one.
