@@ -225,6 +225,16 @@ def account_info(request: Request, scenario: Scenario, account: Account) -> Repl
     )  # fmt: skip
 
 
+def uta_settings(request: Request, scenario: Scenario, account: Account) -> Reply:
+    # ccxt asks this (unless told uta=False) to learn whether the account is unified; the
+    # emulated accounts are classic ones, which Bitget answers so.
+    return error(
+        "40084",
+        "You are in Classic Account mode, and the Unified Account API is not supported at "
+        "this time",
+    )
+
+
 ROUTES = {
     ("GET", "/api/v2/spot/public/coins"): Route(MARKETS, coins),
     ("GET", "/api/v2/spot/public/symbols"): Route(MARKETS, symbols),
@@ -239,6 +249,7 @@ ROUTES = {
     ),
     ("GET", "/api/v2/mix/account/accounts"): Route(BALANCE, futures_accounts, private=True),
     ("GET", "/api/v2/spot/account/info"): Route(ACCOUNT, account_info, private=True),
+    ("GET", "/api/v3/account/settings"): Route(ACCOUNT, uta_settings, private=True),
 }
 
 SPEC = ExchangeSpec(NAME, "ACCESS-KEY", ROUTES, authenticate)

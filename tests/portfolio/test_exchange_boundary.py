@@ -171,6 +171,24 @@ NEGATIVE = {
         "/v5/earn/position",
         {"retCode": 0, "retMsg": "OK", "result": {"list": [{"coin": "USDT", "amount": "-1"}]}},
     ),
+    "bitget spot": (
+        "bitget",
+        "spot",
+        "/api/v2/spot/account/assets",
+        {"code": "00000", "msg": "success", "data": [{"coin": "BTC", "available": "-1"}]},
+    ),
+    "bitget funding": (
+        "bitget",
+        "funding",
+        "/api/v2/account/funding-assets",
+        {"code": "00000", "msg": "success", "data": [{"coin": "USDT", "available": "-4"}]},
+    ),
+    "bitget earn": (
+        "bitget",
+        "earn",
+        "/api/v2/earn/account/assets",
+        {"code": "00000", "msg": "success", "data": [{"coin": "USDT", "amount": "-3"}]},
+    ),
     "coinbase spot": (
         "coinbase",
         "spot",
@@ -401,6 +419,16 @@ UNREADABLE_PERMISSIONS = {
         "/v5/user/query-api",
         {"retCode": 0, "result": {"permissions": {"Wallet": []}}},
     ),
+    "bitget without authorities": (
+        "bitget",
+        "/api/v2/spot/account/info",
+        {"code": "00000", "msg": "success", "data": {"userId": "1"}},
+    ),
+    "bitget authorities not a list": (
+        "bitget",
+        "/api/v2/spot/account/info",
+        {"code": "00000", "msg": "success", "data": {"authorities": "stow,wwow"}},
+    ),
 }
 
 
@@ -426,6 +454,7 @@ def test_readable_or_unreported_permissions_have_no_problem(sync, exchange):
 
 OKX: dict[str, Any] = {"msg": "", "data": []}
 BYBIT: dict[str, Any] = {"result": {}, "retExtInfo": {}}
+BITGET: dict[str, Any] = {"requestTime": 1700000000000, "data": None}
 ERROR_BODIES: dict[str, dict[str, tuple[int, Any, str]]] = {
     "binance": {
         "5xx-json": (503, {"code": -1001, "msg": "Internal error; try again."}, "maintenance"),
@@ -471,6 +500,15 @@ ERROR_BODIES: dict[str, dict[str, tuple[int, Any, str]]] = {
             {"retCode": 10002, "retMsg": "check your server timestamp"} | BYBIT,
             "clock",
         ),
+    },
+    "bitget": {
+        "5xx-json": (500, {"code": "45001", "msg": "Unknown error"} | BITGET, "maintenance"),
+        "error-in-200": (
+            200,
+            {"code": "40200", "msg": "Server upgrade, please try again later"} | BITGET,
+            "maintenance",
+        ),
+        "nonce": (400, {"code": "40008", "msg": "Request timestamp expired"} | BITGET, "clock"),
     },
     # Read by the generic adapter: classified by ccxt's own table for kucoin (500000 is
     # ExchangeNotAvailable, 400002 InvalidNonce), none of ours.

@@ -21,12 +21,15 @@ BALANCE_PATHS = {
     "kraken": "/0/private/BalanceEx",
     "okx": "/api/v5/account/balance",
     "bybit": "/v5/account/wallet-balance",
+    "bitget": "/api/v2/spot/account/assets",
 }
 # Credential-less market loading: binance exchangeInfo; kraken Assets + AssetPairs; okx and bybit
-# spot instruments; coinbase currencies, crypto currencies, rates, spot and future products.
-MARKET_REQUESTS = {"binance": 1, "kraken": 2, "okx": 1, "coinbase": 5, "bybit": 1}
-# One full sync with markets cached: permissions + every wallet + one ticker request.
-SYNC_REQUESTS = {"binance": 9, "kraken": 2, "okx": 5, "coinbase": 2, "bybit": 6}
+# spot instruments; coinbase currencies, crypto currencies, rates, spot and future products;
+# bitget coins, spot symbols and margin currencies.
+MARKET_REQUESTS = {"binance": 1, "kraken": 2, "okx": 1, "coinbase": 5, "bybit": 1, "bitget": 3}
+# One full sync with markets cached: permissions + every wallet + one ticker request (bitget:
+# spot, funding, earn, cross and isolated margin, three futures productTypes).
+SYNC_REQUESTS = {"binance": 9, "kraken": 2, "okx": 5, "coinbase": 2, "bybit": 6, "bitget": 10}
 D = Decimal
 
 EXPECTED = {
@@ -81,6 +84,23 @@ EXPECTED = {
         ("MNT", "funding"): ("MNT", "1000"),
         ("USDT", "earn"): ("USDT", "1500"),
         ("ETH", "staking"): ("ETH", "4"),
+    },
+    "bitget": {
+        ("BGB", "spot"): ("BGB", "300"),
+        ("BTC", "spot"): ("BTC", "2"),  # available 1.5 + frozen 0.5
+        ("USDT", "spot"): ("USDT", "2500"),
+        ("USDT", "funding"): ("USDT", "400"),
+        ("ETH", "funding"): ("ETH", "0.75"),  # available 0.5 + frozen 0.25
+        ("USDT", "earn"): ("USDT", "3000"),
+        ("BTC", "earn"): ("BTC", "0.1"),
+        # cross: 500 - 800 borrowed - 1.25 interest; isolated BTCUSDT: 100 - 250 borrowed.
+        ("USDT", "margin"): ("USDT", "-451.25"),
+        ("ETH", "margin"): ("ETH", "2"),
+        ("BTC", "margin"): ("BTC", "0.5"),
+        # accountEquity per productType: the wallet and its unrealised PnL, both futures.
+        ("USDT", "futures"): ("USDT", "4879.5"),  # 5000 - 120.5
+        ("BTC", "futures"): ("BTC", "0.32"),  # 0.3 + 0.02
+        ("USDC", "futures"): ("USDC", "1015"),  # 1000 + 15
     },
 }
 
@@ -301,8 +321,9 @@ def test_with_emulator_every_url_is_rewritten(emulator):
         assert client.enableRateLimit is False
 
 
-def test_supported_exchanges_are_the_five_with_their_own_calls():
-    assert exchanges.SUPPORTED_EXCHANGES == ("binance", "kraken", "okx", "coinbase", "bybit")
+def test_supported_exchanges_are_the_dedicated_ones_with_their_own_calls():
+    dedicated = ("binance", "kraken", "okx", "coinbase", "bybit", "bitget")
+    assert exchanges.SUPPORTED_EXCHANGES == dedicated
 
 
 def test_supported_wallets_per_exchange():
@@ -311,6 +332,7 @@ def test_supported_wallets_per_exchange():
     assert exchanges.supported_wallets("kraken") == ("spot", "earn")
     assert exchanges.supported_wallets("okx") == ("spot", "funding", "earn")
     assert exchanges.supported_wallets("coinbase") == ("spot",)
+    assert exchanges.supported_wallets("bitget") == ("spot", "funding", "earn", "margin", "futures")
     # Without a dedicated adapter: spot through the generic one; not in ccxt: nothing.
     assert exchanges.supported_wallets("bitstamp") == ("spot",)
     assert exchanges.supported_wallets("ftx") == ()

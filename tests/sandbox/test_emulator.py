@@ -33,6 +33,7 @@ BALANCE_PATHS = {
     "coinbase": "/v2/accounts",
     "bybit": "/v5/account/wallet-balance",
     "kucoin": "/api/v1/accounts",
+    "bitget": "/api/v2/spot/account/assets",
 }
 KRAKEN_CODES = {"XXBT": "BTC", "XETH": "ETH", "ZUSD": "USD"}
 
@@ -147,6 +148,43 @@ def kucoin_spot(ex):
     return b["total"], {r["currency"]: Decimal(r["balance"]) for r in b["info"]["data"]}
 
 
+def bitget_spot(ex):
+    b = ex.fetch_balance()
+    return b["total"], {
+        r["coin"]: dsum(r["available"], r["frozen"], r["locked"]) for r in b["info"]
+    }
+
+
+def bitget_funding(ex):
+    rows = ex.private_spot_get_v2_account_funding_assets()["data"]
+    return None, {r["coin"]: dsum(r["available"], r["frozen"]) for r in rows}
+
+
+def bitget_earn(ex):
+    rows = ex.private_earn_get_v2_earn_account_assets()["data"]
+    return None, {r["coin"]: Decimal(r["amount"]) for r in rows}
+
+
+def bitget_margin(mode):
+    def fetch(ex):
+        b = ex.fetch_balance({"marginMode": mode})
+        return b["total"], {r["coin"]: Decimal(r["totalAmount"]) for r in b["info"]}
+
+    fetch.__name__ = f"bitget_margin_{mode}"
+    return fetch
+
+
+def bitget_futures(product_type):
+    def fetch(ex):
+        # ccxt's total is accountEquity, with the unrealised PnL: compared in the adapter's
+        # tests; the scenario's wallet is what is available or locked.
+        b = ex.fetch_balance({"type": "swap", "productType": product_type})
+        return None, {r["marginCoin"]: dsum(r["available"], r["locked"]) for r in b["info"]}
+
+    fetch.__name__ = f"bitget_futures_{product_type.split('-')[0].lower()}"
+    return fetch
+
+
 WALLET_CASES = [
     ("binance", "spot", binance_spot),
     ("binance", "funding", binance_funding),
@@ -166,6 +204,14 @@ WALLET_CASES = [
     ("bybit", "earn_flexible", bybit_earn("FlexibleSaving")),
     ("bybit", "earn_onchain", bybit_earn("OnChain")),
     ("kucoin", "spot", kucoin_spot),
+    ("bitget", "spot", bitget_spot),
+    ("bitget", "funding", bitget_funding),
+    ("bitget", "earn", bitget_earn),
+    ("bitget", "margin_cross", bitget_margin("cross")),
+    ("bitget", "margin_isolated", bitget_margin("isolated")),
+    ("bitget", "futures_usdt", bitget_futures("USDT-FUTURES")),
+    ("bitget", "futures_coin", bitget_futures("COIN-FUTURES")),
+    ("bitget", "futures_usdc", bitget_futures("USDC-FUTURES")),
 ]
 TICKER_FIELDS = {
     "binance": lambda info: info["lastPrice"],
@@ -174,10 +220,14 @@ TICKER_FIELDS = {
     "coinbase": lambda info: info["price"],
     "bybit": lambda info: info["lastPrice"],
     "kucoin": lambda info: info["last"],
+    "bitget": lambda info: info["lastPr"],
 }
 # kucoin with credentials: currencies, symbols, contracts, margin and isolated symbols; it also
 # loads every ticker for the fees, the same request as fetch_tickers, so counted as a ticker.
-MARKET_REQUESTS = {"binance": 1, "kraken": 2, "okx": 2, "coinbase": 6, "bybit": 2, "kucoin": 5}
+# bitget: coins, spot symbols, margin currencies.
+MARKET_REQUESTS = {
+    "binance": 1, "kraken": 2, "okx": 2, "coinbase": 6, "bybit": 2, "kucoin": 5, "bitget": 3,
+}  # fmt: skip
 TICKER_REQUESTS = {"kucoin": 2}
 # Valid shapes (kraken: base64; coinbase: not CDP-like, i.e. no trailing "=") but wrong.
 WRONG_SECRETS = {"kraken": "d3Jvbmctc2VjcmV0LXh4"}
@@ -509,4 +559,4 @@ def test_demo_scenario_loads():
     scenario = Scenario.load(ROOT / "sandbox" / "scenarios" / "demo.json")
     # The demo shows the dedicated adapters; the generic one's exchange is for the tests.
     assert {ex for ex, _ in scenario.accounts} == set(SUPPORTED_EXCHANGES)
-    assert len(scenario.accounts) == 10
+    assert len(scenario.accounts) == 2 * len(SUPPORTED_EXCHANGES)  # one per fund
