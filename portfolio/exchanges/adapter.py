@@ -25,6 +25,10 @@ class Call:
     params: dict[str, Any]
     parse: Parser
     next_page: Pager = single_page
+    # Whether an error answer (its JSON document) says the account never opened this wallet
+    # (gate's futures account before a first transfer): then the wallet holds nothing. None:
+    # every error is an error.
+    unopened: Callable[[Any], bool] | None = None
 
     @property
     def key(self) -> str:
