@@ -11,7 +11,7 @@ from typing import Any
 
 import ccxt
 
-from portfolio.exchanges import binance, bitget, bybit, coinbase, generic, kraken, okx
+from portfolio.exchanges import binance, bitget, bybit, coinbase, gate, generic, kraken, okx
 from portfolio.exchanges.adapter import Adapter, Call, PermissionCall
 from portfolio.exchanges.rows import WALLETS
 
@@ -25,6 +25,7 @@ ADAPTERS: dict[str, Adapter] = {
         coinbase.ADAPTER,
         bybit.ADAPTER,
         bitget.ADAPTER,
+        gate.ADAPTER,
     )
 }
 

@@ -41,6 +41,16 @@ WALLETS: dict[str, tuple[str, ...]] = {
         "futures_coin",
         "futures_usdc",
     ),
+    "gate": (
+        "spot",
+        "margin",
+        "futures_usdt",
+        "futures_btc",
+        "delivery_usdt",
+        "options",
+        "earn_uni",
+        "staking",
+    ),
 }
 EXCHANGES: tuple[str, ...] = tuple(WALLETS)
 # The emulated exchanges without a dedicated adapter: the app reads them with the generic one.

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from sandbox.emulator import binance, bitget, bybit, coinbase, kraken, kucoin, okx
+from sandbox.emulator import binance, bitget, bybit, coinbase, gate, kraken, kucoin, okx
 from sandbox.emulator.common import UNKNOWN, ExchangeSpec, Reply, Request, json_reply
 from sandbox.emulator.faults import Fault, FaultBook
 from sandbox.emulator.scenario import Scenario, ScenarioError
@@ -30,14 +30,19 @@ SPECS: dict[str, ExchangeSpec] = {
         bybit.SPEC,
         kucoin.SPEC,
         bitget.SPEC,
+        gate.SPEC,
     )
 }
 CONTROL = "_control"
 
 
+# Hosts whose name is not the ccxt id: api.gateio.ws is gate's.
+HOST_LABELS = {"gateio": "gate"}
+
+
 def exchange_for_host(host: str) -> str:
     """api.binance.com -> binance, www.okx.com -> okx; "" when no exchange matches."""
-    labels = host.split(":")[0].lower().split(".")
+    labels = [HOST_LABELS.get(label, label) for label in host.split(":")[0].lower().split(".")]
     return next((label for label in labels if label in SPECS), "")
 
 
