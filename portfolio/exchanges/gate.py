@@ -143,7 +143,9 @@ def permissions(payload: Any) -> dict[str, bool]:
         if len(payload) != 1:
             raise PermissionsUnreadable(f"{len(payload)} keys listed: which one is this is unknown")
         info = payload[0]
-    perms = dig(info, "perms", kind=list)
+    perms = info.get("perms") if isinstance(info, dict) else None
+    if not isinstance(perms, list):
+        raise PermissionsUnreadable(f"perms is {shown(perms)}, not a list")
     writable = set()
     for perm in perms:
         name = perm.get("name") if isinstance(perm, dict) else None

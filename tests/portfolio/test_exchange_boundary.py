@@ -189,6 +189,24 @@ NEGATIVE = {
         "/api/v2/earn/account/assets",
         {"code": "00000", "msg": "success", "data": [{"coin": "USDT", "amount": "-3"}]},
     ),
+    "gate spot": (
+        "gate",
+        "spot",
+        "/api/v4/spot/accounts",
+        [{"currency": "BTC", "available": "-1", "locked": "0"}],
+    ),
+    "gate uni lending": (
+        "gate",
+        "earn",
+        "/api/v4/earn/uni/lends",
+        [{"currency": "USDT", "amount": "-1200", "current_amount": "-1200"}],
+    ),
+    "gate staking": (
+        "gate",
+        "earn",
+        "/api/v4/earn/staking/assets",
+        [{"pid": 1, "mortgage_coin": "ETH", "mortgage_amount": "-3"}],
+    ),
     "coinbase spot": (
         "coinbase",
         "spot",
@@ -424,6 +442,12 @@ UNREADABLE_PERMISSIONS = {
         "/api/v2/spot/account/info",
         {"code": "00000", "msg": "success", "data": {"userId": "1"}},
     ),
+    "gate without perms": ("gate", "/api/v4/account/main_keys", {"state": 1, "mode": 1}),
+    "gate perm without read_only": (
+        "gate",
+        "/api/v4/account/main_keys",
+        {"state": 1, "perms": [{"name": "wallet"}]},
+    ),
     "bitget authorities not a list": (
         "bitget",
         "/api/v2/spot/account/info",
@@ -509,6 +533,27 @@ ERROR_BODIES: dict[str, dict[str, tuple[int, Any, str]]] = {
             "maintenance",
         ),
         "nonce": (400, {"code": "40008", "msg": "Request timestamp expired"} | BITGET, "clock"),
+    },
+    "gate": {
+        "5xx-json": (
+            500,
+            {"label": "SERVER_ERROR", "message": "Internal server error"},
+            "maintenance",
+        ),
+        "error-in-200": (
+            200,
+            {"label": "TOO_BUSY", "message": "Server is too busy"},
+            "maintenance",
+        ),
+        # ccxt's table says AuthenticationError: the adapter reads it as a refused timestamp.
+        "nonce": (
+            401,
+            {
+                "label": "REQUEST_EXPIRED",
+                "message": "gap between request Timestamp and server time exceeds 60",
+            },
+            "clock",
+        ),
     },
     # Read by the generic adapter: classified by ccxt's own table for kucoin (500000 is
     # ExchangeNotAvailable, 400002 InvalidNonce), none of ours.

@@ -22,14 +22,20 @@ BALANCE_PATHS = {
     "okx": "/api/v5/account/balance",
     "bybit": "/v5/account/wallet-balance",
     "bitget": "/api/v2/spot/account/assets",
+    "gate": "/api/v4/spot/accounts",
 }
 # Credential-less market loading: binance exchangeInfo; kraken Assets + AssetPairs; okx and bybit
 # spot instruments; coinbase currencies, crypto currencies, rates, spot and future products;
-# bitget coins, spot symbols and margin currencies.
-MARKET_REQUESTS = {"binance": 1, "kraken": 2, "okx": 1, "coinbase": 5, "bybit": 1, "bitget": 3}
+# bitget coins, spot symbols and margin currencies; gate currencies, spot and margin pairs.
+MARKET_REQUESTS = {
+    "binance": 1, "kraken": 2, "okx": 1, "coinbase": 5, "bybit": 1, "bitget": 3, "gate": 3,
+}  # fmt: skip
 # One full sync with markets cached: permissions + every wallet + one ticker request (bitget:
-# spot, funding, earn, cross and isolated margin, three futures productTypes).
-SYNC_REQUESTS = {"binance": 9, "kraken": 2, "okx": 5, "coinbase": 2, "bybit": 6, "bitget": 10}
+# spot, funding, earn, cross and isolated margin, three futures productTypes; gate: spot,
+# margin, futures usdt and btc, delivery usdt, options, Uni lending, staking).
+SYNC_REQUESTS = {
+    "binance": 9, "kraken": 2, "okx": 5, "coinbase": 2, "bybit": 6, "bitget": 10, "gate": 10,
+}  # fmt: skip
 D = Decimal
 
 EXPECTED = {
@@ -101,6 +107,20 @@ EXPECTED = {
         ("USDT", "futures"): ("USDT", "4879.5"),  # 5000 - 120.5
         ("BTC", "futures"): ("BTC", "0.32"),  # 0.3 + 0.02
         ("USDC", "futures"): ("USDC", "1015"),  # 1000 + 15
+    },
+    "gate": {
+        ("BTC", "spot"): ("BTC", "2.25"),
+        ("USDT", "spot"): ("USDT", "3200"),
+        ("GT", "spot"): ("GT", "150"),
+        ("ETH", "margin"): ("ETH", "1.5"),
+        ("USDT", "margin"): ("USDT", "-200.75"),  # 400 - 600 borrowed - 0.75 interest
+        # total + unrealised_pnl; the delivery account was never opened (USER_NOT_FOUND).
+        ("USDT", "futures"): ("USDT", "2419.75"),  # 2500 - 80.25
+        ("BTC", "futures"): ("BTC", "0.415"),  # 0.4 + 0.015
+        ("USDT", "options"): ("USDT", "345.5"),  # total 300 + position_value 45.5
+        ("USDT", "earn"): ("USDT", "1200"),
+        ("BTC", "earn"): ("BTC", "0.05"),
+        ("ETH", "staking"): ("ETH", "3"),
     },
 }
 
@@ -322,7 +342,7 @@ def test_with_emulator_every_url_is_rewritten(emulator):
 
 
 def test_supported_exchanges_are_the_dedicated_ones_with_their_own_calls():
-    dedicated = ("binance", "kraken", "okx", "coinbase", "bybit", "bitget")
+    dedicated = ("binance", "kraken", "okx", "coinbase", "bybit", "bitget", "gate")
     assert exchanges.SUPPORTED_EXCHANGES == dedicated
 
 
@@ -333,6 +353,7 @@ def test_supported_wallets_per_exchange():
     assert exchanges.supported_wallets("okx") == ("spot", "funding", "earn")
     assert exchanges.supported_wallets("coinbase") == ("spot",)
     assert exchanges.supported_wallets("bitget") == ("spot", "funding", "earn", "margin", "futures")
+    assert exchanges.supported_wallets("gate") == ("spot", "earn", "margin", "futures", "options")
     # Without a dedicated adapter: spot through the generic one; not in ccxt: nothing.
     assert exchanges.supported_wallets("bitstamp") == ("spot",)
     assert exchanges.supported_wallets("ftx") == ()

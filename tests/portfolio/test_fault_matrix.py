@@ -25,7 +25,7 @@ from tests.conftest import TEST_SCENARIO
 from tests.portfolio.test_exchange_boundary import ERROR_BODIES, UNREADABLE_PERMISSIONS
 from tests.portfolio.test_sync import KEYS, holdings_of, make_account, run
 
-DEDICATED = ("binance", "kraken", "okx", "coinbase", "bybit", "bitget")
+DEDICATED = ("binance", "kraken", "okx", "coinbase", "bybit", "bitget", "gate")
 GENERIC = "kucoin"  # read by the generic adapter: ccxt's unified fetch_balance
 EXCHANGES = (*DEDICATED, GENERIC)
 # The wallet every account of the test scenario holds BTC in: its scenario name, its balance
@@ -38,6 +38,7 @@ PRIMARY: dict[str, tuple[str, str, str, str]] = {
     "bybit": ("unified", "/v5/account/wallet-balance", "BTC", "5"),
     "kucoin": ("spot", "/api/v1/accounts", "BTC", "6"),
     "bitget": ("spot", "/api/v2/spot/account/assets", "BTC", "8"),
+    "gate": ("spot", "/api/v4/spot/accounts", "BTC", "9"),
 }
 # An asset only the account's own exchange prices (the reference exchange does not).
 OWN_QUOTE = {
@@ -48,6 +49,7 @@ OWN_QUOTE = {
     "bybit": ("MNT/USDT", "MNT", "0.8"),
     "kucoin": ("KCS/USDT", "KCS", "10"),
     "bitget": ("BGB/USDT", "BGB", "5.5"),
+    "gate": ("GT/USDT", "GT", "20"),
 }
 REJECTED_KEY: dict[str, tuple[int, Any]] = {
     "binance": (401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}),
@@ -57,6 +59,7 @@ REJECTED_KEY: dict[str, tuple[int, Any]] = {
     "bybit": (401, {"retCode": 10003, "retMsg": "API key is invalid.", "result": {}}),
     "kucoin": (401, {"code": "400003", "msg": "KC-API-KEY not exists"}),
     "bitget": (400, {"code": "40006", "msg": "Invalid ACCESS_KEY", "data": None}),
+    "gate": (401, {"label": "INVALID_KEY", "message": "Invalid key provided"}),
 }
 WORDS = {
     "maintenance": "is unavailable or under maintenance",
@@ -169,6 +172,7 @@ def first_row_twice(payload: Any, exchange: str, amount: str | None) -> str:
         "bybit": lambda p: p["result"]["list"][0]["coin"],
         "kucoin": lambda p: p["data"],
         "bitget": lambda p: p["data"],
+        "gate": lambda p: p,
     }[exchange](payload)
     again = dict(rows[0])
     if amount:
@@ -178,6 +182,7 @@ def first_row_twice(payload: Any, exchange: str, amount: str | None) -> str:
             "bybit": "equity",
             "kucoin": "balance",
             "bitget": "available",
+            "gate": "available",
         }.get(exchange)
         if field:
             again[field] = amount
@@ -238,7 +243,7 @@ FAULTS: dict[str, Fault] = {
     # Only the exchanges whose adapter reads the key's permissions (the generic adapter does
     # not: ccxt has no unified call for them).
     "unreadable permissions": Fault(
-        unreadable_permissions, OK, "", None, only=("binance", "okx", "bybit", "bitget")
+        unreadable_permissions, OK, "", None, only=("binance", "okx", "bybit", "bitget", "gate")
     ),
     "quote too small to store": Fault(own_price("0.0000000000000000001"), OK, "", None),
     "quote jumps 20x": Fault(own_price("20000"), OK, "", None),

@@ -46,6 +46,7 @@ KEYS = {
         "secret": "test-bitget-secret",
         "password": "test-bitget-pass",
     },
+    "gate": {"apiKey": "test-gate-key", "secret": "test-gate-secret"},
     # Read by the generic adapter (ccxt's unified fetch_balance).
     "kucoin": {
         "apiKey": "test-kucoin-key",

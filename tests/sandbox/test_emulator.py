@@ -34,6 +34,7 @@ BALANCE_PATHS = {
     "bybit": "/v5/account/wallet-balance",
     "kucoin": "/api/v1/accounts",
     "bitget": "/api/v2/spot/account/assets",
+    "gate": "/api/v4/spot/accounts",
 }
 KRAKEN_CODES = {"XXBT": "BTC", "XETH": "ETH", "ZUSD": "USD"}
 
@@ -185,6 +186,45 @@ def bitget_futures(product_type):
     return fetch
 
 
+def gate_spot(ex):
+    b = ex.fetch_balance()
+    return b["total"], {r["currency"]: dsum(r["available"], r["locked"]) for r in b["info"]}
+
+
+def gate_margin(ex):
+    held: dict[str, Decimal] = {}
+    for account in ex.private_margin_get_accounts():
+        for side in (account["base"], account["quote"]):
+            held[side["currency"]] = held.get(side["currency"], 0) + dsum(
+                side["available"], side["locked"]
+            )
+    return None, {code: amount for code, amount in held.items() if amount}
+
+
+def gate_settled(method, settle):
+    def fetch(ex):
+        found = getattr(ex, method)({"settle": settle})
+        return None, {found["currency"]: Decimal(found["total"])}
+
+    fetch.__name__ = f"{method}_{settle}"
+    return fetch
+
+
+def gate_options(ex):
+    found = ex.private_options_get_accounts()
+    return None, {found["currency"]: Decimal(found["total"])}
+
+
+def gate_uni(ex):
+    rows = ex.private_earn_get_uni_lends({"page": 1, "limit": 100})
+    return None, {r["currency"]: Decimal(r["amount"]) for r in rows}
+
+
+def gate_staking(ex):
+    rows = ex.private_earn_get_staking_assets()
+    return None, {r["mortgage_coin"]: Decimal(r["mortgage_amount"]) for r in rows}
+
+
 WALLET_CASES = [
     ("binance", "spot", binance_spot),
     ("binance", "funding", binance_funding),
@@ -212,6 +252,14 @@ WALLET_CASES = [
     ("bitget", "futures_usdt", bitget_futures("USDT-FUTURES")),
     ("bitget", "futures_coin", bitget_futures("COIN-FUTURES")),
     ("bitget", "futures_usdc", bitget_futures("USDC-FUTURES")),
+    ("gate", "spot", gate_spot),
+    ("gate", "margin", gate_margin),
+    ("gate", "futures_usdt", gate_settled("private_futures_get_settle_accounts", "usdt")),
+    ("gate", "futures_btc", gate_settled("private_futures_get_settle_accounts", "btc")),
+    ("gate", "delivery_usdt", gate_settled("private_delivery_get_settle_accounts", "usdt")),
+    ("gate", "options", gate_options),
+    ("gate", "earn_uni", gate_uni),
+    ("gate", "staking", gate_staking),
 ]
 TICKER_FIELDS = {
     "binance": lambda info: info["lastPrice"],
@@ -221,12 +269,14 @@ TICKER_FIELDS = {
     "bybit": lambda info: info["lastPrice"],
     "kucoin": lambda info: info["last"],
     "bitget": lambda info: info["lastPr"],
+    "gate": lambda info: info["last"],
 }
 # kucoin with credentials: currencies, symbols, contracts, margin and isolated symbols; it also
 # loads every ticker for the fees, the same request as fetch_tickers, so counted as a ticker.
-# bitget: coins, spot symbols, margin currencies.
+# bitget: coins, spot symbols, margin currencies; gate: currencies, spot and margin pairs.
 MARKET_REQUESTS = {
     "binance": 1, "kraken": 2, "okx": 2, "coinbase": 6, "bybit": 2, "kucoin": 5, "bitget": 3,
+    "gate": 3,
 }  # fmt: skip
 TICKER_REQUESTS = {"kucoin": 2}
 # Valid shapes (kraken: base64; coinbase: not CDP-like, i.e. no trailing "=") but wrong.
