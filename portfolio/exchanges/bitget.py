@@ -26,9 +26,11 @@ Unrealised PnL apart, as for binance: the futures wallet and its PnL are both fu
 holding is accountEquity, the claim, and spot is never touched by open positions. accountEquity is
 required; an empty unrealizedPL (Bitget sends "" without positions) reads as none.
 
-Not read: the unified trading account (v3, `uta`), copy-trading and bot assets, P2P, the
-multi-assets (`union`) mode's per-coin assetList (its value is in accountEquity, in the margin
-coin), and the demo productTypes (S*-FUTURES).
+Not read: the unified trading account (v3, `uta`: Bitget answers a unified account's key on
+these classic endpoints with 40085, "You are in Unified Account mode", which ccxt raises as
+PermissionDenied: the sync pauses with those words until a classic account's key is entered),
+copy-trading and bot assets, P2P, the multi-assets (`union`) mode's per-coin assetList (its value
+is in accountEquity, in the margin coin), and the demo productTypes (S*-FUTURES).
 
 Key permissions come from /api/v2/spot/account/info `authorities`: withdraw is `wwow`, trading any
 write permission on orders or holdings (futures, spot, margin, copy trading).

@@ -10,9 +10,12 @@ from typing import Any
 import ccxt
 import pytest
 
-from portfolio.exchanges import bitget
+from portfolio import exchanges
+from portfolio.exchanges import ExchangeFault, bitget, fetch_account
 from portfolio.exchanges.errors import Malformed, PermissionsUnreadable
 from portfolio.exchanges.rows import Page, distinct_rows, merge
+from sandbox.emulator import run_emulator
+from tests.portfolio.test_exchanges import SCENARIO, creds
 
 D = Decimal
 CLIENT = ccxt.bitget()
@@ -104,3 +107,27 @@ def test_permissions_from_authorities(authorities, trade, withdraw):
 def test_permissions_unreadable_without_a_list_of_names(authorities):
     with pytest.raises(PermissionsUnreadable):
         bitget.permissions(info(authorities))
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    exchanges.clear_markets_cache()
+    with run_emulator(SCENARIO) as emu:
+        yield emu
+    exchanges.clear_markets_cache()
+
+
+def test_a_unified_account_key_pauses_the_sync_in_words_not_as_empty_wallets(emulator):
+    # Bitget answers the classic (v2) endpoints so for a unified trading account's key; ccxt
+    # raises PermissionDenied: the key cannot read these wallets, and retrying will not help.
+    body = {"code": "40085", "msg": "You are in Unified Account mode, and the Classic Account "
+            "API is not supported at this time", "requestTime": 1, "data": None}  # fmt: skip
+    emulator.add_fault("bitget", "/api/v2/spot/account/assets", status=400, body=body)
+    try:
+        with pytest.raises(ExchangeFault) as caught:
+            fetch_account("bitget", creds("bitget"), ("spot",), emulator_url=emulator.url)
+    finally:
+        emulator.clear_faults()
+    fault = caught.value
+    assert (fault.kind, fault.credentials_broken) == ("permission", True)
+    assert "Unified Account mode" in fault.message
