@@ -29,6 +29,10 @@ class Call:
     # The parameter that names the account by its wallet address (the client's
     # walletAddress), for a venue read by address alone; "" for a signed call.
     address: str = ""
+    # Whether an error answer (its JSON document) says the account never opened this wallet
+    # (gate's futures account before a first transfer): then the wallet holds nothing. None:
+    # every error is an error.
+    unopened: Callable[[Any], bool] | None = None
 
     @property
     def key(self) -> str:

@@ -60,7 +60,12 @@ def fetch_pages(session: Session, spec: Call) -> list[Page]:
     pages, params = [], spec.params_for(session.client)
     asked = {json.dumps(params, sort_keys=True)}
     for _ in range(MAX_PAGES):
-        data = call(session, spec.method, params)
+        try:
+            data = call(session, spec.method, params)
+        except ccxt.ExchangeError:
+            if spec.unopened is not None and spec.unopened(error_document(session)):
+                return pages  # a wallet never opened: nothing in it, not a broken key
+            raise
         pages.append(Page(data, session.last_body))
         following = spec.next_page(data, params)
         if following is None or json.dumps(following, sort_keys=True) in asked:
@@ -68,6 +73,14 @@ def fetch_pages(session: Session, spec: Call) -> list[Page]:
         asked.add(json.dumps(following, sort_keys=True))
         params = following
     raise Malformed(f"{spec.method}: more than {MAX_PAGES} pages")
+
+
+def error_document(session: Session) -> object:
+    """The last answer's JSON document, or None."""
+    try:
+        return json.loads(session.last_body)
+    except ValueError:
+        return None
 
 
 def fetch_balances(

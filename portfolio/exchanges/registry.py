@@ -14,8 +14,10 @@ import ccxt
 from portfolio.exchanges import (
     binance,
     bitfinex,
+    bitget,
     bybit,
     coinbase,
+    gate,
     gemini,
     generic,
     hyperliquid,
@@ -39,6 +41,8 @@ ADAPTERS: dict[str, Adapter] = {
         kucoin.ADAPTER,
         bitfinex.ADAPTER,
         gemini.ADAPTER,
+        bitget.ADAPTER,
+        gate.ADAPTER,
     )
 }
 

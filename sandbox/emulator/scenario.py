@@ -52,6 +52,26 @@ WALLETS: dict[str, tuple[str, ...]] = {
     "bitfinex": ("exchange", "funding", "margin", "derivatives"),
     # perps: the open perpetual positions' unrealised PnL per settlement currency (upl).
     "gemini": ("exchange", "staking", "perps"),
+    "bitget": (
+        "spot",
+        "funding",
+        "earn",
+        "margin_cross",
+        "margin_isolated",
+        "futures_usdt",
+        "futures_coin",
+        "futures_usdc",
+    ),
+    "gate": (
+        "spot",
+        "margin",
+        "futures_usdt",
+        "futures_btc",
+        "delivery_usdt",
+        "options",
+        "earn_uni",
+        "staking",
+    ),
 }
 EXCHANGES: tuple[str, ...] = tuple(WALLETS)
 # The emulated exchanges without a dedicated adapter: the app reads them with the generic one.

@@ -17,8 +17,10 @@ from urllib.parse import urlsplit
 from sandbox.emulator import (
     binance,
     bitfinex,
+    bitget,
     bybit,
     coinbase,
+    gate,
     gemini,
     hyperliquid,
     kraken,
@@ -44,14 +46,20 @@ SPECS: dict[str, ExchangeSpec] = {
         latoken.SPEC,
         bitfinex.SPEC,
         gemini.SPEC,
+        bitget.SPEC,
+        gate.SPEC,
     )
 }
 CONTROL = "_control"
 
 
+# Hosts whose name is not the ccxt id: api.gateio.ws is gate's.
+HOST_LABELS = {"gateio": "gate"}
+
+
 def exchange_for_host(host: str) -> str:
     """api.binance.com -> binance, www.okx.com -> okx; "" when no exchange matches."""
-    labels = host.split(":")[0].lower().split(".")
+    labels = [HOST_LABELS.get(label, label) for label in host.split(":")[0].lower().split(".")]
     return next((label for label in labels if label in SPECS), "")
 
 

@@ -218,6 +218,42 @@ NEGATIVE = {
         "/v1/balances/staking",
         [{"type": "Staking", "currency": "ETH", "balance": -3.5, "available": 0}],
     ),
+    "bitget spot": (
+        "bitget",
+        "spot",
+        "/api/v2/spot/account/assets",
+        {"code": "00000", "msg": "success", "data": [{"coin": "BTC", "available": "-1"}]},
+    ),
+    "bitget funding": (
+        "bitget",
+        "funding",
+        "/api/v2/account/funding-assets",
+        {"code": "00000", "msg": "success", "data": [{"coin": "USDT", "available": "-4"}]},
+    ),
+    "bitget earn": (
+        "bitget",
+        "earn",
+        "/api/v2/earn/account/assets",
+        {"code": "00000", "msg": "success", "data": [{"coin": "USDT", "amount": "-3"}]},
+    ),
+    "gate spot": (
+        "gate",
+        "spot",
+        "/api/v4/spot/accounts",
+        [{"currency": "BTC", "available": "-1", "locked": "0"}],
+    ),
+    "gate uni lending": (
+        "gate",
+        "earn",
+        "/api/v4/earn/uni/lends",
+        [{"currency": "USDT", "amount": "-1200", "current_amount": "-1200"}],
+    ),
+    "gate staking": (
+        "gate",
+        "earn",
+        "/api/v4/earn/staking/assets",
+        [{"pid": 1, "mortgage_coin": "ETH", "mortgage_amount": "-3"}],
+    ),
     "coinbase spot": (
         "coinbase",
         "spot",
@@ -537,6 +573,22 @@ UNREADABLE_PERMISSIONS = {
         "/api/v1/user/api-key",
         {"code": "200000", "data": {"apiKey": "k", "ipWhitelist": ""}},
     ),
+    "bitget without authorities": (
+        "bitget",
+        "/api/v2/spot/account/info",
+        {"code": "00000", "msg": "success", "data": {"userId": "1"}},
+    ),
+    "gate without perms": ("gate", "/api/v4/account/main_keys", {"state": 1, "mode": 1}),
+    "gate perm without read_only": (
+        "gate",
+        "/api/v4/account/main_keys",
+        {"state": 1, "perms": [{"name": "wallet"}]},
+    ),
+    "bitget authorities not a list": (
+        "bitget",
+        "/api/v2/spot/account/info",
+        {"code": "00000", "msg": "success", "data": {"authorities": "stow,wwow"}},
+    ),
 }
 
 
@@ -562,6 +614,7 @@ def test_readable_or_unreported_permissions_have_no_problem(sync, exchange):
 
 OKX: dict[str, Any] = {"msg": "", "data": []}
 BYBIT: dict[str, Any] = {"result": {}, "retExtInfo": {}}
+BITGET: dict[str, Any] = {"requestTime": 1700000000000, "data": None}
 ERROR_BODIES: dict[str, dict[str, tuple[int, Any, str]]] = {
     "binance": {
         "5xx-json": (503, {"code": -1001, "msg": "Internal error; try again."}, "maintenance"),
@@ -643,6 +696,36 @@ ERROR_BODIES: dict[str, dict[str, tuple[int, Any, str]]] = {
         "nonce": (
             400,
             {"result": "error", "reason": "InvalidNonce", "message": "Nonce has not increased"},
+            "clock",
+        ),
+    },
+    "bitget": {
+        "5xx-json": (500, {"code": "45001", "msg": "Unknown error"} | BITGET, "maintenance"),
+        "error-in-200": (
+            200,
+            {"code": "40200", "msg": "Server upgrade, please try again later"} | BITGET,
+            "maintenance",
+        ),
+        "nonce": (400, {"code": "40008", "msg": "Request timestamp expired"} | BITGET, "clock"),
+    },
+    "gate": {
+        "5xx-json": (
+            500,
+            {"label": "SERVER_ERROR", "message": "Internal server error"},
+            "maintenance",
+        ),
+        "error-in-200": (
+            200,
+            {"label": "TOO_BUSY", "message": "Server is too busy"},
+            "maintenance",
+        ),
+        # ccxt's table says AuthenticationError: the adapter reads it as a refused timestamp.
+        "nonce": (
+            401,
+            {
+                "label": "REQUEST_EXPIRED",
+                "message": "gap between request Timestamp and server time exceeds 60",
+            },
             "clock",
         ),
     },

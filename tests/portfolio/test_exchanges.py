@@ -28,12 +28,15 @@ BALANCE_PATHS = {
     "kucoin": "/api/v1/accounts",
     "bitfinex": "/v2/auth/r/wallets",
     "gemini": "/v1/balances",
+    "bitget": "/api/v2/spot/account/assets",
+    "gate": "/api/v4/spot/accounts",
 }
 # Credential-less market loading: binance exchangeInfo; kraken Assets + AssetPairs; okx and bybit
 # spot instruments; coinbase currencies, crypto currencies, rates, spot and future products;
 # hyperliquid spotMeta and spotMetaAndAssetCtxs; kucoin currencies and spot symbols;
 # bitfinex the pairs and the currencies (two conf documents: ccxt has no option to skip either);
-# gemini its symbols (the currencies would be scraped from its web site: switched off).
+# gemini its symbols (the currencies would be scraped from its web site: switched off);
+# bitget coins, spot symbols and margin currencies; gate currencies, spot and margin pairs.
 MARKET_REQUESTS = {
     "binance": 1,
     "kraken": 2,
@@ -44,6 +47,8 @@ MARKET_REQUESTS = {
     "kucoin": 2,
     "bitfinex": 2,
     "gemini": 1,
+    "bitget": 3,
+    "gate": 3,
 }
 # Market requests the emulator counts as tickers: hyperliquid's spotMetaAndAssetCtxs is also
 # what fetch_tickers asks, the same request, and carries the prices.
@@ -51,7 +56,9 @@ COUNTED_AS_TICKERS = {"hyperliquid": 1}
 # One full sync with markets cached: permissions + every wallet + one ticker request (kucoin:
 # one accounts request for spot and funding, cross, isolated, futures per currency x3, earn;
 # bitfinex: permissions, wallets (spot, funding, margin, futures at once), positions, tickers;
-# gemini: roles, balances, staking balances, positions, the price feed).
+# gemini: roles, balances, staking balances, positions, the price feed; bitget: spot, funding,
+# earn, cross and isolated margin, three futures productTypes; gate: spot, margin, futures usdt
+# and btc, delivery usdt, options, Uni lending, staking).
 SYNC_REQUESTS = {
     "binance": 9,
     "kraken": 2,
@@ -62,6 +69,8 @@ SYNC_REQUESTS = {
     "kucoin": 9,
     "bitfinex": 4,
     "gemini": 5,
+    "bitget": 10,
+    "gate": 10,
 }  # fmt: skip
 D = Decimal
 
@@ -156,6 +165,37 @@ EXPECTED = {
         ("ETH", "staking"): ("ETH", "3.5"),
         ("SOL", "staking"): ("SOL", "40"),
         ("GUSD", "futures"): ("GUSD", "-310.4"),  # an open perpetual's unrealised PnL
+    },
+    "bitget": {
+        ("BGB", "spot"): ("BGB", "300"),
+        ("BTC", "spot"): ("BTC", "2"),  # available 1.5 + frozen 0.5
+        ("USDT", "spot"): ("USDT", "2500"),
+        ("USDT", "funding"): ("USDT", "400"),
+        ("ETH", "funding"): ("ETH", "0.75"),  # available 0.5 + frozen 0.25
+        ("USDT", "earn"): ("USDT", "3000"),
+        ("BTC", "earn"): ("BTC", "0.1"),
+        # cross: 500 - 800 borrowed - 1.25 interest; isolated BTCUSDT: 100 - 250 borrowed.
+        ("USDT", "margin"): ("USDT", "-451.25"),
+        ("ETH", "margin"): ("ETH", "2"),
+        ("BTC", "margin"): ("BTC", "0.5"),
+        # accountEquity per productType: the wallet and its unrealised PnL, both futures.
+        ("USDT", "futures"): ("USDT", "4879.5"),  # 5000 - 120.5
+        ("BTC", "futures"): ("BTC", "0.32"),  # 0.3 + 0.02
+        ("USDC", "futures"): ("USDC", "1015"),  # 1000 + 15
+    },
+    "gate": {
+        ("BTC", "spot"): ("BTC", "2.25"),
+        ("USDT", "spot"): ("USDT", "3200"),
+        ("GT", "spot"): ("GT", "150"),
+        ("ETH", "margin"): ("ETH", "1.5"),
+        ("USDT", "margin"): ("USDT", "-200.75"),  # 400 - 600 borrowed - 0.75 interest
+        # total + unrealised_pnl; the delivery account was never opened (USER_NOT_FOUND).
+        ("USDT", "futures"): ("USDT", "2419.75"),  # 2500 - 80.25
+        ("BTC", "futures"): ("BTC", "0.415"),  # 0.4 + 0.015
+        ("USDT", "options"): ("USDT", "345.5"),  # total 300 + position_value 45.5
+        ("USDT", "earn"): ("USDT", "1200"),
+        ("BTC", "earn"): ("BTC", "0.05"),
+        ("ETH", "staking"): ("ETH", "3"),
     },
 }
 
@@ -400,6 +440,8 @@ def test_supported_exchanges_are_those_with_their_own_calls():
         "kucoin",
         "bitfinex",
         "gemini",
+        "bitget",
+        "gate",
     )
 
 
@@ -413,6 +455,8 @@ def test_supported_wallets_per_exchange():
     assert exchanges.supported_wallets("kucoin") == binance
     assert exchanges.supported_wallets("bitfinex") == ("spot", "funding", "margin", "futures")
     assert exchanges.supported_wallets("gemini") == ("spot", "earn", "futures")
+    assert exchanges.supported_wallets("bitget") == ("spot", "funding", "earn", "margin", "futures")
+    assert exchanges.supported_wallets("gate") == ("spot", "earn", "margin", "futures", "options")
     # Without a dedicated adapter: spot through the generic one; not in ccxt: nothing.
     assert exchanges.supported_wallets("bitstamp") == ("spot",)
     assert exchanges.supported_wallets("ftx") == ()

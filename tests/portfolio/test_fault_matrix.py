@@ -26,8 +26,18 @@ from tests.portfolio.test_exchange_boundary import ERROR_BODIES, UNREADABLE_PERM
 from tests.portfolio.test_sync import KEYS, holdings_of, make_account, run
 
 DEDICATED = (
-    "binance", "kraken", "okx", "coinbase", "bybit", "hyperliquid", "kucoin", "bitfinex", "gemini",
-)  # fmt: skip
+    "binance",
+    "kraken",
+    "okx",
+    "coinbase",
+    "bybit",
+    "hyperliquid",
+    "kucoin",
+    "bitfinex",
+    "gemini",
+    "bitget",
+    "gate",
+)
 GENERIC = "latoken"  # read by the generic adapter: ccxt's unified fetch_balance
 EXCHANGES = (*DEDICATED, GENERIC)
 # The wallet every account of the test scenario holds BTC in: its scenario name, its balance
@@ -43,6 +53,8 @@ PRIMARY: dict[str, tuple[str, str, str, str]] = {
     "latoken": ("spot", "/v2/auth/account", "BTC", "6"),
     "bitfinex": ("exchange", "/v2/auth/r/wallets", "BTC", "1.25"),
     "gemini": ("exchange", "/v1/balances", "BTC", "0.75"),
+    "bitget": ("spot", "/api/v2/spot/account/assets", "BTC", "8"),
+    "gate": ("spot", "/api/v4/spot/accounts", "BTC", "9"),
 }
 # An asset only the account's own exchange prices (the reference exchange does not).
 OWN_QUOTE = {
@@ -58,6 +70,8 @@ OWN_QUOTE = {
     "latoken": ("LA/USDT", "LA", "0.05"),
     "bitfinex": ("LEO/USD", "LEO", "9.5"),
     "gemini": ("GUSD/USD", "GUSD", "1"),
+    "bitget": ("BGB/USDT", "BGB", "5.5"),
+    "gate": ("GT/USDT", "GT", "20"),
 }
 REJECTED_KEY: dict[str, tuple[int, Any]] = {
     "binance": (401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}),
@@ -66,6 +80,8 @@ REJECTED_KEY: dict[str, tuple[int, Any]] = {
     "coinbase": (401, {"errors": [{"id": "authentication_error", "message": "invalid api key"}]}),
     "bybit": (401, {"retCode": 10003, "retMsg": "API key is invalid.", "result": {}}),
     "kucoin": (401, {"code": "400003", "msg": "KC-API-KEY not exists"}),
+    "bitget": (400, {"code": "40006", "msg": "Invalid ACCESS_KEY", "data": None}),
+    "gate": (401, {"label": "INVALID_KEY", "message": "Invalid key provided"}),
     "bitfinex": (500, ["error", 10100, "apikey: invalid"]),
     "gemini": (400, {"result": "error", "reason": "InvalidApiKey", "message": "Invalid API key"}),
     "latoken": (
@@ -214,6 +230,8 @@ def first_row_twice(payload: Any, exchange: str, amount: str | None) -> str:
         "kucoin": lambda p: p["data"],
         "latoken": lambda p: p,
         "gemini": lambda p: p,
+        "bitget": lambda p: p["data"],
+        "gate": lambda p: p,
     }[exchange](payload)
     again = dict(rows[0])
     if amount:
@@ -225,6 +243,8 @@ def first_row_twice(payload: Any, exchange: str, amount: str | None) -> str:
             "kucoin": "balance",
             "latoken": "available",
             "gemini": "amount",
+            "bitget": "available",
+            "gate": "available",
         }.get(exchange)
         if field:
             again[field] = amount
@@ -294,7 +314,7 @@ FAULTS: dict[str, Fault] = {
         OK,
         "",
         None,
-        only=("binance", "okx", "bybit", "kucoin", "bitfinex", "gemini"),
+        only=("binance", "okx", "bybit", "kucoin", "bitfinex", "gemini", "bitget", "gate"),
     ),
     "quote too small to store": Fault(own_price("0.0000000000000000001"), OK, "", None),
     "quote jumps 20x": Fault(own_price("20000"), OK, "", None),

@@ -46,6 +46,12 @@ KEYS = {
     "bitfinex": {"apiKey": "test-bitfinex-key", "secret": "test-bitfinex-secret"},
     # ccxt signs with Gemini's account-level keys only, which carry "account" in the key.
     "gemini": {"apiKey": "account-test-gemini-key", "secret": "test-gemini-secret"},
+    "bitget": {
+        "apiKey": "test-bitget-key",
+        "secret": "test-bitget-secret",
+        "password": "test-bitget-pass",
+    },
+    "gate": {"apiKey": "test-gate-key", "secret": "test-gate-secret"},
     "kucoin": {
         "apiKey": "test-kucoin-key",
         "secret": "test-kucoin-secret",

@@ -39,6 +39,8 @@ BALANCE_PATHS = {
     "latoken": "/v2/auth/account",
     "bitfinex": "/v2/auth/r/wallets",
     "gemini": "/v1/balances",
+    "bitget": "/api/v2/spot/account/assets",
+    "gate": "/api/v4/spot/accounts",
 }
 # Read by wallet address alone: nothing signed, no key to reject.
 ADDRESS_READ = ("hyperliquid",)
@@ -258,6 +260,82 @@ def gemini_staking(ex):
     return None, {r["currency"]: Decimal(str(r["balance"])) for r in rows}  # JSON numbers
 
 
+def bitget_spot(ex):
+    b = ex.fetch_balance()
+    return b["total"], {
+        r["coin"]: dsum(r["available"], r["frozen"], r["locked"]) for r in b["info"]
+    }
+
+
+def bitget_funding(ex):
+    rows = ex.private_spot_get_v2_account_funding_assets()["data"]
+    return None, {r["coin"]: dsum(r["available"], r["frozen"]) for r in rows}
+
+
+def bitget_earn(ex):
+    rows = ex.private_earn_get_v2_earn_account_assets()["data"]
+    return None, {r["coin"]: Decimal(r["amount"]) for r in rows}
+
+
+def bitget_margin(mode):
+    def fetch(ex):
+        b = ex.fetch_balance({"marginMode": mode})
+        return b["total"], {r["coin"]: Decimal(r["totalAmount"]) for r in b["info"]}
+
+    fetch.__name__ = f"bitget_margin_{mode}"
+    return fetch
+
+
+def bitget_futures(product_type):
+    def fetch(ex):
+        # ccxt's total is accountEquity, with the unrealised PnL: compared in the adapter's
+        # tests; the scenario's wallet is what is available or locked.
+        b = ex.fetch_balance({"type": "swap", "productType": product_type})
+        return None, {r["marginCoin"]: dsum(r["available"], r["locked"]) for r in b["info"]}
+
+    fetch.__name__ = f"bitget_futures_{product_type.split('-')[0].lower()}"
+    return fetch
+
+
+def gate_spot(ex):
+    b = ex.fetch_balance()
+    return b["total"], {r["currency"]: dsum(r["available"], r["locked"]) for r in b["info"]}
+
+
+def gate_margin(ex):
+    held: dict[str, Decimal] = {}
+    for account in ex.private_margin_get_accounts():
+        for side in (account["base"], account["quote"]):
+            held[side["currency"]] = held.get(side["currency"], 0) + dsum(
+                side["available"], side["locked"]
+            )
+    return None, {code: amount for code, amount in held.items() if amount}
+
+
+def gate_settled(method, settle):
+    def fetch(ex):
+        found = getattr(ex, method)({"settle": settle})
+        return None, {found["currency"]: Decimal(found["total"])}
+
+    fetch.__name__ = f"{method}_{settle}"
+    return fetch
+
+
+def gate_options(ex):
+    found = ex.private_options_get_accounts()
+    return None, {found["currency"]: Decimal(found["total"])}
+
+
+def gate_uni(ex):
+    rows = ex.private_earn_get_uni_lends({"page": 1, "limit": 100})
+    return None, {r["currency"]: Decimal(r["amount"]) for r in rows}
+
+
+def gate_staking(ex):
+    rows = ex.private_earn_get_staking_assets()
+    return None, {r["mortgage_coin"]: Decimal(r["mortgage_amount"]) for r in rows}
+
+
 WALLET_CASES = [
     ("binance", "spot", binance_spot),
     ("binance", "funding", binance_funding),
@@ -316,6 +394,22 @@ WALLET_CASES = [
     ("bitfinex", "derivatives", bitfinex_wallet("margin", derivatives=True)),
     ("gemini", "exchange", gemini_exchange),
     ("gemini", "staking", gemini_staking),
+    ("bitget", "spot", bitget_spot),
+    ("bitget", "funding", bitget_funding),
+    ("bitget", "earn", bitget_earn),
+    ("bitget", "margin_cross", bitget_margin("cross")),
+    ("bitget", "margin_isolated", bitget_margin("isolated")),
+    ("bitget", "futures_usdt", bitget_futures("USDT-FUTURES")),
+    ("bitget", "futures_coin", bitget_futures("COIN-FUTURES")),
+    ("bitget", "futures_usdc", bitget_futures("USDC-FUTURES")),
+    ("gate", "spot", gate_spot),
+    ("gate", "margin", gate_margin),
+    ("gate", "futures_usdt", gate_settled("private_futures_get_settle_accounts", "usdt")),
+    ("gate", "futures_btc", gate_settled("private_futures_get_settle_accounts", "btc")),
+    ("gate", "delivery_usdt", gate_settled("private_delivery_get_settle_accounts", "usdt")),
+    ("gate", "options", gate_options),
+    ("gate", "earn_uni", gate_uni),
+    ("gate", "staking", gate_staking),
 ]
 TICKER_FIELDS = {
     "binance": lambda info: info["lastPrice"],
@@ -328,12 +422,15 @@ TICKER_FIELDS = {
     "latoken": lambda info: info["lastPrice"],
     "bitfinex": lambda info: str(info[7]),  # LAST_PRICE, a JSON number
     "gemini": lambda info: info["price"],
+    "bitget": lambda info: info["lastPr"],
+    "gate": lambda info: info["last"],
 }
 # kucoin with credentials and the app's options: currencies (asking first whether the account
 # is unified), spot symbols, margin and isolated symbols.
 # hyperliquid: spotMeta, and spotMetaAndAssetCtxs, the request fetch_tickers makes too (a ticker).
 # latoken: the server time (ccxt adjusts for the difference), currencies and pairs.
 # bitfinex: two conf documents, the pairs and the currencies.
+# bitget: coins, spot symbols, margin currencies; gate: currencies, spot and margin pairs.
 MARKET_REQUESTS = {
     "binance": 1,
     "kraken": 2,
@@ -345,6 +442,8 @@ MARKET_REQUESTS = {
     "latoken": 3,
     "bitfinex": 2,
     "gemini": 1,
+    "bitget": 3,
+    "gate": 3,
 }
 TICKER_REQUESTS = {"hyperliquid": 2}
 # Valid shapes (kraken: base64; coinbase: not CDP-like, i.e. no trailing "=") but wrong.
