@@ -91,8 +91,12 @@ class ExchangeSpec:
     key_header: str
     routes: Mapping[tuple[str, str], Route]
     authenticate: Callable[[Request, Scenario], Account | Reply]
+    # Where the key travels when not in a header (cryptocom: in the JSON body).
+    key_reader: Callable[[Request], str] | None = None
 
     def api_key(self, request: Request) -> str:
+        if self.key_reader is not None:
+            return self.key_reader(request)
         return request.header(self.key_header)
 
 
