@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from sandbox.emulator import binance, bybit, coinbase, kraken, kucoin, okx
+from sandbox.emulator import binance, bybit, coinbase, cryptocom, kraken, kucoin, okx
 from sandbox.emulator.common import UNKNOWN, ExchangeSpec, Reply, Request, json_reply
 from sandbox.emulator.faults import Fault, FaultBook
 from sandbox.emulator.scenario import Scenario, ScenarioError
@@ -22,15 +22,28 @@ from sandbox.emulator.stats import Stats
 
 SPECS: dict[str, ExchangeSpec] = {
     spec.name: spec
-    for spec in (binance.SPEC, kraken.SPEC, okx.SPEC, coinbase.SPEC, bybit.SPEC, kucoin.SPEC)
+    for spec in (
+        binance.SPEC,
+        kraken.SPEC,
+        okx.SPEC,
+        coinbase.SPEC,
+        bybit.SPEC,
+        kucoin.SPEC,
+        cryptocom.SPEC,
+    )
 }
+# Hosts whose labels do not name the exchange: api.crypto.com is cryptocom.
+HOST_DOMAINS = {"crypto.com": "cryptocom"}
 CONTROL = "_control"
 
 
 def exchange_for_host(host: str) -> str:
     """api.binance.com -> binance, www.okx.com -> okx; "" when no exchange matches."""
-    labels = host.split(":")[0].lower().split(".")
-    return next((label for label in labels if label in SPECS), "")
+    name = host.split(":")[0].lower()
+    domain = next((d for d in HOST_DOMAINS if name == d or name.endswith("." + d)), None)
+    if domain is not None:
+        return HOST_DOMAINS[domain]
+    return next((label for label in name.split(".") if label in SPECS), "")
 
 
 class Core:

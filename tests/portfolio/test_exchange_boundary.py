@@ -177,6 +177,15 @@ NEGATIVE = {
         "/v2/accounts",
         {"pagination": {}, "data": [{"id": "a1", "balance": {"amount": "-4", "currency": "BTC"}}]},
     ),
+    "cryptocom staking": (
+        "cryptocom",
+        "earn",
+        "/exchange/v1/private/staking/get-staking-position",
+        {
+            "code": 0,
+            "result": {"data": [{"instrument_name": "SOL.staked", "staked_quantity": "-30"}]},
+        },
+    ),
 }
 
 
@@ -425,6 +434,7 @@ def test_readable_or_unreported_permissions_have_no_problem(sync, exchange):
 # ----------------------------------------------------------------------------- error bodies
 
 OKX: dict[str, Any] = {"msg": "", "data": []}
+CRYPTOCOM: dict[str, Any] = {"id": 1, "method": "private/user-balance"}
 BYBIT: dict[str, Any] = {"result": {}, "retExtInfo": {}}
 ERROR_BODIES: dict[str, dict[str, tuple[int, Any, str]]] = {
     "binance": {
@@ -471,6 +481,15 @@ ERROR_BODIES: dict[str, dict[str, tuple[int, Any, str]]] = {
             {"retCode": 10002, "retMsg": "check your server timestamp"} | BYBIT,
             "clock",
         ),
+    },
+    "cryptocom": {
+        "5xx-json": (500, {"code": 10001, "message": "SYS_ERROR"} | CRYPTOCOM, "maintenance"),
+        "error-in-200": (
+            200,
+            {"code": 9010001, "message": "SYSTEM_MAINTENANCE"} | CRYPTOCOM,
+            "maintenance",
+        ),
+        "nonce": (400, {"code": 40102, "message": "INVALID_NONCE"} | CRYPTOCOM, "clock"),
     },
     # Read by the generic adapter: classified by ccxt's own table for kucoin (500000 is
     # ExchangeNotAvailable, 400002 InvalidNonce), none of ours.

@@ -21,12 +21,14 @@ BALANCE_PATHS = {
     "kraken": "/0/private/BalanceEx",
     "okx": "/api/v5/account/balance",
     "bybit": "/v5/account/wallet-balance",
+    "cryptocom": "/exchange/v1/private/user-balance",
 }
 # Credential-less market loading: binance exchangeInfo; kraken Assets + AssetPairs; okx and bybit
-# spot instruments; coinbase currencies, crypto currencies, rates, spot and future products.
-MARKET_REQUESTS = {"binance": 1, "kraken": 2, "okx": 1, "coinbase": 5, "bybit": 1}
+# spot instruments; coinbase currencies, crypto currencies, rates, spot and future products;
+# cryptocom every instrument in one request.
+MARKET_REQUESTS = {"binance": 1, "kraken": 2, "okx": 1, "coinbase": 5, "bybit": 1, "cryptocom": 1}
 # One full sync with markets cached: permissions + every wallet + one ticker request.
-SYNC_REQUESTS = {"binance": 9, "kraken": 2, "okx": 5, "coinbase": 2, "bybit": 6}
+SYNC_REQUESTS = {"binance": 9, "kraken": 2, "okx": 5, "coinbase": 2, "bybit": 6, "cryptocom": 3}
 D = Decimal
 
 EXPECTED = {
@@ -81,6 +83,15 @@ EXPECTED = {
         ("MNT", "funding"): ("MNT", "1000"),
         ("USDT", "earn"): ("USDT", "1500"),
         ("ETH", "staking"): ("ETH", "4"),
+    },
+    "cryptocom": {
+        ("BTC", "spot"): ("BTC", "7"),
+        ("CRO", "spot"): ("CRO", "10000"),
+        ("ETH", "margin"): ("ETH", "-1.501"),  # borrowed 1.5 with 0.001 interest
+        ("USD", "spot"): ("USD", "2500"),
+        ("USD", "futures"): ("USD", "125.75"),  # the session's unrealised PnL, apart
+        ("USDT", "spot"): ("USDT", "1000"),
+        ("SOL", "staking"): ("SOL.staked", "30"),
     },
 }
 
@@ -235,6 +246,7 @@ def test_key_permissions_reported_where_the_exchange_tells(sync, emulator):
     assert sync("okx").key_permissions == {"read": True, "trade": True, "withdraw": False}
     assert sync("kraken").key_permissions is None
     assert sync("coinbase").key_permissions is None
+    assert sync("cryptocom").key_permissions is None
 
 
 def test_read_only_binance_key_is_visible_as_such(emulator):
@@ -302,7 +314,14 @@ def test_with_emulator_every_url_is_rewritten(emulator):
 
 
 def test_supported_exchanges_are_the_five_with_their_own_calls():
-    assert exchanges.SUPPORTED_EXCHANGES == ("binance", "kraken", "okx", "coinbase", "bybit")
+    assert exchanges.SUPPORTED_EXCHANGES == (
+        "binance",
+        "kraken",
+        "okx",
+        "coinbase",
+        "bybit",
+        "cryptocom",
+    )
 
 
 def test_supported_wallets_per_exchange():
@@ -311,6 +330,7 @@ def test_supported_wallets_per_exchange():
     assert exchanges.supported_wallets("kraken") == ("spot", "earn")
     assert exchanges.supported_wallets("okx") == ("spot", "funding", "earn")
     assert exchanges.supported_wallets("coinbase") == ("spot",)
+    assert exchanges.supported_wallets("cryptocom") == ("spot", "earn")
     # Without a dedicated adapter: spot through the generic one; not in ccxt: nothing.
     assert exchanges.supported_wallets("bitstamp") == ("spot",)
     assert exchanges.supported_wallets("ftx") == ()
@@ -351,7 +371,7 @@ FAULTS = {
     "html-200": (lambda ex: {"status": 200, "body": "<html>hi</html>"} | HTML, BAD),
     "no-balances-200": (lambda ex: {"status": 200, "body": "{}"}, BAD),
 }
-FAULT_EXCHANGES = ("binance", "kraken", "okx", "bybit")
+FAULT_EXCHANGES = ("binance", "kraken", "okx", "bybit", "cryptocom")
 
 
 def expected_fault(outcome):

@@ -26,7 +26,13 @@ from portfolio.exchanges.adapter import Call
 from portfolio.exchanges.rows import FetchedBalance, Page, distinct_rows, merge
 
 D = Decimal
-DEDICATED = ("binance", "bybit", "coinbase", "okx")  # kraken has no recorded fetchBalance
+DEDICATED = (
+    "binance",
+    "bybit",
+    "coinbase",
+    "cryptocom",
+    "okx",
+)  # kraken has no recorded fetchBalance
 # Outside the repository (a shared, read-only copy of ccxt's fixtures): CCXT_RECORDED overrides.
 PLACES = (
     Path(os.environ.get("CCXT_RECORDED", "/nonexistent")),
@@ -94,6 +100,16 @@ def okx_trading(totals: dict[str, str], body: Any) -> Amounts:
     return out
 
 
+def cryptocom_unified(totals: dict[str, str], body: Any) -> Amounts:
+    # ccxt's total is each position balance's quantity, our wallet (none is negative: no
+    # borrowing); the account's session PnL, in its USD, is a futures row of its own.
+    account = body["result"]["data"][0]
+    assert all(D(total) >= 0 for total in totals.values())
+    out: Amounts = {(code, "spot"): D(total) for code, total in totals.items()}
+    out[(account["instrument_name"], "futures")] = D(account["total_session_unrealized_pnl"])
+    return out
+
+
 # (exchange, description) -> (the wallet whose call reads it, what we must book).
 READ: dict[tuple[str, str], tuple[str, Expect]] = {
     ("binance", "Spot balance"): ("spot", as_product("spot")),
@@ -103,6 +119,7 @@ READ: dict[tuple[str, str], tuple[str, Expect]] = {
     # the "Staked ADA" account as a balance of ADA.
     ("coinbase", "v3 balance"): ("spot", as_product("spot")),
     ("coinbase", "v2 balance"): ("spot", as_product("spot")),
+    ("cryptocom", "fetchBalance"): ("spot", cryptocom_unified),
     ("okx", "funding balance"): ("funding", as_product("funding")),
     ("okx", "funding balance (empty)"): ("funding", as_product("funding")),
     ("okx", "spot balance (type swap -> trading account)"): ("spot", okx_trading),
@@ -195,7 +212,7 @@ def test_every_recorded_entry_is_read_or_skipped_with_a_reason():
     assert len(listed) == len(set(listed)), "descriptions name one entry each"
     assert set(listed) == set(READ) | set(SKIPPED)
     assert not set(READ) & set(SKIPPED)
-    assert len(READ) == 8 and len(SKIPPED) == 2
+    assert len(READ) == 9 and len(SKIPPED) == 2
 
 
 @pytest.mark.parametrize(("exchange", "description"), list(READ), ids=[": ".join(k) for k in READ])
@@ -248,3 +265,17 @@ def test_coinbase_recorded_cursor_is_the_next_page(description):
     following = call.next_page(entry["httpResponse"], call.params)
     cursor = entry["httpResponse"]["pagination"]["next_starting_after"]
     assert following == call.params | {"starting_after": cursor}
+
+
+def test_cryptocom_recorded_pnl_is_apart_from_the_quantities():
+    entry = recorded("cryptocom", "fetchBalance")
+    call = our_call("cryptocom", "spot", entry)
+    found = {
+        (b.code, b.product): b.amount for b in booked("cryptocom", call, entry["httpResponse"])
+    }
+    # USD: 29.01316839415396 held (ccxt's total), and -1.645 unrealised on open positions.
+    assert found[("USD", "spot")] == D("29.01316839415396")
+    assert found[("USD", "futures")] == D("-1.645")
+    # USDT: the quantity 94.3411639875, reserved orders (11) included.
+    assert found[("USDT", "spot")] == D("94.3411639875")
+    assert len(found) == 6

@@ -138,11 +138,11 @@ def test_the_registry_says_which_adapter_reads_each_exchange_row(db):
     )
     assert set(report.readers) == rows  # the rated rows only: no row per ccxt exchange
     assert {s for s, r in report.readers.items() if r == "dedicated"} == {
-        "binance", "kraken", "okx", "coinbase", "bybit",
+        "binance", "kraken", "okx", "coinbase", "bybit", "cryptocom",
     }  # fmt: skip
-    assert report.readers["kucoin"] == report.readers["cryptocom"] == "generic"
+    assert report.readers["kucoin"] == "generic"
     assert report.readers["ftx"] == ""
-    assert "exchanges read by dedicated adapter: binance, bybit, coinbase, kraken, okx" in (
+    assert "read by dedicated adapter: binance, bybit, coinbase, cryptocom, kraken, okx" in (
         report.summary()
     )
     assert "no adapter: ftx" in report.summary()
@@ -152,6 +152,6 @@ def test_every_ccxt_exchange_has_a_display_name():
     for exchange_id in ccxt.exchanges:
         expected = ADAPTERS[exchange_id].name if exchange_id in ADAPTERS else None
         assert display_name(exchange_id) == (expected or getattr(ccxt, exchange_id)().name)
-    assert display_name("cryptocom") == "Crypto.com"
+    assert display_name("cryptocom") == "Crypto.com Exchange"  # ours, the counterparty's name
     assert display_name("kucoin") == "KuCoin"
     assert display_name("okx") == "OKX"
