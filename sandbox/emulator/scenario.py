@@ -30,6 +30,7 @@ WALLETS: dict[str, tuple[str, ...]] = {
     "coinbase": ("spot",),
     "bybit": ("unified", "funding", "earn_flexible", "earn_onchain"),
     "cryptocom": ("unified", "staking"),
+    "bitstamp": ("spot", "staking", "lending"),
     # The generic adapter's emulated exchange: ccxt's fetch_balance reads the spot wallet only.
     "kucoin": ("spot",),
 }

@@ -177,6 +177,18 @@ NEGATIVE = {
         "/v2/accounts",
         {"pagination": {}, "data": [{"id": "a1", "balance": {"amount": "-4", "currency": "BTC"}}]},
     ),
+    "bitstamp spot": (
+        "bitstamp",
+        "spot",
+        "/api/v2/account_balances/",
+        [{"currency": "btc", "total": "-1", "available": "-1", "reserved": "0"}],
+    ),
+    "bitstamp earn": (
+        "bitstamp",
+        "earn",
+        "/api/v2/earn/subscriptions/",
+        [{"currency": "ETH", "amount": -3, "type": "STAKING", "term": "FLEXIBLE"}],
+    ),
     "cryptocom staking": (
         "cryptocom",
         "earn",
@@ -435,6 +447,7 @@ def test_readable_or_unreported_permissions_have_no_problem(sync, exchange):
 
 OKX: dict[str, Any] = {"msg": "", "data": []}
 CRYPTOCOM: dict[str, Any] = {"id": 1, "method": "private/user-balance"}
+BITSTAMP: dict[str, Any] = {"status": "error"}
 BYBIT: dict[str, Any] = {"result": {}, "retExtInfo": {}}
 ERROR_BODIES: dict[str, dict[str, tuple[int, Any, str]]] = {
     "binance": {
@@ -490,6 +503,19 @@ ERROR_BODIES: dict[str, dict[str, tuple[int, Any, str]]] = {
             "maintenance",
         ),
         "nonce": (400, {"code": 40102, "message": "INVALID_NONCE"} | CRYPTOCOM, "clock"),
+    },
+    "bitstamp": {
+        "5xx-json": (
+            500,
+            {"reason": "Unknown server error.", "response_code": "500.001"} | BITSTAMP,
+            "maintenance",
+        ),
+        "error-in-200": (
+            200,
+            {"reason": "Internal service failed.", "response_code": "500.002"} | BITSTAMP,
+            "maintenance",
+        ),
+        "nonce": (403, {"reason": "Invalid nonce", "code": "API0004"} | BITSTAMP, "clock"),
     },
     # Read by the generic adapter: classified by ccxt's own table for kucoin (500000 is
     # ExchangeNotAvailable, 400002 InvalidNonce), none of ours.

@@ -22,13 +22,30 @@ BALANCE_PATHS = {
     "okx": "/api/v5/account/balance",
     "bybit": "/v5/account/wallet-balance",
     "cryptocom": "/exchange/v1/private/user-balance",
+    "bitstamp": "/api/v2/account_balances/",
 }
 # Credential-less market loading: binance exchangeInfo; kraken Assets + AssetPairs; okx and bybit
 # spot instruments; coinbase currencies, crypto currencies, rates, spot and future products;
-# cryptocom every instrument in one request.
-MARKET_REQUESTS = {"binance": 1, "kraken": 2, "okx": 1, "coinbase": 5, "bybit": 1, "cryptocom": 1}
+# cryptocom every instrument in one request; bitstamp its markets, once for currencies and markets.
+MARKET_REQUESTS = {
+    "binance": 1,
+    "kraken": 2,
+    "okx": 1,
+    "coinbase": 5,
+    "bybit": 1,
+    "cryptocom": 1,
+    "bitstamp": 1,
+}
 # One full sync with markets cached: permissions + every wallet + one ticker request.
-SYNC_REQUESTS = {"binance": 9, "kraken": 2, "okx": 5, "coinbase": 2, "bybit": 6, "cryptocom": 3}
+SYNC_REQUESTS = {
+    "binance": 9,
+    "kraken": 2,
+    "okx": 5,
+    "coinbase": 2,
+    "bybit": 6,
+    "cryptocom": 3,
+    "bitstamp": 3,
+}
 D = Decimal
 
 EXPECTED = {
@@ -92,6 +109,16 @@ EXPECTED = {
         ("USD", "futures"): ("USD", "125.75"),  # the session's unrealised PnL, apart
         ("USDT", "spot"): ("USDT", "1000"),
         ("SOL", "staking"): ("SOL.staked", "30"),
+    },
+    "bitstamp": {
+        ("BTC", "spot"): ("btc", "8.5"),
+        ("USD", "spot"): ("usd", "5000"),
+        ("XRP", "spot"): ("xrp", "1000"),
+        ("EUR", "spot"): ("eur", "250.123456789012345678"),
+        ("ETH", "staking"): ("ETH", "3"),
+        ("SOL", "staking"): ("SOL", "12.5"),
+        # A JSON number on the wire (Bitstamp's Earn amounts): every digit kept.
+        ("USDC", "earn"): ("USDC", "2000.000000000000000001"),
     },
 }
 
@@ -247,6 +274,7 @@ def test_key_permissions_reported_where_the_exchange_tells(sync, emulator):
     assert sync("kraken").key_permissions is None
     assert sync("coinbase").key_permissions is None
     assert sync("cryptocom").key_permissions is None
+    assert sync("bitstamp").key_permissions is None
 
 
 def test_read_only_binance_key_is_visible_as_such(emulator):
@@ -321,6 +349,7 @@ def test_supported_exchanges_are_the_five_with_their_own_calls():
         "coinbase",
         "bybit",
         "cryptocom",
+        "bitstamp",
     )
 
 
@@ -331,8 +360,9 @@ def test_supported_wallets_per_exchange():
     assert exchanges.supported_wallets("okx") == ("spot", "funding", "earn")
     assert exchanges.supported_wallets("coinbase") == ("spot",)
     assert exchanges.supported_wallets("cryptocom") == ("spot", "earn")
+    assert exchanges.supported_wallets("bitstamp") == ("spot", "earn")
     # Without a dedicated adapter: spot through the generic one; not in ccxt: nothing.
-    assert exchanges.supported_wallets("bitstamp") == ("spot",)
+    assert exchanges.supported_wallets("bitbank") == ("spot",)
     assert exchanges.supported_wallets("ftx") == ()
 
 
@@ -371,7 +401,7 @@ FAULTS = {
     "html-200": (lambda ex: {"status": 200, "body": "<html>hi</html>"} | HTML, BAD),
     "no-balances-200": (lambda ex: {"status": 200, "body": "{}"}, BAD),
 }
-FAULT_EXCHANGES = ("binance", "kraken", "okx", "bybit", "cryptocom")
+FAULT_EXCHANGES = ("binance", "kraken", "okx", "bybit", "cryptocom", "bitstamp")
 
 
 def expected_fault(outcome):

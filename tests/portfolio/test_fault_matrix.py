@@ -25,7 +25,7 @@ from tests.conftest import TEST_SCENARIO
 from tests.portfolio.test_exchange_boundary import ERROR_BODIES, UNREADABLE_PERMISSIONS
 from tests.portfolio.test_sync import KEYS, holdings_of, make_account, run
 
-DEDICATED = ("binance", "kraken", "okx", "coinbase", "bybit", "cryptocom")
+DEDICATED = ("binance", "kraken", "okx", "coinbase", "bybit", "cryptocom", "bitstamp")
 GENERIC = "kucoin"  # read by the generic adapter: ccxt's unified fetch_balance
 EXCHANGES = (*DEDICATED, GENERIC)
 # The wallet every account of the test scenario holds BTC in: its scenario name, its balance
@@ -38,6 +38,7 @@ PRIMARY: dict[str, tuple[str, str, str, str]] = {
     "bybit": ("unified", "/v5/account/wallet-balance", "BTC", "5"),
     "kucoin": ("spot", "/api/v1/accounts", "BTC", "6"),
     "cryptocom": ("unified", "/exchange/v1/private/user-balance", "BTC", "7.25"),
+    "bitstamp": ("spot", "/api/v2/account_balances/", "BTC", "8.5"),
 }
 # An asset only the account's own exchange prices (the reference exchange does not).
 OWN_QUOTE = {
@@ -48,6 +49,7 @@ OWN_QUOTE = {
     "bybit": ("MNT/USDT", "MNT", "0.8"),
     "kucoin": ("KCS/USDT", "KCS", "10"),
     "cryptocom": ("CRO/USDT", "CRO", "0.1"),
+    "bitstamp": ("XRP/USD", "XRP", "2"),
 }
 REJECTED_KEY: dict[str, tuple[int, Any]] = {
     "binance": (401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}),
@@ -65,6 +67,7 @@ REJECTED_KEY: dict[str, tuple[int, Any]] = {
             "message": "Authentication failure",
         },
     ),
+    "bitstamp": (403, {"status": "error", "reason": "API key not found", "code": "API0001"}),
 }
 # The exchanges whose primary wallet cannot hold a negative amount.
 NO_SIGNED_SPOT = tuple(e for e in EXCHANGES if e != "cryptocom")
@@ -179,6 +182,7 @@ def first_row_twice(payload: Any, exchange: str, amount: str | None) -> str:
         "bybit": lambda p: p["result"]["list"][0]["coin"],
         "kucoin": lambda p: p["data"],
         "cryptocom": lambda p: p["result"]["data"][0]["position_balances"],
+        "bitstamp": lambda p: p,
     }[exchange](payload)
     again = dict(rows[0])
     if amount:
@@ -188,6 +192,7 @@ def first_row_twice(payload: Any, exchange: str, amount: str | None) -> str:
             "bybit": "equity",
             "kucoin": "balance",
             "cryptocom": "quantity",
+            "bitstamp": "total",
         }.get(exchange)
         if field:
             again[field] = amount

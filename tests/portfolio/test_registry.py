@@ -138,11 +138,11 @@ def test_the_registry_says_which_adapter_reads_each_exchange_row(db):
     )
     assert set(report.readers) == rows  # the rated rows only: no row per ccxt exchange
     assert {s for s, r in report.readers.items() if r == "dedicated"} == {
-        "binance", "kraken", "okx", "coinbase", "bybit", "cryptocom",
+        "binance", "kraken", "okx", "coinbase", "bybit", "cryptocom", "bitstamp",
     }  # fmt: skip
     assert report.readers["kucoin"] == "generic"
     assert report.readers["ftx"] == ""
-    assert "read by dedicated adapter: binance, bybit, coinbase, cryptocom, kraken, okx" in (
+    assert "dedicated adapter: binance, bitstamp, bybit, coinbase, cryptocom, kraken, okx" in (
         report.summary()
     )
     assert "no adapter: ftx" in report.summary()

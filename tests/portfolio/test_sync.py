@@ -42,6 +42,7 @@ KEYS = {
     "coinbase": {"apiKey": "test-coinbase-key", "secret": "test-coinbase-secret"},
     "bybit": {"apiKey": "test-bybit-key", "secret": "test-bybit-secret"},
     "cryptocom": {"apiKey": "test-cryptocom-key", "secret": "test-cryptocom-secret"},
+    "bitstamp": {"apiKey": "test-bitstamp-key", "secret": "test-bitstamp-secret"},
     # Read by the generic adapter (ccxt's unified fetch_balance).
     "kucoin": {
         "apiKey": "test-kucoin-key",
