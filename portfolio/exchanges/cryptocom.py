@@ -13,14 +13,15 @@ cryptocom spot      POST private/user-balance              spot: position_balanc
           earn      POST private/staking/get-staking-     staking: staked_quantity of
                     position                               instrument_name less '.staked'
 
-Unrealised PnL apart: a position balance's `quantity` is the ledger (deposits, withdrawals,
-realised PnL, fees: total_cash_balance is its USD value, total_margin_balance that plus the
-unrealised PnL). The open derivatives positions' unrealised PnL is reported once per account, in
-USD, as total_session_unrealized_pnl; the session PnL is settled into the USD quantity at each
-settlement, after which the field restarts. So the quantities are booked as they are (spot is
-neither inflated nor deflated by open positions) and the PnL as a futures holding of the account's
-currency. The recorded real payload (tests/portfolio/test_recorded_payloads.py) books ccxt's totals
-and a USD futures row of -1.645.
+Unrealised PnL apart: a position balance's `quantity` is the ledger (the docs: total_cash_balance
+is "Deposits - Withdrawals + Realized PnL - Fees", and total_margin_balance "Positive cash balance
+on eligible collateral tokens + Negative balance on all tokens + Unrealised PnL - Fee reserves":
+a quantity may be negative, a debt, and the PnL is not in it). The open derivatives positions'
+unrealised PnL is reported once per account, in USD, as total_session_unrealized_pnl (settled
+into the USD quantity at each session's end, after which the field restarts). So the quantities
+are booked as they are (spot is neither inflated nor deflated by open positions) and the PnL as a
+futures holding of the account's currency. The recorded real payload
+(tests/portfolio/test_recorded_payloads.py) books ccxt's totals and a USD futures row of -1.645.
 
 Staking: staked_quantity is the total staked (pending stake and unstake included); for a yield
 bearing instrument (TSTON.staked) it counts the yield token, so the code is the instrument's own
