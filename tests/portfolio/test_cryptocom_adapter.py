@@ -87,7 +87,9 @@ def emulated_balance() -> dict[str, Any]:
     scenario = Scenario({"accounts": [{"exchange": "cryptocom", "api_key": "k", "secret": "s",
                                        "balances": {"unified": {"BTC": "1"}}}]})  # fmt: skip
     request = Request("POST", "api.crypto.com", "/exchange/v1/private/user-balance", "", {})
-    reply = emulated.user_balance(request, scenario, scenario.account("cryptocom", "k"))
+    account = scenario.account("cryptocom", "k")
+    assert account is not None
+    reply = emulated.user_balance(request, scenario, account)
     return json.loads(reply.body)
 
 
