@@ -28,6 +28,7 @@ from sandbox.emulator.scenario import ZERO, Account, Holding, Scenario, fmt, spl
 
 NAME = "cryptocom"
 PREFIX = "/exchange/v1/"
+NONCE_WINDOW_MS = 60_000  # a nonce more than 60 s from the server's clock is refused
 
 
 def reply(method: str, result: dict[str, Any], request_id: Any = -1) -> Reply:
@@ -88,6 +89,9 @@ def authenticate(request: Request, scenario: Scenario) -> Account | Reply:
     failure = error(request_id, method, 40101, "Authentication failure", 401)
     if account is None or account.revoked:
         return failure
+    nonce = str(sent.get("nonce", ""))
+    if not nonce.isdigit() or abs(now_ms() - int(nonce)) > NONCE_WINDOW_MS:
+        return error(request_id, method, 40102, "INVALID_NONCE", 400)
     if not same(signature(account.secret, sent), str(sent.get("sig", ""))):
         return failure
     return account

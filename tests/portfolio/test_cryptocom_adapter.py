@@ -13,7 +13,7 @@ from portfolio.exchanges import build_client, cryptocom
 from portfolio.exchanges.errors import Malformed, MalformedAnswer
 from portfolio.exchanges.rows import Page, Parser, distinct_rows, merge
 from sandbox.emulator import cryptocom as emulated
-from sandbox.emulator.common import Request
+from sandbox.emulator.common import Reply, Request, now_ms
 from sandbox.emulator.scenario import Scenario
 from tests.portfolio.test_recorded_payloads import recorded
 
@@ -111,3 +111,23 @@ def test_emulator_checks_the_signature_ccxt_makes(params):
     sent = json.loads(signed["body"])
     assert emulated.signature("secret-1", sent) == sent["sig"]
     assert emulated.signature("secret-2", sent) != sent["sig"]
+
+
+def test_emulator_refuses_a_nonce_a_minute_off_as_crypto_com_does():
+    client = build_client("cryptocom", {"apiKey": "key-1", "secret": "secret-1"})
+    client.nonce = lambda: now_ms() - 61_000
+    signed = client.sign("private/user-balance", ["v1", "private"], "POST", {})
+    scenario = Scenario({"accounts": [{"exchange": "cryptocom", "api_key": "key-1",
+                                       "secret": "secret-1"}]})  # fmt: skip
+    request = Request(
+        "POST",
+        "api.crypto.com",
+        "/exchange/v1/private/user-balance",
+        "",
+        {},
+        signed["body"].encode(),
+    )
+    refused = emulated.authenticate(request, scenario)
+    assert isinstance(refused, Reply) and refused.status == 400
+    body = json.loads(refused.body)
+    assert body["code"] == 40102 and cryptocom.ADAPTER.body_error_kind(body) == "clock"
