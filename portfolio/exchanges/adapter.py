@@ -116,6 +116,9 @@ class Adapter:
     wallets: dict[str, tuple[Call, ...]]
     # Where the last price sits in the exchange's raw ticker (ticker["info"][...]).
     ticker_last: tuple[str | int, ...]
+    # False where ccxt's fetch_tickers refuses a list of symbols (cryptocom takes one at most):
+    # every ticker is asked for in one request and the wanted ones picked.
+    ticker_symbols: bool = True
     # The client's ccxt options: the fewest market requests (spot only, no currencies).
     market_options: dict[str, Any] = field(default_factory=dict)
     permissions: PermissionCall | None = None  # None: the exchange does not report them

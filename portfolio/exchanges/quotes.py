@@ -50,7 +50,7 @@ def fetch_prices(
     symbols = quote_symbols(session.client.markets or {}, bases)
     if not symbols:
         return {}, {}
-    tickers = call(session, "fetch_tickers", symbols)
+    tickers = call(session, "fetch_tickers", symbols if adapter.ticker_symbols else None)
     # The generic adapter reads ccxt's unified `last`, a string with `number = str`.
     path = ("last",) if adapter.unified else ("info", *adapter.ticker_last)
     quotes, refused = {}, {}

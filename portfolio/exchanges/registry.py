@@ -15,8 +15,10 @@ from portfolio.exchanges import (
     binance,
     bitfinex,
     bitget,
+    bitstamp,
     bybit,
     coinbase,
+    cryptocom,
     gate,
     gemini,
     generic,
@@ -43,6 +45,8 @@ ADAPTERS: dict[str, Adapter] = {
         gemini.ADAPTER,
         bitget.ADAPTER,
         gate.ADAPTER,
+        cryptocom.ADAPTER,
+        bitstamp.ADAPTER,
     )
 }
 

@@ -136,12 +136,16 @@ def instrument(session: Session) -> None:
             if ok(code) and unified and empty_document(document) and is_plain_error(exc):
                 raise ccxt.BadResponse(f"{client.id} {method} {url}: empty answer") from exc
             # A 5xx is the exchange's own trouble, and a 429 a rate limit, whatever code its
-            # body carries: neither is a permanent error of the account.
+            # body carries: neither is a permanent error of the account. A 401 is a refused
+            # key even where ccxt's handler raises a plain error before its status table
+            # (cryptocom on a 401 without a JSON body).
             if code and classify(exc)[0] == "exchange_error":
                 if int(code) >= 500:
                     raise ccxt.ExchangeNotAvailable(str(exc)) from exc
                 if int(code) == 429:
                     raise ccxt.RateLimitExceeded(str(exc)) from exc
+                if int(code) == 401:
+                    raise ccxt.AuthenticationError(str(exc)) from exc
             raise
 
     def checked_sign(*args: Any, **kwargs: Any) -> Any:

@@ -95,7 +95,8 @@ class ExchangeSpec:
     # For an API whose one endpoint serves every call, named in the body (hyperliquid's
     # POST /info {"type": ...}): the path the request is routed, counted and faulted under.
     route_path: Callable[[Request], str] | None = None
-    # For a venue read by address alone: the account's key, taken from the request's body.
+    # Where the account's key travels when not in a header: the address in hyperliquid's body,
+    # the api_key in cryptocom's JSON body.
     account_key: Callable[[Request], str] | None = None
 
     def api_key(self, request: Request) -> str:

@@ -72,6 +72,8 @@ WALLETS: dict[str, tuple[str, ...]] = {
         "earn_uni",
         "staking",
     ),
+    "cryptocom": ("unified", "staking"),
+    "bitstamp": ("spot", "staking", "lending"),
 }
 EXCHANGES: tuple[str, ...] = tuple(WALLETS)
 # The emulated exchanges without a dedicated adapter: the app reads them with the generic one.

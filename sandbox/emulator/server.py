@@ -18,8 +18,10 @@ from sandbox.emulator import (
     binance,
     bitfinex,
     bitget,
+    bitstamp,
     bybit,
     coinbase,
+    cryptocom,
     gate,
     gemini,
     hyperliquid,
@@ -48,8 +50,12 @@ SPECS: dict[str, ExchangeSpec] = {
         gemini.SPEC,
         bitget.SPEC,
         gate.SPEC,
+        cryptocom.SPEC,
+        bitstamp.SPEC,
     )
 }
+# Hosts whose labels do not name the exchange: api.crypto.com is cryptocom.
+HOST_DOMAINS = {"crypto.com": "cryptocom"}
 CONTROL = "_control"
 
 
@@ -59,7 +65,11 @@ HOST_LABELS = {"gateio": "gate"}
 
 def exchange_for_host(host: str) -> str:
     """api.binance.com -> binance, www.okx.com -> okx; "" when no exchange matches."""
-    labels = [HOST_LABELS.get(label, label) for label in host.split(":")[0].lower().split(".")]
+    name = host.split(":")[0].lower()
+    domain = next((d for d in HOST_DOMAINS if name == d or name.endswith("." + d)), None)
+    if domain is not None:
+        return HOST_DOMAINS[domain]
+    labels = [HOST_LABELS.get(label, label) for label in name.split(".")]
     return next((label for label in labels if label in SPECS), "")
 
 

@@ -318,6 +318,27 @@ NEGATIVE = {
             },
         },
     ),
+    "bitstamp spot": (
+        "bitstamp",
+        "spot",
+        "/api/v2/account_balances/",
+        [{"currency": "btc", "total": "-1", "available": "-1", "reserved": "0"}],
+    ),
+    "bitstamp earn": (
+        "bitstamp",
+        "earn",
+        "/api/v2/earn/subscriptions/",
+        [{"currency": "ETH", "amount": -3, "type": "STAKING", "term": "FLEXIBLE"}],
+    ),
+    "cryptocom staking": (
+        "cryptocom",
+        "earn",
+        "/exchange/v1/private/staking/get-staking-position",
+        {
+            "code": 0,
+            "result": {"data": [{"instrument_name": "SOL.staked", "staked_quantity": "-30"}]},
+        },
+    ),
 }
 
 
@@ -613,6 +634,8 @@ def test_readable_or_unreported_permissions_have_no_problem(sync, exchange):
 # ----------------------------------------------------------------------------- error bodies
 
 OKX: dict[str, Any] = {"msg": "", "data": []}
+CRYPTOCOM: dict[str, Any] = {"id": 1, "method": "private/user-balance"}
+BITSTAMP: dict[str, Any] = {"status": "error"}
 BYBIT: dict[str, Any] = {"result": {}, "retExtInfo": {}}
 BITGET: dict[str, Any] = {"requestTime": 1700000000000, "data": None}
 ERROR_BODIES: dict[str, dict[str, tuple[int, Any, str]]] = {
@@ -728,6 +751,28 @@ ERROR_BODIES: dict[str, dict[str, tuple[int, Any, str]]] = {
             },
             "clock",
         ),
+    },
+    "cryptocom": {
+        "5xx-json": (500, {"code": 10001, "message": "SYS_ERROR"} | CRYPTOCOM, "maintenance"),
+        "error-in-200": (
+            200,
+            {"code": 9010001, "message": "SYSTEM_MAINTENANCE"} | CRYPTOCOM,
+            "maintenance",
+        ),
+        "nonce": (400, {"code": 40102, "message": "INVALID_NONCE"} | CRYPTOCOM, "clock"),
+    },
+    "bitstamp": {
+        "5xx-json": (
+            500,
+            {"reason": "Unknown server error.", "response_code": "500.001"} | BITSTAMP,
+            "maintenance",
+        ),
+        "error-in-200": (
+            200,
+            {"reason": "Internal service failed.", "response_code": "500.002"} | BITSTAMP,
+            "maintenance",
+        ),
+        "nonce": (403, {"reason": "Invalid nonce", "code": "API0004"} | BITSTAMP, "clock"),
     },
     # Bodies as KuCoin documents them: 500000 internal error, 400002 KC-API-TIMESTAMP.
     "kucoin": {

@@ -30,6 +30,8 @@ BALANCE_PATHS = {
     "gemini": "/v1/balances",
     "bitget": "/api/v2/spot/account/assets",
     "gate": "/api/v4/spot/accounts",
+    "cryptocom": "/exchange/v1/private/user-balance",
+    "bitstamp": "/api/v2/account_balances/",
 }
 # Credential-less market loading: binance exchangeInfo; kraken Assets + AssetPairs; okx and bybit
 # spot instruments; coinbase currencies, crypto currencies, rates, spot and future products;
@@ -49,6 +51,8 @@ MARKET_REQUESTS = {
     "gemini": 1,
     "bitget": 3,
     "gate": 3,
+    "cryptocom": 1,
+    "bitstamp": 1,
 }
 # Market requests the emulator counts as tickers: hyperliquid's spotMetaAndAssetCtxs is also
 # what fetch_tickers asks, the same request, and carries the prices.
@@ -71,6 +75,8 @@ SYNC_REQUESTS = {
     "gemini": 5,
     "bitget": 10,
     "gate": 10,
+    "cryptocom": 3,
+    "bitstamp": 3,
 }  # fmt: skip
 D = Decimal
 
@@ -196,6 +202,25 @@ EXPECTED = {
         ("USDT", "earn"): ("USDT", "1200"),
         ("BTC", "earn"): ("BTC", "0.05"),
         ("ETH", "staking"): ("ETH", "3"),
+    },
+    "cryptocom": {
+        ("BTC", "spot"): ("BTC", "7"),
+        ("CRO", "spot"): ("CRO", "10000"),
+        ("ETH", "margin"): ("ETH", "-1.501"),  # borrowed 1.5 with 0.001 interest
+        ("USD", "spot"): ("USD", "2500"),
+        ("USD", "futures"): ("USD", "125.75"),  # the session's unrealised PnL, apart
+        ("USDT", "spot"): ("USDT", "1000"),
+        ("SOL", "staking"): ("SOL.staked", "30"),
+    },
+    "bitstamp": {
+        ("BTC", "spot"): ("btc", "8.5"),
+        ("USD", "spot"): ("usd", "5000"),
+        ("XRP", "spot"): ("xrp", "1000"),
+        ("EUR", "spot"): ("eur", "250.123456789012345678"),
+        ("ETH", "staking"): ("ETH", "3"),
+        ("SOL", "staking"): ("SOL", "12.5"),
+        # A JSON number on the wire (Bitstamp's Earn amounts): every digit kept.
+        ("USDC", "earn"): ("USDC", "2000.000000000000000001"),
     },
 }
 
@@ -362,6 +387,8 @@ def test_key_permissions_reported_where_the_exchange_tells(sync, emulator):
     assert sync("coinbase").key_permissions is None
     assert sync("bitfinex").key_permissions == {"read": True, "trade": True, "withdraw": False}
     assert sync("gemini").key_permissions == {"read": True, "trade": True, "withdraw": False}
+    assert sync("cryptocom").key_permissions is None
+    assert sync("bitstamp").key_permissions is None
 
 
 def test_read_only_binance_key_is_visible_as_such(emulator):
@@ -442,6 +469,8 @@ def test_supported_exchanges_are_those_with_their_own_calls():
         "gemini",
         "bitget",
         "gate",
+        "cryptocom",
+        "bitstamp",
     )
 
 
@@ -457,8 +486,10 @@ def test_supported_wallets_per_exchange():
     assert exchanges.supported_wallets("gemini") == ("spot", "earn", "futures")
     assert exchanges.supported_wallets("bitget") == ("spot", "funding", "earn", "margin", "futures")
     assert exchanges.supported_wallets("gate") == ("spot", "earn", "margin", "futures", "options")
+    assert exchanges.supported_wallets("cryptocom") == ("spot", "earn")
+    assert exchanges.supported_wallets("bitstamp") == ("spot", "earn")
     # Without a dedicated adapter: spot through the generic one; not in ccxt: nothing.
-    assert exchanges.supported_wallets("bitstamp") == ("spot",)
+    assert exchanges.supported_wallets("bitbank") == ("spot",)
     assert exchanges.supported_wallets("ftx") == ()
 
 
@@ -497,7 +528,16 @@ FAULTS = {
     "html-200": (lambda ex: {"status": 200, "body": "<html>hi</html>"} | HTML, BAD),
     "no-balances-200": (lambda ex: {"status": 200, "body": "{}"}, BAD),
 }
-FAULT_EXCHANGES = ("binance", "kraken", "okx", "bybit", "bitfinex", "gemini")
+FAULT_EXCHANGES = (
+    "binance",
+    "kraken",
+    "okx",
+    "bybit",
+    "bitfinex",
+    "gemini",
+    "cryptocom",
+    "bitstamp",
+)
 
 
 def expected_fault(outcome):

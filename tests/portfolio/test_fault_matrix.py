@@ -37,6 +37,8 @@ DEDICATED = (
     "gemini",
     "bitget",
     "gate",
+    "cryptocom",
+    "bitstamp",
 )
 GENERIC = "latoken"  # read by the generic adapter: ccxt's unified fetch_balance
 EXCHANGES = (*DEDICATED, GENERIC)
@@ -55,6 +57,8 @@ PRIMARY: dict[str, tuple[str, str, str, str]] = {
     "gemini": ("exchange", "/v1/balances", "BTC", "0.75"),
     "bitget": ("spot", "/api/v2/spot/account/assets", "BTC", "8"),
     "gate": ("spot", "/api/v4/spot/accounts", "BTC", "9"),
+    "cryptocom": ("unified", "/exchange/v1/private/user-balance", "BTC", "7.25"),
+    "bitstamp": ("spot", "/api/v2/account_balances/", "BTC", "8.5"),
 }
 # An asset only the account's own exchange prices (the reference exchange does not).
 OWN_QUOTE = {
@@ -72,6 +76,8 @@ OWN_QUOTE = {
     "gemini": ("GUSD/USD", "GUSD", "1"),
     "bitget": ("BGB/USDT", "BGB", "5.5"),
     "gate": ("GT/USDT", "GT", "20"),
+    "cryptocom": ("CRO/USDT", "CRO", "0.1"),
+    "bitstamp": ("XRP/USD", "XRP", "2"),
 }
 REJECTED_KEY: dict[str, tuple[int, Any]] = {
     "binance": (401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}),
@@ -80,6 +86,16 @@ REJECTED_KEY: dict[str, tuple[int, Any]] = {
     "coinbase": (401, {"errors": [{"id": "authentication_error", "message": "invalid api key"}]}),
     "bybit": (401, {"retCode": 10003, "retMsg": "API key is invalid.", "result": {}}),
     "kucoin": (401, {"code": "400003", "msg": "KC-API-KEY not exists"}),
+    "cryptocom": (
+        401,
+        {
+            "id": 1,
+            "method": "private/user-balance",
+            "code": 40101,
+            "message": "Authentication failure",
+        },
+    ),
+    "bitstamp": (403, {"status": "error", "reason": "API key not found", "code": "API0001"}),
     "bitget": (400, {"code": "40006", "msg": "Invalid ACCESS_KEY", "data": None}),
     "gate": (401, {"label": "INVALID_KEY", "message": "Invalid key provided"}),
     "bitfinex": (500, ["error", 10100, "apikey: invalid"]),
@@ -106,6 +122,8 @@ CANNOT_SAY: dict[str, dict[str, str]] = {
         "nonce or timestamp": "unsigned: no nonce or timestamp to refuse",
     },
 }
+# The exchanges whose primary wallet cannot hold a negative amount.
+NO_SIGNED_SPOT = tuple(e for e in EXCHANGES if e != "cryptocom")
 WORDS = {
     "maintenance": "is unavailable or under maintenance",
     "clock": "refused the request's timestamp or nonce",
@@ -232,6 +250,8 @@ def first_row_twice(payload: Any, exchange: str, amount: str | None) -> str:
         "gemini": lambda p: p,
         "bitget": lambda p: p["data"],
         "gate": lambda p: p,
+        "cryptocom": lambda p: p["result"]["data"][0]["position_balances"],
+        "bitstamp": lambda p: p,
     }[exchange](payload)
     again = dict(rows[0])
     if amount:
@@ -245,6 +265,8 @@ def first_row_twice(payload: Any, exchange: str, amount: str | None) -> str:
             "gemini": "amount",
             "bitget": "available",
             "gate": "available",
+            "cryptocom": "quantity",
+            "bitstamp": "total",
         }.get(exchange)
         if field:
             again[field] = amount
@@ -297,7 +319,8 @@ FAULTS: dict[str, Fault] = {
         btc_amount("Infinity"), FAILED, MALFORMED, "warn", words_for=UNPARSED_BY_CCXT
     ),
     "1e30": Fault(btc_amount("1E+30"), FAILED, MALFORMED, "warn"),
-    "negative spot": Fault(btc_amount("-5"), FAILED, MALFORMED, "warn"),
+    # Not cryptocom: its unified wallet reports a borrowing as a negative quantity (margin).
+    "negative spot": Fault(btc_amount("-5"), FAILED, MALFORMED, "warn", only=NO_SIGNED_SPOT),
     "code too long": Fault(extra_code("X" * 50), FAILED, MALFORMED, "warn"),
     "code with spaces": Fault(spaced_btc, OK, "", None),
     "row twice": Fault(row_twice(), OK, "", None),

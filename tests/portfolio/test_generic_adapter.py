@@ -108,17 +108,29 @@ def test_latoken_spot_rows_read_exactly_and_other_accounts_are_left_out(replay):
     assert read("latoken") == {"BTC": Decimal("0.0004"), "USDT": Decimal("94.841163987500000001")}
 
 
-def test_cryptocom_recorded_balance_reads_exactly(replay):
+def test_cryptocom_recorded_balance_reads_exactly_now_through_its_dedicated_adapter(replay):
+    # Read generically before cryptocom had its own adapter; the same replay, through the same
+    # HTTP path, now books the quantities as spot and the session's unrealised PnL apart.
     entry = recorded("cryptocom")[0]
     replay(json.dumps(entry["httpResponse"]))
-    assert read("cryptocom", {"apiKey": "k" * 16, "secret": "s" * 16}) == {
-        "BTC": Decimal("0.0003999"),
-        "USDT": Decimal("94.3411639875"),
-        "CRO": Decimal("0.99625"),
-        "LTC": Decimal("0.07109989"),
-        "USD": Decimal("29.01316839415396"),
+    fetched = exchanges.fetch_account(
+        "cryptocom", {"apiKey": "k" * 16, "secret": "s" * 16}, ["spot"], emulator_url=REPLAY_URL
+    )
+    found = {(b.code, b.product): b.amount for b in fetched.balances}
+    assert (
+        {code: v for (code, product), v in found.items() if product == "spot"}
+        == {
+            "BTC": Decimal("0.0003999"),
+            "USDT": Decimal("94.3411639875"),
+            "CRO": Decimal("0.99625"),
+            "LTC": Decimal("0.07109989"),
+            "USD": Decimal("29.01316839415396"),
+        }
+        == parsed_totals(entry)
+    )
+    assert {k: v for k, v in found.items() if k[1] != "spot"} == {
+        ("USD", "futures"): Decimal("-1.645")
     }
-    assert read("cryptocom", {"apiKey": "k" * 16, "secret": "s" * 16}) == parsed_totals(entry)
 
 
 def test_replay_never_leaves_the_machine(replay):
@@ -214,7 +226,7 @@ def test_every_exchange_that_reads_balances_has_at_least_spot():
 def test_a_generic_exchange_offers_spot_only_until_a_test_shows_another_type():
     assert generic.ACCOUNT_TYPES == {}
     assert exchanges.supported_wallets("latoken") == ("spot",)
-    assert exchanges.supported_wallets("cryptocom") == ("spot",)
+    assert exchanges.supported_wallets("bitbank") == ("spot",)
     assert exchanges.reader("latoken") == "generic"
     assert exchanges.reader("okx") == "dedicated"
     assert exchanges.supported_wallets("no-such-exchange") == ()

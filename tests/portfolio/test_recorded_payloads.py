@@ -26,8 +26,14 @@ from portfolio.exchanges.adapter import Call
 from portfolio.exchanges.rows import FetchedBalance, Page, distinct_rows, merge
 
 D = Decimal
-# kraken has no recorded fetchBalance
-DEDICATED = ("binance", "bybit", "coinbase", "kucoin", "okx")
+DEDICATED = (
+    "binance",
+    "bybit",
+    "coinbase",
+    "cryptocom",
+    "kucoin",
+    "okx",
+)  # kraken has no recorded fetchBalance
 # Outside the repository (a shared, read-only copy of ccxt's fixtures): CCXT_RECORDED overrides.
 PLACES = (
     Path(os.environ.get("CCXT_RECORDED", "/nonexistent")),
@@ -99,6 +105,16 @@ def okx_trading(totals: dict[str, str], body: Any) -> Amounts:
     return out
 
 
+def cryptocom_unified(totals: dict[str, str], body: Any) -> Amounts:
+    # ccxt's total is each position balance's quantity, our wallet (none is negative: no
+    # borrowing); the account's session PnL, in its USD, is a futures row of its own.
+    account = body["result"]["data"][0]
+    assert all(D(total) >= 0 for total in totals.values())
+    out: Amounts = {(code, "spot"): D(total) for code, total in totals.items()}
+    out[(account["instrument_name"], "futures")] = D(account["total_session_unrealized_pnl"])
+    return out
+
+
 # (exchange, description) -> (the wallet whose call reads it, what we must book).
 READ: dict[tuple[str, str], tuple[str, Expect]] = {
     ("binance", "Spot balance"): ("spot", as_product("spot")),
@@ -108,6 +124,7 @@ READ: dict[tuple[str, str], tuple[str, Expect]] = {
     # the "Staked ADA" account as a balance of ADA.
     ("coinbase", "v3 balance"): ("spot", as_product("spot")),
     ("coinbase", "v2 balance"): ("spot", as_product("spot")),
+    ("cryptocom", "fetchBalance"): ("spot", cryptocom_unified),
     ("okx", "funding balance"): ("funding", as_product("funding")),
     ("okx", "funding balance (empty)"): ("funding", as_product("funding")),
     ("okx", "spot balance (type swap -> trading account)"): ("spot", okx_trading),
@@ -247,3 +264,40 @@ def test_kucoin_recorded_isolated_margin_books_each_pair_net_of_its_debt():
     nested = entry["parsed"]["nested"]["LTC/USDT"]["total"]
     assert nested == {"LTC": 0, "USDT": 5}
     assert found == {("USDT", "margin"): D("5")}
+
+
+def test_bybit_recorded_equity_splits_into_wallet_and_pnl():
+    entry = recorded("bybit", "balance after availableToWithdraw update")
+    call = our_call("bybit", "spot", entry)
+    found = {(b.code, b.product): b.amount for b in booked("bybit", call, entry["httpResponse"])}
+    # equity 3304.29766609 USDT: 3322.25896609 in the wallet (ccxt's total), -17.9613 unrealised.
+    assert found[("USDT", "spot")] == D("3322.25896609")
+    assert found[("USDT", "futures")] == D("-17.9613")
+    # XRP: the wallet is the ledger's 40.05245888; the equity 38.47905187 stays whole.
+    assert found[("XRP", "spot")] == D("40.05245888")
+    assert found[("XRP", "futures")] == D("-1.57340701")
+    assert found[("XRP", "spot")] + found[("XRP", "futures")] == D("38.47905187")
+    assert ("BTC", "futures") not in found  # no open position in BTC
+
+
+@pytest.mark.parametrize("description", ["v3 balance", "v2 balance"])
+def test_coinbase_recorded_cursor_is_the_next_page(description):
+    entry = recorded("coinbase", description)
+    call = our_call("coinbase", "spot", entry)
+    following = call.next_page(entry["httpResponse"], call.params)
+    cursor = entry["httpResponse"]["pagination"]["next_starting_after"]
+    assert following == call.params | {"starting_after": cursor}
+
+
+def test_cryptocom_recorded_pnl_is_apart_from_the_quantities():
+    entry = recorded("cryptocom", "fetchBalance")
+    call = our_call("cryptocom", "spot", entry)
+    found = {
+        (b.code, b.product): b.amount for b in booked("cryptocom", call, entry["httpResponse"])
+    }
+    # USD: 29.01316839415396 held (ccxt's total), and -1.645 unrealised on open positions.
+    assert found[("USD", "spot")] == D("29.01316839415396")
+    assert found[("USD", "futures")] == D("-1.645")
+    # USDT: the quantity 94.3411639875, reserved orders (11) included.
+    assert found[("USDT", "spot")] == D("94.3411639875")
+    assert len(found) == 6

@@ -139,12 +139,13 @@ def test_the_registry_says_which_adapter_reads_each_exchange_row(db):
     assert set(report.readers) == rows  # the rated rows only: no row per ccxt exchange
     assert {s for s, r in report.readers.items() if r == "dedicated"} == {
         "binance", "kraken", "okx", "coinbase", "bybit", "hyperliquid", "kucoin", "bitfinex",
-        "gemini", "bitget", "gate",
+        "gemini", "bitget", "gate", "cryptocom", "bitstamp",
     }  # fmt: skip
     assert report.readers["upbit"] == "generic"
     assert report.readers["ftx"] == ""
     dedicated = (
-        "binance, bitfinex, bitget, bybit, coinbase, gate, gemini, hyperliquid, kraken, kucoin, okx"
+        "binance, bitfinex, bitget, bitstamp, bybit, coinbase, cryptocom, gate, gemini, "
+        "hyperliquid, kraken, kucoin, okx"
     )
     assert f"exchanges read by dedicated adapter: {dedicated}" in report.summary()
     assert "no adapter: ftx" in report.summary()
@@ -154,6 +155,6 @@ def test_every_ccxt_exchange_has_a_display_name():
     for exchange_id in ccxt.exchanges:
         expected = ADAPTERS[exchange_id].name if exchange_id in ADAPTERS else None
         assert display_name(exchange_id) == (expected or getattr(ccxt, exchange_id)().name)
-    assert display_name("cryptocom") == "Crypto.com"
+    assert display_name("cryptocom") == "Crypto.com Exchange"  # ours, the counterparty's name
     assert display_name("kucoin") == "KuCoin"
     assert display_name("okx") == "OKX"

@@ -52,6 +52,8 @@ KEYS = {
         "password": "test-bitget-pass",
     },
     "gate": {"apiKey": "test-gate-key", "secret": "test-gate-secret"},
+    "cryptocom": {"apiKey": "test-cryptocom-key", "secret": "test-cryptocom-secret"},
+    "bitstamp": {"apiKey": "test-bitstamp-key", "secret": "test-bitstamp-secret"},
     "kucoin": {
         "apiKey": "test-kucoin-key",
         "secret": "test-kucoin-secret",
