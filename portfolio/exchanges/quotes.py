@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from portfolio.exchanges.adapter import QuoteCall
 from portfolio.exchanges.errors import Malformed, MalformedAnswer, QuoteRefused
 from portfolio.exchanges.payload import (
     MAX_PLACES,
@@ -21,6 +22,7 @@ from portfolio.exchanges.payload import (
     shown,
 )
 from portfolio.exchanges.registry import adapter_for
+from portfolio.exchanges.rows import Page
 from portfolio.exchanges.session import Session, call
 
 QUOTE_CODES = ("USD", "USDT", "USDC")
@@ -50,9 +52,12 @@ def fetch_prices(
     symbols = quote_symbols(session.client.markets or {}, bases)
     if not symbols:
         return {}, {}
-    tickers = call(session, "fetch_tickers", symbols)
-    # The generic adapter reads ccxt's unified `last`, a string with `number = str`.
-    path = ("last",) if adapter.unified else ("info", *adapter.ticker_last)
+    if adapter.quotes is not None:
+        tickers, path = own_tickers(session, adapter.quotes, symbols), ("last",)
+    else:
+        tickers = call(session, "fetch_tickers", symbols)
+        # The generic adapter reads ccxt's unified `last`, a string with `number = str`.
+        path = ("last",) if adapter.unified else ("info", *adapter.ticker_last)
     quotes, refused = {}, {}
     for symbol in symbols:
         try:
@@ -63,6 +68,17 @@ def fetch_prices(
         if price is not None:
             quotes[symbol] = price
     return quotes, refused
+
+
+def own_tickers(session: Session, spec: QuoteCall, symbols: list[str]) -> dict[str, Any]:
+    """{symbol: {"last": raw text}}: one request per base of the wanted symbols."""
+    markets = session.client.markets
+    found: dict[str, Any] = {}
+    for base_id in sorted({str(markets[s].get("baseId") or markets[s]["base"]) for s in symbols}):
+        data = call(session, spec.method, spec.params(base_id))
+        for symbol, last in spec.parse(session.client, Page(data, session.last_body)).items():
+            found[symbol] = {"last": last}
+    return found
 
 
 def raw_price(ticker: Any, path: tuple[str | int, ...]) -> Decimal | None:
