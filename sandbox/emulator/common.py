@@ -91,9 +91,11 @@ class ExchangeSpec:
     key_header: str
     routes: Mapping[tuple[str, str], Route]
     authenticate: Callable[[Request, Scenario], Account | Reply]
+    # Where the key sits when it is not a header of its own (deribit's Authorization: id=...).
+    key_of: Callable[[Request], str] | None = None
 
     def api_key(self, request: Request) -> str:
-        return request.header(self.key_header)
+        return self.key_of(request) if self.key_of else request.header(self.key_header)
 
 
 def hmac_digest(secret: bytes, message: bytes, algo: str = "sha256") -> bytes:

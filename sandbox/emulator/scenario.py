@@ -29,6 +29,8 @@ WALLETS: dict[str, tuple[str, ...]] = {
     "okx": ("trading", "funding", "savings"),
     "coinbase": ("spot",),
     "bybit": ("unified", "funding", "earn_flexible", "earn_onchain"),
+    # Per-currency account summaries: the cash (with the futures PnL as upl) and options value.
+    "deribit": ("account", "options"),
     # The generic adapter's emulated exchange: ccxt's fetch_balance reads the spot wallet only.
     "kucoin": ("spot",),
 }

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from sandbox.emulator import binance, bybit, coinbase, kraken, kucoin, okx
+from sandbox.emulator import binance, bybit, coinbase, deribit, kraken, kucoin, okx
 from sandbox.emulator.common import UNKNOWN, ExchangeSpec, Reply, Request, json_reply
 from sandbox.emulator.faults import Fault, FaultBook
 from sandbox.emulator.scenario import Scenario, ScenarioError
@@ -22,7 +22,15 @@ from sandbox.emulator.stats import Stats
 
 SPECS: dict[str, ExchangeSpec] = {
     spec.name: spec
-    for spec in (binance.SPEC, kraken.SPEC, okx.SPEC, coinbase.SPEC, bybit.SPEC, kucoin.SPEC)
+    for spec in (
+        binance.SPEC,
+        kraken.SPEC,
+        okx.SPEC,
+        coinbase.SPEC,
+        bybit.SPEC,
+        kucoin.SPEC,
+        deribit.SPEC,
+    )
 }
 CONTROL = "_control"
 
