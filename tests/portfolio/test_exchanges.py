@@ -21,12 +21,16 @@ BALANCE_PATHS = {
     "kraken": "/0/private/BalanceEx",
     "okx": "/api/v5/account/balance",
     "bybit": "/v5/account/wallet-balance",
+    "deribit": "/api/v2/private/get_account_summaries",
 }
 # Credential-less market loading: binance exchangeInfo; kraken Assets + AssetPairs; okx and bybit
-# spot instruments; coinbase currencies, crypto currencies, rates, spot and future products.
-MARKET_REQUESTS = {"binance": 1, "kraken": 2, "okx": 1, "coinbase": 5, "bybit": 1}
-# One full sync with markets cached: permissions + every wallet + one ticker request.
-SYNC_REQUESTS = {"binance": 9, "kraken": 2, "okx": 5, "coinbase": 2, "bybit": 6}
+# spot instruments; coinbase currencies, crypto currencies, rates, spot and future products;
+# deribit currencies + every instrument at once.
+MARKET_REQUESTS = {"binance": 1, "kraken": 2, "okx": 1, "coinbase": 5, "bybit": 1, "deribit": 2}
+# One full sync with markets cached: permissions + every wallet + one ticker request (deribit:
+# one summaries request for its three wallets, one spot book summary per base: BTC, ETH, STETH,
+# USDC).
+SYNC_REQUESTS = {"binance": 9, "kraken": 2, "okx": 5, "coinbase": 2, "bybit": 6, "deribit": 5}
 D = Decimal
 
 EXPECTED = {
@@ -81,6 +85,18 @@ EXPECTED = {
         ("MNT", "funding"): ("MNT", "1000"),
         ("USDT", "earn"): ("USDT", "1500"),
         ("ETH", "staking"): ("ETH", "4"),
+    },
+    "deribit": {
+        # The cash balance, the futures session PnL and the options value apart: each
+        # currency's three rows add up to its equity.
+        ("BTC", "spot"): ("BTC", "6.5"),
+        ("BTC", "futures"): ("BTC", "0.25"),
+        ("BTC", "options"): ("BTC", "0.4"),
+        ("ETH", "spot"): ("ETH", "10"),
+        ("ETH", "futures"): ("ETH", "-1.5"),
+        ("ETH", "options"): ("ETH", "-0.8"),  # short options: a liability
+        ("STETH", "spot"): ("STETH", "3"),
+        ("USDC", "margin"): ("USDC", "-2500"),  # a cross-collateral borrowing
     },
 }
 
@@ -302,7 +318,14 @@ def test_with_emulator_every_url_is_rewritten(emulator):
 
 
 def test_supported_exchanges_are_the_five_with_their_own_calls():
-    assert exchanges.SUPPORTED_EXCHANGES == ("binance", "kraken", "okx", "coinbase", "bybit")
+    assert exchanges.SUPPORTED_EXCHANGES == (
+        "binance",
+        "kraken",
+        "okx",
+        "coinbase",
+        "bybit",
+        "deribit",
+    )
 
 
 def test_supported_wallets_per_exchange():
@@ -311,6 +334,7 @@ def test_supported_wallets_per_exchange():
     assert exchanges.supported_wallets("kraken") == ("spot", "earn")
     assert exchanges.supported_wallets("okx") == ("spot", "funding", "earn")
     assert exchanges.supported_wallets("coinbase") == ("spot",)
+    assert exchanges.supported_wallets("deribit") == ("spot", "futures", "options")
     # Without a dedicated adapter: spot through the generic one; not in ccxt: nothing.
     assert exchanges.supported_wallets("bitstamp") == ("spot",)
     assert exchanges.supported_wallets("ftx") == ()
@@ -351,7 +375,7 @@ FAULTS = {
     "html-200": (lambda ex: {"status": 200, "body": "<html>hi</html>"} | HTML, BAD),
     "no-balances-200": (lambda ex: {"status": 200, "body": "{}"}, BAD),
 }
-FAULT_EXCHANGES = ("binance", "kraken", "okx", "bybit")
+FAULT_EXCHANGES = ("binance", "kraken", "okx", "bybit", "deribit")
 
 
 def expected_fault(outcome):
@@ -466,3 +490,20 @@ def test_coinbase_accounts_beyond_one_page_are_all_read(sync, emulator):
         (code, "spot"): D(amount) for code, amount in coins.items()
     }
     assert emulator.count(exchange="coinbase", kind="balance") == 2
+
+
+def test_deribit_cash_futures_and_options_add_up_to_each_equity(sync):
+    found = by_key(sync("deribit"))
+    held = Scenario.load(SCENARIO).account("deribit", account("deribit")["api_key"])
+    options = held.wallet("options")
+    for code, holding in held.wallet("account").items():
+        products = {p: amount for (c, p), (_, amount) in found.items() if c == code}
+        assert products.get("spot", products.get("margin")) == holding.net
+        option_value = options[code].total if code in options else D(0)
+        assert sum(products.values()) == holding.net + holding.upl + option_value
+
+
+def test_deribit_spot_only_reads_neither_futures_nor_options(sync, emulator):
+    found = by_key(sync("deribit", ["spot"]))
+    assert {product for _, product in found} == {"spot", "margin"}
+    assert emulator.count(exchange="deribit", kind="balance") == 1
