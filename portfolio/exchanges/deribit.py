@@ -45,7 +45,7 @@ from typing import Any
 from portfolio.exchanges.adapter import Adapter, Call, QuoteCall
 from portfolio.exchanges.errors import Malformed, MalformedAnswer
 from portfolio.exchanges.payload import EXACT, amount, amount_problem, currency, rows
-from portfolio.exchanges.rows import FetchedBalance, Page, Parser, Row
+from portfolio.exchanges.rows import FetchedBalance, Page, Parser, Row, distinct_rows
 
 SUMMARIES = "private_get_get_account_summaries"
 
@@ -79,12 +79,20 @@ def summary_rows(client: Any, row: dict[str, Any]) -> Iterator[Row]:
     yield Row(f"{reported} options", FetchedBalance(reported, code, "options", options))
 
 
+def every_part(client: Any, page: Page) -> Iterator[Row]:
+    for summary in rows(numbers_as_text(page), "result", "summaries"):
+        yield from summary_rows(client, summary)
+
+
 def summaries(products: frozenset[str]) -> Parser:
+    """The wallet's parts of every summary. A summary repeated with other amounts makes every
+    part of it doubtful: it is refused whichever wallet is read."""
+
     def parse(client: Any, page: Page) -> Iterator[Row]:
-        for summary in rows(numbers_as_text(page), "result", "summaries"):
-            for found in summary_rows(client, summary):
-                if found.balance.product in products:
-                    yield found
+        distinct_rows(client, every_part, [page])
+        for found in every_part(client, page):
+            if found.balance.product in products:
+                yield found
 
     return parse
 

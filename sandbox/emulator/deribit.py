@@ -164,7 +164,7 @@ def summary(code: str, h: Holding, options_value: Decimal) -> dict[str, Any]:
     return {
         "currency": code, "balance": number(balance), "equity": number(equity),
         "margin_balance": number(equity), "available_funds": number(equity - h.locked),
-        "available_withdrawal_funds": number(max(balance - h.locked, Decimal(0))),
+        "available_withdrawal_funds": number(balance - h.locked),
         "initial_margin": number(h.locked), "maintenance_margin": number(h.locked),
         "projected_initial_margin": number(h.locked),
         "projected_maintenance_margin": number(h.locked),
@@ -189,12 +189,13 @@ def summary(code: str, h: Holding, options_value: Decimal) -> dict[str, Any]:
 
 
 def account_summaries(request: Request, scenario: Scenario, account: Account) -> Reply:
-    cash, options = account.wallet("account"), account.wallet("options")
-    codes = sorted({*cash, *options})
-    rows = [
-        summary(c, cash.get(c, Holding(Decimal(0))), options[c].total if c in options else 0)
-        for c in codes
-    ]
+    # One summary per currency: the options value joins the cash of the same (stripped) code,
+    # which keeps the cash's spelling (a fault may serve " BTC ").
+    cash = dict(account.wallet("account"))
+    options = {c.strip(): h.total for c, h in account.wallet("options").items()}
+    for code in options.keys() - {c.strip() for c in cash}:
+        cash[code] = Holding(Decimal(0))
+    rows = [summary(c, h, options.get(c.strip(), Decimal(0))) for c, h in sorted(cash.items())]
     return ok(
         {
             "id": 1001, "email": "fund@example.com", "system_name": "fund", "username": "fund",

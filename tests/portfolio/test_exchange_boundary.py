@@ -177,6 +177,25 @@ NEGATIVE = {
         "/v2/accounts",
         {"pagination": {}, "data": [{"id": "a1", "balance": {"amount": "-4", "currency": "BTC"}}]},
     ),
+    # A negative cash balance is a debt only under cross collateral.
+    "deribit cash without cross collateral": (
+        "deribit",
+        "spot",
+        "/api/v2/private/get_account_summaries",
+        {
+            "jsonrpc": "2.0",
+            "result": {
+                "summaries": [
+                    {
+                        "currency": "BTC",
+                        "balance": -1.5,
+                        "equity": -1.5,
+                        "cross_collateral_enabled": False,
+                    }
+                ]
+            },
+        },
+    ),
 }
 
 
@@ -469,6 +488,32 @@ ERROR_BODIES: dict[str, dict[str, tuple[int, Any, str]]] = {
         "nonce": (
             200,
             {"retCode": 10002, "retMsg": "check your server timestamp"} | BYBIT,
+            "clock",
+        ),
+    },
+    # Deribit's JSON-RPC errors: 13028 temporarily_unavailable, 11051 system_maintenance; a
+    # refused signature timestamp is 13009 unauthorized with the reason (the wording assumed).
+    "deribit": {
+        "5xx-json": (
+            503,
+            {"jsonrpc": "2.0", "error": {"code": 13028, "message": "temporarily_unavailable"}},
+            "maintenance",
+        ),
+        "error-in-200": (
+            200,
+            {"jsonrpc": "2.0", "error": {"code": 11051, "message": "system_maintenance"}},
+            "maintenance",
+        ),
+        "nonce": (
+            400,
+            {
+                "jsonrpc": "2.0",
+                "error": {
+                    "code": 13009,
+                    "message": "unauthorized",
+                    "data": {"reason": "timestamp is out of the allowed range"},
+                },
+            },
             "clock",
         ),
     },

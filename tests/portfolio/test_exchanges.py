@@ -28,7 +28,7 @@ BALANCE_PATHS = {
 # deribit currencies + every instrument at once.
 MARKET_REQUESTS = {"binance": 1, "kraken": 2, "okx": 1, "coinbase": 5, "bybit": 1, "deribit": 2}
 # One full sync with markets cached: permissions + every wallet + one ticker request (deribit:
-# one summaries request for its three wallets, one spot book summary per base: BTC, ETH, STETH,
+# one summaries request for its three wallets, one spot book summary per base: BTC, ETH, SOL,
 # USDC).
 SYNC_REQUESTS = {"binance": 9, "kraken": 2, "okx": 5, "coinbase": 2, "bybit": 6, "deribit": 5}
 D = Decimal
@@ -95,7 +95,7 @@ EXPECTED = {
         ("ETH", "spot"): ("ETH", "10"),
         ("ETH", "futures"): ("ETH", "-1.5"),
         ("ETH", "options"): ("ETH", "-0.8"),  # short options: a liability
-        ("STETH", "spot"): ("STETH", "3"),
+        ("SOL", "spot"): ("SOL", "30"),
         ("USDC", "margin"): ("USDC", "-2500"),  # a cross-collateral borrowing
     },
 }

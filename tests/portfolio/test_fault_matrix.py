@@ -25,7 +25,7 @@ from tests.conftest import TEST_SCENARIO
 from tests.portfolio.test_exchange_boundary import ERROR_BODIES, UNREADABLE_PERMISSIONS
 from tests.portfolio.test_sync import KEYS, holdings_of, make_account, run
 
-DEDICATED = ("binance", "kraken", "okx", "coinbase", "bybit")
+DEDICATED = ("binance", "kraken", "okx", "coinbase", "bybit", "deribit")
 GENERIC = "kucoin"  # read by the generic adapter: ccxt's unified fetch_balance
 EXCHANGES = (*DEDICATED, GENERIC)
 # The wallet every account of the test scenario holds BTC in: its scenario name, its balance
@@ -37,6 +37,7 @@ PRIMARY: dict[str, tuple[str, str, str, str]] = {
     "coinbase": ("spot", "/v2/accounts", "BTC", "4"),
     "bybit": ("unified", "/v5/account/wallet-balance", "BTC", "5"),
     "kucoin": ("spot", "/api/v1/accounts", "BTC", "6"),
+    "deribit": ("account", "/api/v2/private/get_account_summaries", "BTC", "6.5"),
 }
 # An asset only the account's own exchange prices (the reference exchange does not).
 OWN_QUOTE = {
@@ -46,6 +47,7 @@ OWN_QUOTE = {
     "coinbase": ("USDC/USD", "USDC", "1"),
     "bybit": ("MNT/USDT", "MNT", "0.8"),
     "kucoin": ("KCS/USDT", "KCS", "10"),
+    "deribit": ("SOL/USDT", "SOL", "150"),
 }
 REJECTED_KEY: dict[str, tuple[int, Any]] = {
     "binance": (401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}),
@@ -54,6 +56,10 @@ REJECTED_KEY: dict[str, tuple[int, Any]] = {
     "coinbase": (401, {"errors": [{"id": "authentication_error", "message": "invalid api key"}]}),
     "bybit": (401, {"retCode": 10003, "retMsg": "API key is invalid.", "result": {}}),
     "kucoin": (401, {"code": "400003", "msg": "KC-API-KEY not exists"}),
+    "deribit": (
+        400,
+        {"jsonrpc": "2.0", "error": {"code": 13004, "message": "invalid_credentials"}},
+    ),
 }
 WORDS = {
     "maintenance": "is unavailable or under maintenance",
@@ -165,12 +171,17 @@ def first_row_twice(payload: Any, exchange: str, amount: str | None) -> str:
         "coinbase": lambda p: p["data"],
         "bybit": lambda p: p["result"]["list"][0]["coin"],
         "kucoin": lambda p: p["data"],
+        "deribit": lambda p: p["result"]["summaries"],
     }[exchange](payload)
     again = dict(rows[0])
     if amount:
-        field = {"binance": "free", "okx": "eq", "bybit": "equity", "kucoin": "balance"}.get(
-            exchange
-        )
+        field = {
+            "binance": "free",
+            "okx": "eq",
+            "bybit": "equity",
+            "kucoin": "balance",
+            "deribit": "equity",
+        }.get(exchange)
         if field:
             again[field] = amount
         else:
