@@ -43,19 +43,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from portfolio.exchanges.adapter import Adapter, Call, QuoteCall
-from portfolio.exchanges.errors import Malformed, MalformedAnswer
-from portfolio.exchanges.payload import EXACT, amount, amount_problem, currency, rows
+from portfolio.exchanges.errors import MalformedAnswer
+from portfolio.exchanges.payload import EXACT, amount, amount_problem, currency, exact_json, rows
 from portfolio.exchanges.rows import FetchedBalance, Page, Parser, Row, distinct_rows
 
 SUMMARIES = "private_get_get_account_summaries"
-
-
-def numbers_as_text(page: Page) -> Any:
-    """The body with every JSON number as its own text ("0.1", "1e-05"): exact, never a float."""
-    try:
-        return json.loads(page.raw, parse_float=str, parse_int=str, parse_constant=str)
-    except ValueError:
-        raise Malformed("the answer is not JSON") from None
 
 
 def summary_rows(client: Any, row: dict[str, Any]) -> Iterator[Row]:
@@ -80,7 +72,7 @@ def summary_rows(client: Any, row: dict[str, Any]) -> Iterator[Row]:
 
 
 def every_part(client: Any, page: Page) -> Iterator[Row]:
-    for summary in rows(numbers_as_text(page), "result", "summaries"):
+    for summary in rows(exact_json(page.raw), "result", "summaries"):
         yield from summary_rows(client, summary)
 
 
@@ -100,7 +92,7 @@ def summaries(products: frozenset[str]) -> Parser:
 def spot_quotes(client: Any, page: Page) -> dict[str, Any]:
     """{symbol: last price text} of the spot book summaries (BTC_USDC -> BTC/USDC)."""
     quotes: dict[str, Any] = {}
-    for row in rows(numbers_as_text(page), "result"):
+    for row in rows(exact_json(page.raw), "result"):
         markets = client.markets_by_id.get(row.get("instrument_name")) or ()
         if markets and row.get("last") is not None:
             quotes[markets[0]["symbol"]] = row["last"]
