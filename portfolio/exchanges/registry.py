@@ -11,7 +11,16 @@ from typing import Any
 
 import ccxt
 
-from portfolio.exchanges import binance, bybit, coinbase, deribit, generic, kraken, okx
+from portfolio.exchanges import (
+    binance,
+    bybit,
+    coinbase,
+    deribit,
+    generic,
+    kraken,
+    krakenfutures,
+    okx,
+)
 from portfolio.exchanges.adapter import Adapter, Call, PermissionCall
 from portfolio.exchanges.rows import WALLETS
 
@@ -25,6 +34,7 @@ ADAPTERS: dict[str, Adapter] = {
         coinbase.ADAPTER,
         bybit.ADAPTER,
         deribit.ADAPTER,
+        krakenfutures.ADAPTER,
     )
 }
 

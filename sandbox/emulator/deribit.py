@@ -49,13 +49,17 @@ def number(value: Decimal | int | str) -> str:
     return NUMBER + text
 
 
+def rpc_body(payload: dict[str, Any]) -> str:
+    """The JSON text, with the marked numbers written as bare JSON numbers from their text."""
+    body = json.dumps(payload, separators=(",", ":"))
+    return re.sub(r'"\\u0000number:([^"]*)"', r"\1", body)
+
+
 def rpc(payload: dict[str, Any], status: int = 200) -> Reply:
-    """A JSON-RPC answer; marked numbers are written as bare JSON numbers from their text."""
+    """A JSON-RPC answer."""
     micros = now_ms() * 1000
     envelope = {"jsonrpc": "2.0", **payload, "usIn": micros, "usOut": micros + 65, "usDiff": 65}
-    body = json.dumps(envelope | {"testnet": False}, separators=(",", ":"))
-    body = re.sub(r'"\\u0000number:([^"]*)"', r"\1", body)
-    return Reply(status, body.encode())
+    return Reply(status, rpc_body(envelope | {"testnet": False}).encode())
 
 
 def ok(result: Any) -> Reply:

@@ -31,6 +31,8 @@ WALLETS: dict[str, tuple[str, ...]] = {
     "bybit": ("unified", "funding", "earn_flexible", "earn_onchain"),
     # Per-currency account summaries: the cash (with the futures PnL as upl) and options value.
     "deribit": ("account", "options"),
+    # The holding wallet, the multi-collateral wallet, single-collateral margin accounts.
+    "krakenfutures": ("cash", "flex", "single"),
     # The generic adapter's emulated exchange: ccxt's fetch_balance reads the spot wallet only.
     "kucoin": ("spot",),
 }

@@ -14,7 +14,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from sandbox.emulator import binance, bybit, coinbase, deribit, kraken, kucoin, okx
+from sandbox.emulator import (
+    binance,
+    bybit,
+    coinbase,
+    deribit,
+    kraken,
+    krakenfutures,
+    kucoin,
+    okx,
+)
 from sandbox.emulator.common import UNKNOWN, ExchangeSpec, Reply, Request, json_reply
 from sandbox.emulator.faults import Fault, FaultBook
 from sandbox.emulator.scenario import Scenario, ScenarioError
@@ -30,13 +39,20 @@ SPECS: dict[str, ExchangeSpec] = {
         bybit.SPEC,
         kucoin.SPEC,
         deribit.SPEC,
+        krakenfutures.SPEC,
     )
 }
 CONTROL = "_control"
 
 
+# Hosts whose labels name another exchange (futures.kraken.com is not kraken's API).
+HOSTS = {krakenfutures.HOST: krakenfutures.NAME}
+
+
 def exchange_for_host(host: str) -> str:
     """api.binance.com -> binance, www.okx.com -> okx; "" when no exchange matches."""
+    if host.split(":")[0].lower() in HOSTS:
+        return HOSTS[host.split(":")[0].lower()]
     labels = host.split(":")[0].lower().split(".")
     return next((label for label in labels if label in SPECS), "")
 
