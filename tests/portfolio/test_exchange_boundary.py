@@ -177,6 +177,15 @@ NEGATIVE = {
         "/v2/accounts",
         {"pagination": {}, "data": [{"id": "a1", "balance": {"amount": "-4", "currency": "BTC"}}]},
     ),
+    "krakenfutures cash": (
+        "krakenfutures",
+        "funding",
+        "/derivatives/api/v3/accounts",
+        {
+            "result": "success",
+            "accounts": {"cash": {"type": "cashAccount", "balances": {"xbt": -1}}},
+        },
+    ),
     # A negative cash balance is a debt only under cross collateral.
     "deribit cash without cross collateral": (
         "deribit",
@@ -517,6 +526,12 @@ ERROR_BODIES: dict[str, dict[str, tuple[int, Any, str]]] = {
             "clock",
         ),
     },
+    # Kraken Futures: {"result": "error", "error": ...} by ccxt's exact messages.
+    "krakenfutures": {
+        "5xx-json": (503, {"result": "error", "error": "unavailable"}, "maintenance"),
+        "error-in-200": (200, {"result": "error", "error": "Unavailable"}, "maintenance"),
+        "nonce": (200, {"result": "error", "error": "nonceBelowThreshold"}, "clock"),
+    },
     # Read by the generic adapter: classified by ccxt's own table for kucoin (500000 is
     # ExchangeNotAvailable, 400002 InvalidNonce), none of ours.
     "kucoin": {
@@ -542,7 +557,7 @@ def test_error_bodies_are_classified_by_body_and_status(sync, emulator, exchange
     sync(exchange)
     answer(emulator, exchange, PATHS[exchange], body, status=status)
     with pytest.raises(ExchangeFault) as caught:
-        sync(exchange, ["spot"])
+        sync(exchange, exchanges.supported_wallets(exchange)[:1])  # spot, or kraken futures' cash
     fault = caught.value
     assert (fault.kind, fault.retryable, fault.credentials_broken) == (kind, True, False)
     name = exchanges.display_name(exchange)

@@ -22,15 +22,32 @@ BALANCE_PATHS = {
     "okx": "/api/v5/account/balance",
     "bybit": "/v5/account/wallet-balance",
     "deribit": "/api/v2/private/get_account_summaries",
+    "krakenfutures": "/derivatives/api/v3/accounts",
 }
 # Credential-less market loading: binance exchangeInfo; kraken Assets + AssetPairs; okx and bybit
 # spot instruments; coinbase currencies, crypto currencies, rates, spot and future products;
-# deribit currencies + every instrument at once.
-MARKET_REQUESTS = {"binance": 1, "kraken": 2, "okx": 1, "coinbase": 5, "bybit": 1, "deribit": 2}
+# deribit currencies + every instrument at once; kraken futures instruments.
+MARKET_REQUESTS = {
+    "binance": 1,
+    "kraken": 2,
+    "okx": 1,
+    "coinbase": 5,
+    "bybit": 1,
+    "deribit": 2,
+    "krakenfutures": 1,
+}
 # One full sync with markets cached: permissions + every wallet + one ticker request (deribit:
 # one summaries request for its three wallets, one spot book summary per base: BTC, ETH, SOL,
-# USDC).
-SYNC_REQUESTS = {"binance": 9, "kraken": 2, "okx": 5, "coinbase": 2, "bybit": 6, "deribit": 5}
+# USDC; kraken futures: one /accounts request for its three wallets, no spot market to quote).
+SYNC_REQUESTS = {
+    "binance": 9,
+    "kraken": 2,
+    "okx": 5,
+    "coinbase": 2,
+    "bybit": 6,
+    "deribit": 5,
+    "krakenfutures": 1,
+}
 D = Decimal
 
 EXPECTED = {
@@ -97,6 +114,18 @@ EXPECTED = {
         ("ETH", "options"): ("ETH", "-0.8"),  # short options: a liability
         ("SOL", "spot"): ("SOL", "30"),
         ("USDC", "margin"): ("USDC", "-2500"),  # a cross-collateral borrowing
+    },
+    "krakenfutures": {
+        ("BTC", "funding"): ("xbt", "2.5"),  # the holding (cash) wallet
+        ("USD", "funding"): ("usd", "1200"),
+        # Collateral: flex XBT 0.8 and the fi_xbtusd account's 1.2.
+        ("BTC", "margin"): ("XBT+xbt", "2"),
+        ("BTC", "futures"): ("xbt", "0.05"),  # fi_xbtusd: pv - balance
+        ("ETH", "margin"): ("eth", "3"),
+        ("ETH", "futures"): ("eth", "-0.2"),
+        ("USD", "margin"): ("USD", "25000"),
+        ("USDT", "margin"): ("USDT", "-150"),  # a flex debt the other collateral covers
+        ("USD", "futures"): ("USD", "-267.75"),  # flex totalUnrealized, in USD
     },
 }
 
@@ -325,6 +354,7 @@ def test_supported_exchanges_are_the_five_with_their_own_calls():
         "coinbase",
         "bybit",
         "deribit",
+        "krakenfutures",
     )
 
 
@@ -335,6 +365,7 @@ def test_supported_wallets_per_exchange():
     assert exchanges.supported_wallets("okx") == ("spot", "funding", "earn")
     assert exchanges.supported_wallets("coinbase") == ("spot",)
     assert exchanges.supported_wallets("deribit") == ("spot", "futures", "options")
+    assert exchanges.supported_wallets("krakenfutures") == ("funding", "margin", "futures")
     # Without a dedicated adapter: spot through the generic one; not in ccxt: nothing.
     assert exchanges.supported_wallets("bitstamp") == ("spot",)
     assert exchanges.supported_wallets("ftx") == ()
@@ -359,7 +390,10 @@ def test_is_known_exchange():
 # ----------------------------------------------------------------------------- faults
 
 AUTH = ("authentication", False, True)
-WRONG_SECRETS = {"kraken": "d3Jvbmctc2VjcmV0LXh4"}  # valid base64, wrong
+WRONG_SECRETS = {  # valid base64, wrong
+    "kraken": "d3Jvbmctc2VjcmV0LXh4",
+    "krakenfutures": "d3Jvbmctc2VjcmV0LXh4",
+}
 RATE_LIMIT_BODIES = {"okx": {"code": "50011", "msg": "Too Many Requests", "data": []}}
 HTML = {"content_type": "text/html"}
 TRUNCATED = '{"result": {"XXBT": {"bal'
@@ -375,7 +409,7 @@ FAULTS = {
     "html-200": (lambda ex: {"status": 200, "body": "<html>hi</html>"} | HTML, BAD),
     "no-balances-200": (lambda ex: {"status": 200, "body": "{}"}, BAD),
 }
-FAULT_EXCHANGES = ("binance", "kraken", "okx", "bybit", "deribit")
+FAULT_EXCHANGES = ("binance", "kraken", "okx", "bybit", "deribit", "krakenfutures")
 
 
 def expected_fault(outcome):
@@ -507,3 +541,12 @@ def test_deribit_spot_only_reads_neither_futures_nor_options(sync, emulator):
     found = by_key(sync("deribit", ["spot"]))
     assert {product for _, product in found} == {"spot", "margin"}
     assert emulator.count(exchange="deribit", kind="balance") == 1
+
+
+def test_krakenfutures_margin_and_pnl_add_up_to_each_portfolio_value(sync):
+    found = by_key(sync("krakenfutures", ["margin", "futures"]))
+    single = scenario_wallet("krakenfutures", "single")
+    eth = single["eth"]
+    assert found[("ETH", "margin")][1] + found[("ETH", "futures")][1] == eth.total + eth.upl
+    flex = scenario_wallet("krakenfutures", "flex")
+    assert found[("USD", "futures")][1] == sum(h.upl for h in flex.values())

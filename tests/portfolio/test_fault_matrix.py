@@ -25,7 +25,7 @@ from tests.conftest import TEST_SCENARIO
 from tests.portfolio.test_exchange_boundary import ERROR_BODIES, UNREADABLE_PERMISSIONS
 from tests.portfolio.test_sync import KEYS, holdings_of, make_account, run
 
-DEDICATED = ("binance", "kraken", "okx", "coinbase", "bybit", "deribit")
+DEDICATED = ("binance", "kraken", "okx", "coinbase", "bybit", "deribit", "krakenfutures")
 GENERIC = "kucoin"  # read by the generic adapter: ccxt's unified fetch_balance
 EXCHANGES = (*DEDICATED, GENERIC)
 # The wallet every account of the test scenario holds BTC in: its scenario name, its balance
@@ -38,8 +38,11 @@ PRIMARY: dict[str, tuple[str, str, str, str]] = {
     "bybit": ("unified", "/v5/account/wallet-balance", "BTC", "5"),
     "kucoin": ("spot", "/api/v1/accounts", "BTC", "6"),
     "deribit": ("account", "/api/v2/private/get_account_summaries", "BTC", "6.5"),
+    # Its holding wallet (cash): our funding wallet.
+    "krakenfutures": ("cash", "/derivatives/api/v3/accounts", "xbt", "2.5"),
 }
-# An asset only the account's own exchange prices (the reference exchange does not).
+# An asset only the account's own exchange prices (the reference exchange does not). Kraken
+# Futures lists no spot market: the reference exchange prices its holdings.
 OWN_QUOTE = {
     "binance": ("BNB/USDT", "BNB", "700"),
     "kraken": ("DOT/USD", "DOT", "5"),
@@ -60,6 +63,7 @@ REJECTED_KEY: dict[str, tuple[int, Any]] = {
         400,
         {"jsonrpc": "2.0", "error": {"code": 13004, "message": "invalid_credentials"}},
     ),
+    "krakenfutures": (401, {"result": "error", "error": "authenticationError"}),
 }
 WORDS = {
     "maintenance": "is unavailable or under maintenance",
@@ -153,13 +157,21 @@ def real_answer(emulator: Emulator, exchange: str) -> Any:
     if exchange == GENERIC:  # the raw document ccxt's unified fetch_balance parsed
         client.fetch_balance()
         return client.last_json_response
-    call = exchanges.BALANCE_CALLS[exchange]["spot"][0]
+    calls = exchanges.BALANCE_CALLS[exchange]  # kraken futures has no spot: its first wallet
+    call = calls.get("spot", next(iter(calls.values())))[0]
     return getattr(client, call.method)(dict(call.params))
 
 
 def first_row_twice(payload: Any, exchange: str, amount: str | None) -> str:
     """The answer with its first row sent again (with another amount when given), as text:
     kraken's rows are the keys of one object, so its repeat is a repeated key."""
+    if exchange == "krakenfutures":  # the cash wallet's balances are one object's keys
+        accounts = payload["accounts"]
+        (code, value), *_ = accounts["cash"]["balances"].items()
+        rest = json.dumps(accounts["cash"]["balances"])[1:]
+        accounts["cash"]["balances"] = "CASH"
+        cash = f'{{"{code}":{amount or json.dumps(value)},{rest}'
+        return json.dumps(payload).replace('"CASH"', cash)
     if exchange == "kraken":
         (code, row), *_ = payload["result"].items()
         again = {**row, "balance": amount} if amount else row
@@ -207,6 +219,8 @@ def coinbase_page_again(emulator: Emulator, exchange: str) -> None:
 
 FAILED, HELD, OK = SyncOutcome.FAILED, SyncOutcome.UNCONFIRMED, SyncOutcome.SUCCESS
 MALFORMED = "sent a malformed answer for the spot wallet"
+# Where the primary wallet is not our spot wallet: Kraken Futures' cash is the funding wallet.
+ELSEWHERE = {"krakenfutures": MALFORMED.replace("spot", "funding")}
 FAULTS: dict[str, Fault] = {
     # What the exchange says at the HTTP level.
     "503 html": Fault(answer(503, "<html>down</html>"), FAILED, WORDS["maintenance"], "warn"),
@@ -225,17 +239,21 @@ FAULTS: dict[str, Fault] = {
     "rejected key": Fault(per_exchange(REJECTED_KEY), FAILED, "rejected the API key", "breach"),
     # What the exchange says in a well-formed answer.
     "empty wallet": Fault(empty_wallet, HELD, "awaiting confirmation", "warn"),
-    "NaN": Fault(btc_amount("NaN"), FAILED, MALFORMED, "warn"),
-    "Infinity": Fault(btc_amount("Infinity"), FAILED, MALFORMED, "warn"),
-    "1e30": Fault(btc_amount("1E+30"), FAILED, MALFORMED, "warn"),
-    "negative spot": Fault(btc_amount("-5"), FAILED, MALFORMED, "warn"),
-    "code too long": Fault(extra_code("X" * 50), FAILED, MALFORMED, "warn"),
+    "NaN": Fault(btc_amount("NaN"), FAILED, MALFORMED, "warn", words_for=ELSEWHERE),
+    "Infinity": Fault(btc_amount("Infinity"), FAILED, MALFORMED, "warn", words_for=ELSEWHERE),
+    "1e30": Fault(btc_amount("1E+30"), FAILED, MALFORMED, "warn", words_for=ELSEWHERE),
+    "negative spot": Fault(btc_amount("-5"), FAILED, MALFORMED, "warn", words_for=ELSEWHERE),
+    "code too long": Fault(extra_code("X" * 50), FAILED, MALFORMED, "warn", words_for=ELSEWHERE),
     "code with spaces": Fault(spaced_btc, OK, "", None),
     "row twice": Fault(row_twice(), OK, "", None),
     # The generic adapter refuses the repeat in the raw body, before ccxt (which would keep the
     # last row) reads it: its wallet is not known there yet.
     "row twice, two amounts": Fault(
-        row_twice("7"), FAILED, MALFORMED, "warn", words_for={GENERIC: "empty or malformed answer"}
+        row_twice("7"),
+        FAILED,
+        MALFORMED,
+        "warn",
+        words_for={GENERIC: "empty or malformed answer"} | ELSEWHERE,
     ),
     "page served again": Fault(coinbase_page_again, OK, "", None, only=("coinbase",)),
     # Only the exchanges whose adapter reads the key's permissions (the generic adapter does
@@ -243,8 +261,10 @@ FAULTS: dict[str, Fault] = {
     "unreadable permissions": Fault(
         unreadable_permissions, OK, "", None, only=("binance", "okx", "bybit")
     ),
-    "quote too small to store": Fault(own_price("0.0000000000000000001"), OK, "", None),
-    "quote jumps 20x": Fault(own_price("20000"), OK, "", None),
+    "quote too small to store": Fault(
+        own_price("0.0000000000000000001"), OK, "", None, only=tuple(OWN_QUOTE)
+    ),
+    "quote jumps 20x": Fault(own_price("20000"), OK, "", None, only=tuple(OWN_QUOTE)),
 }
 CASES = [
     pytest.param(exchange, name, id=f"{exchange}-{name}")

@@ -42,6 +42,10 @@ KEYS = {
     "coinbase": {"apiKey": "test-coinbase-key", "secret": "test-coinbase-secret"},
     "bybit": {"apiKey": "test-bybit-key", "secret": "test-bybit-secret"},
     "deribit": {"apiKey": "test-deribit-key", "secret": "test-deribit-secret"},
+    "krakenfutures": {
+        "apiKey": "test-krakenfutures-key",
+        "secret": "dGVzdC1rcmFrZW5mdXR1cmVzLXNlY3JldA==",
+    },
     # Read by the generic adapter (ccxt's unified fetch_balance).
     "kucoin": {
         "apiKey": "test-kucoin-key",
