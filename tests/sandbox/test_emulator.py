@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from ccxt.base.errors import (
     AuthenticationError,
+    BadRequest,
     DDoSProtection,
     ExchangeError,
     ExchangeNotAvailable,
@@ -35,7 +36,11 @@ BALANCE_PATHS = {
     "bybit": "/v5/account/wallet-balance",
     "kucoin": "/api/v1/accounts",
     "deribit": "/api/v2/private/get_account_summaries",
+    "krakenfutures": "/derivatives/api/v3/accounts",
 }
+# Exchanges without spot markets: their symbols (no prices in the scenario; the app asks them
+# for no tickers).
+NO_SPOT = {"krakenfutures": {"BTC/USD:USD", "ETH/USD:USD", "BTC/USD:BTC"}}
 KRAKEN_CODES = {"XXBT": "BTC", "XETH": "ETH", "ZUSD": "USD"}
 
 
@@ -157,6 +162,13 @@ def deribit_options(ex):
     return None, {code: value for code, value in values.items() if value}
 
 
+def krakenfutures_cash(ex):
+    # ccxt's unified codes (BTC for xbt) are checked in test_krakenfutures_*.
+    ex.fetch_balance({"type": "cash"})
+    body = json.loads(ex.last_http_response, parse_float=str, parse_int=str)
+    return None, {c: Decimal(v) for c, v in body["accounts"]["cash"]["balances"].items()}
+
+
 def kucoin_spot(ex):
     b = ex.fetch_balance()
     return b["total"], {r["currency"]: Decimal(r["balance"]) for r in b["info"]["data"]}
@@ -182,6 +194,7 @@ WALLET_CASES = [
     ("bybit", "earn_onchain", bybit_earn("OnChain")),
     ("kucoin", "spot", kucoin_spot),
     ("deribit", "options", deribit_options),
+    ("krakenfutures", "cash", krakenfutures_cash),
 ]
 TICKER_FIELDS = {
     "binance": lambda info: info["lastPrice"],
@@ -205,11 +218,12 @@ MARKET_REQUESTS = {
     "bybit": 2,
     "kucoin": 5,
     "deribit": 2,
+    "krakenfutures": 1,
 }
 # deribit: the first two markets have two bases, one request each.
-TICKER_REQUESTS = {"kucoin": 2, "deribit": 2}
+TICKER_REQUESTS = {"kucoin": 2, "deribit": 2, "krakenfutures": 0}
 # Valid shapes (kraken: base64; coinbase: not CDP-like, i.e. no trailing "=") but wrong.
-WRONG_SECRETS = {"kraken": "d3Jvbmctc2VjcmV0LXh4"}
+WRONG_SECRETS = {"kraken": "d3Jvbmctc2VjcmV0LXh4", "krakenfutures": "d3Jvbmctc2VjcmV0LXh4"}
 
 
 def sync(ex):
@@ -218,6 +232,8 @@ def sync(ex):
 
 
 def fetch_tickers(ex, symbols):
+    if ex.id in NO_SPOT:
+        return {}
     if ex.id not in ONE_BASE_TICKERS:
         return ex.fetch_tickers(symbols)
     tickers = {}
@@ -230,7 +246,8 @@ def fetch_tickers(ex, symbols):
 def test_load_markets_lists_the_scenario_prices(make_exchange, scenario, name):
     ex = make_exchange(name)
     ex.load_markets()
-    assert set(ex.symbols) == set(scenario["prices"][name])
+    want = NO_SPOT[name] if name in NO_SPOT else set(scenario["prices"][name])
+    assert set(ex.symbols) == want
 
 
 @pytest.mark.parametrize(
@@ -274,7 +291,7 @@ def test_floats_lose_long_amounts_that_the_raw_payload_keeps(emulator, make_exch
     assert Decimal(str(balance["total"]["DAI"])) != Decimal(long_amount)
 
 
-@pytest.mark.parametrize("name", EXCHANGES)
+@pytest.mark.parametrize("name", [name for name in EXCHANGES if name not in NO_SPOT])
 def test_fetch_tickers_returns_the_scenario_prices(make_exchange, scenario, name):
     ex = make_exchange(name)
     ex.load_markets()
@@ -415,6 +432,10 @@ def test_empty_or_truncated_200_gives_an_empty_balance_without_error(
     ex = make_exchange(name)
     ex.load_markets()
     emulator.add_fault(name, BALANCE_PATHS[name], status=200, body=body)
+    if name == "krakenfutures":  # no flex account in the answer: ccxt says so
+        with pytest.raises(BadRequest, match="has no account for flex"):
+            ex.fetch_balance()
+        return
     balance = ex.fetch_balance()
     assert all(v is None for v in balance["total"].values())
 
@@ -472,7 +493,7 @@ def test_markets_handed_to_a_second_instance_skip_market_requests(emulator, make
     balance, tickers = sync(make_exchange(name, markets=first.markets))
     assert emulator.count(kind="markets") == 0
     assert emulator.count(kind="balance") == 1
-    assert balance["total"] and tickers
+    assert balance["total"] and (tickers or name in NO_SPOT)
 
 
 def test_runtime_price_change_is_served(emulator, make_exchange):
@@ -567,3 +588,21 @@ def test_deribit_signature_covers_the_query(emulator, make_exchange):
     assert "summaries" in ex.private_get_get_account_summaries({"extended": "true"})["result"]
     with pytest.raises(AuthenticationError, match="13009"):
         make_exchange("deribit", secret="wrong").private_get_get_account_summaries()
+
+
+def test_krakenfutures_accounts_send_exact_numbers(make_exchange):
+    ex = make_exchange("krakenfutures")
+    flex = ex.fetch_balance()  # ccxt reads the flex wallet by default
+    assert Decimal(str(flex["total"]["BTC"])) == Decimal("0.8")
+    body = json.loads(ex.last_http_response, parse_float=str, parse_int=str)["accounts"]
+    assert body["flex"]["currencies"]["USDT"]["quantity"] == "-150"  # the borrowing
+    assert body["flex"]["totalUnrealized"] == "-267.75"
+    single = body["fi_xbtusd"]
+    assert (single["balances"]["xbt"], single["auxiliary"]["pv"]) == ("1.2", "1.25")
+
+
+def test_krakenfutures_is_told_apart_from_kraken_by_its_host(emulator, make_exchange):
+    make_exchange("krakenfutures").fetch_balance({"type": "cash"})
+    make_exchange("kraken").fetch_balance()
+    assert emulator.count(exchange="krakenfutures", kind="balance") == 1
+    assert emulator.count(exchange="kraken", kind="balance") == 1
