@@ -138,13 +138,13 @@ def test_the_registry_says_which_adapter_reads_each_exchange_row(db):
     )
     assert set(report.readers) == rows  # the rated rows only: no row per ccxt exchange
     assert {s for s, r in report.readers.items() if r == "dedicated"} == {
-        "binance", "kraken", "okx", "coinbase", "bybit", "deribit",
+        "binance", "kraken", "okx", "coinbase", "bybit", "deribit", "krakenfutures",
     }  # fmt: skip
     assert report.readers["kucoin"] == report.readers["cryptocom"] == "generic"
     assert report.readers["ftx"] == ""
     assert (
-        "exchanges read by dedicated adapter: binance, bybit, coinbase, deribit, kraken, okx"
-        in (report.summary())
+        "exchanges read by dedicated adapter: binance, bybit, coinbase, deribit, kraken, "
+        "krakenfutures, okx" in (report.summary())
     )
     assert "no adapter: ftx" in report.summary()
 
