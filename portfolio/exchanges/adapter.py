@@ -38,10 +38,12 @@ class PermissionCall(NamedTuple):
 
 class QuoteCall(NamedTuple):
     """The exchange's own tickers, where ccxt's unified fetch_tickers cannot serve them (one
-    base per request) or its raw ticker holds JSON numbers: one request per base."""
+    currency per request) or its raw ticker holds JSON numbers: one request per currency of
+    the wanted symbols (base or quote) that the exchange answers for, each request once."""
 
-    method: str  # ccxt's implicit API method answering the tickers of one base
-    params: Callable[[str], dict[str, Any]]  # the request for one base currency id
+    method: str  # ccxt's implicit API method answering the tickers of one currency
+    # The request for one currency id; None for a currency the exchange takes no request for.
+    params: Callable[[str], dict[str, Any] | None]
     # (client, page) -> {unified symbol: the last price as its exact raw text}
     parse: Callable[[Any, Page], dict[str, Any]]
 

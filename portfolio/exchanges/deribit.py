@@ -26,8 +26,11 @@ not use) and in private/list_api_keys, which needs the account:read_write scope 
 must not have; so they are not read (None).
 
 Markets: one get_currencies and one get_instruments for every currency (fetchAllMarkets).
-Quotes: the spot tickers of each held base from public/get_book_summary_by_currency (kind=spot),
-one request per base: ccxt's fetch_tickers takes one base per request.
+Quotes: the spot book summaries (public/get_book_summary_by_currency, kind=spot) of each
+currency, base or quote, of the wanted pairs that the endpoint takes (BTC, ETH, EURR, USDC,
+USDT: its documented enum), one request each; ccxt's fetch_tickers takes one base per request
+and would ask for currencies the endpoint refuses. A pair found in none of them (a base Deribit
+groups elsewhere) is priced by the reference exchange.
 
 Error bodies {"jsonrpc": "2.0", "error": {"code": ..., "message": ...}} (every answer carries
 "jsonrpc"): 10028 too_many_requests is 'rate_limit'; 10040 retry, 10041 settlement in
@@ -99,6 +102,16 @@ def spot_quotes(client: Any, page: Page) -> dict[str, Any]:
     return quotes
 
 
+# The currencies public/get_book_summary_by_currency takes (its documented enum).
+BOOK_CURRENCIES = frozenset({"BTC", "ETH", "EURR", "USDC", "USDT"})
+
+
+def book_request(currency_id: str) -> dict[str, str] | None:
+    """The spot book summaries of one currency Deribit groups instruments by; None for the
+    others (their pairs come with their quote currency's)."""
+    return {"currency": currency_id, "kind": "spot"} if currency_id in BOOK_CURRENCIES else None
+
+
 def error_kind(document: Any) -> str | None:
     error = document.get("error") if isinstance(document, dict) else None
     if not isinstance(error, dict):
@@ -136,11 +149,7 @@ ADAPTER = Adapter(
     ticker_last=("last",),
     # One get_instruments request for every currency, not one per currency.
     market_options={"fetchMarkets": {"fetchAllMarkets": True}},
-    quotes=QuoteCall(
-        "public_get_get_book_summary_by_currency",
-        lambda base: {"currency": base, "kind": "spot"},
-        spot_quotes,
-    ),
+    quotes=QuoteCall("public_get_get_book_summary_by_currency", book_request, spot_quotes),
     envelope="jsonrpc",
     body_error_kind=error_kind,
 )

@@ -6,6 +6,7 @@ price (not finite, not above zero) are left out and listed with the reason.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
@@ -71,11 +72,18 @@ def fetch_prices(
 
 
 def own_tickers(session: Session, spec: QuoteCall, symbols: list[str]) -> dict[str, Any]:
-    """{symbol: {"last": raw text}}: one request per base of the wanted symbols."""
+    """{symbol: {"last": raw text}}: one request per distinct request the wanted symbols'
+    currencies (bases and quotes) ask for."""
     markets = session.client.markets
+    ids = {
+        str(markets[s].get(f"{side}Id") or markets[s][side])
+        for s in symbols
+        for side in ("base", "quote")
+    }
+    requests = {json.dumps(p, sort_keys=True): p for p in map(spec.params, sorted(ids)) if p}
     found: dict[str, Any] = {}
-    for base_id in sorted({str(markets[s].get("baseId") or markets[s]["base"]) for s in symbols}):
-        data = call(session, spec.method, spec.params(base_id))
+    for key in sorted(requests):
+        data = call(session, spec.method, requests[key])
         for symbol, last in spec.parse(session.client, Page(data, session.last_body)).items():
             found[symbol] = {"last": last}
     return found

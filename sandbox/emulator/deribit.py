@@ -148,17 +148,23 @@ def book_summary(symbol: str, price: Decimal) -> dict[str, Any]:
     }  # fmt: skip
 
 
+# The currencies the endpoint takes; a pair whose base is none of them comes with its quote's.
+BOOK_CURRENCIES = ("BTC", "ETH", "EURR", "USDC", "USDT")
+
+
+def book_currency(symbol: str) -> str:
+    base, quote = split_symbol(symbol)
+    return base if base in BOOK_CURRENCIES else quote
+
+
 def book_summaries(request: Request, scenario: Scenario, _: Account | None) -> Reply:
+    currency = request.query.get("currency")
+    if currency not in BOOK_CURRENCIES:
+        return error(-32602, "Invalid params", "wrong format")
     if request.query.get("kind") not in (None, "spot"):
         return ok([])
-    base = request.query.get("currency")
-    return ok(
-        [
-            book_summary(s, p)
-            for s, p in scenario.symbols(NAME).items()
-            if split_symbol(s)[0] == base
-        ]
-    )
+    prices = scenario.symbols(NAME).items()
+    return ok([book_summary(s, p) for s, p in prices if book_currency(s) == currency])
 
 
 def summary(code: str, h: Holding, options_value: Decimal) -> dict[str, Any]:

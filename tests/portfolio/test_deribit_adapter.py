@@ -120,3 +120,8 @@ def test_spot_quotes_are_the_last_prices_text_by_symbol():
 def test_error_bodies(error, kind):
     assert deribit.error_kind({"jsonrpc": "2.0", "error": error}) == kind
     assert deribit.error_kind({"jsonrpc": "2.0", "result": {}}) is None
+
+
+def test_book_summaries_are_asked_only_for_the_currencies_deribit_takes():
+    assert deribit.book_request("USDT") == {"currency": "USDT", "kind": "spot"}
+    assert deribit.book_request("SOL") is None  # its pairs come with their quote currency's
