@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from portfolio.exchanges.errors import CredentialFormatError, Malformed
-from portfolio.exchanges.rows import Pager, Parser
+from portfolio.exchanges.rows import Page, Pager, Parser
 
 
 def single_page(payload: Any, params: dict[str, Any]) -> dict[str, Any] | None:
@@ -51,6 +51,18 @@ class Call:
 class PermissionCall(NamedTuple):
     method: str  # ccxt's implicit API method answering what the key may do
     parse: Callable[[Any], dict[str, bool]]  # {"read", "trade", "withdraw"}
+
+
+class QuoteCall(NamedTuple):
+    """The exchange's own tickers, where ccxt's unified fetch_tickers cannot serve them (one
+    currency per request) or its raw ticker holds JSON numbers: one request per currency of
+    the wanted symbols (base or quote) that the exchange answers for, each request once."""
+
+    method: str  # ccxt's implicit API method answering the tickers of one currency
+    # The request for one currency id; None for a currency the exchange takes no request for.
+    params: Callable[[str], dict[str, Any] | None]
+    # (client, page) -> {unified symbol: the last price as its exact raw text}
+    parse: Callable[[Any, Page], dict[str, Any]]
 
 
 ErrorReader = Callable[[Any], str | None]  # the fault kind an error body names, or None
@@ -122,6 +134,8 @@ class Adapter:
     # The client's ccxt options: the fewest market requests (spot only, no currencies).
     market_options: dict[str, Any] = field(default_factory=dict)
     permissions: PermissionCall | None = None  # None: the exchange does not report them
+    # The own tickers read per base; None: ccxt's fetch_tickers and `ticker_last`.
+    quotes: QuoteCall | None = None
     # A key every JSON object answer carries; without it ccxt may raise a non-retryable error
     # for what is a malformed answer. "" when the exchange has none.
     envelope: str = ""

@@ -6,6 +6,7 @@ Every value is checked here, at the boundary; what the database cannot store exa
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Context, Decimal, Inexact, InvalidOperation
 from typing import Any
@@ -185,3 +186,30 @@ def epoch_ms(row: dict[str, Any], name: str, code: str) -> datetime | None:
     if not EARLIEST_MS <= ms <= LATEST_MS:
         raise MalformedAnswer(f"{name} of {code} is {shown(raw)}, not a plausible date")
     return datetime.fromtimestamp(ms // 1000, UTC) + timedelta(milliseconds=ms % 1000)
+
+
+def exact_json(raw: str) -> Any:
+    """A body whose amounts are JSON numbers (deribit, kraken futures), read again with every
+    number as its own text ("0.1", "1e-05", "NaN"), so no digit is lost to a float. A key
+    repeated in one object with another value is malformed (a dict would keep the last)."""
+    try:
+        return json.loads(
+            raw,
+            parse_float=str,
+            parse_int=str,
+            parse_constant=str,
+            object_pairs_hook=distinct_keys,
+        )
+    except ValueError:
+        raise Malformed("the answer is not JSON") from None
+
+
+def distinct_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found and found[key] != value:
+            raise MalformedAnswer(
+                f"{key} appears twice with different values, {shown(found[key])} and {shown(value)}"
+            )
+        found[key] = value
+    return found

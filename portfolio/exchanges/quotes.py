@@ -6,10 +6,12 @@ price (not finite, not above zero) are left out and listed with the reason.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from portfolio.exchanges.adapter import QuoteCall
 from portfolio.exchanges.errors import Malformed, MalformedAnswer, QuoteRefused
 from portfolio.exchanges.payload import (
     MAX_PLACES,
@@ -21,6 +23,7 @@ from portfolio.exchanges.payload import (
     shown,
 )
 from portfolio.exchanges.registry import adapter_for
+from portfolio.exchanges.rows import Page
 from portfolio.exchanges.session import Session, call
 
 QUOTE_CODES = ("USD", "USDT", "USDC")
@@ -50,9 +53,12 @@ def fetch_prices(
     symbols = quote_symbols(session.client.markets or {}, bases)
     if not symbols:
         return {}, {}
-    tickers = call(session, "fetch_tickers", symbols if adapter.ticker_symbols else None)
-    # The generic adapter reads ccxt's unified `last`, a string with `number = str`.
-    path = ("last",) if adapter.unified else ("info", *adapter.ticker_last)
+    if adapter.quotes is not None:
+        tickers, path = own_tickers(session, adapter.quotes, symbols), ("last",)
+    else:
+        tickers = call(session, "fetch_tickers", symbols if adapter.ticker_symbols else None)
+        # The generic adapter reads ccxt's unified `last`, a string with `number = str`.
+        path = ("last",) if adapter.unified else ("info", *adapter.ticker_last)
     quotes, refused = {}, {}
     for symbol in symbols:
         try:
@@ -63,6 +69,24 @@ def fetch_prices(
         if price is not None:
             quotes[symbol] = price
     return quotes, refused
+
+
+def own_tickers(session: Session, spec: QuoteCall, symbols: list[str]) -> dict[str, Any]:
+    """{symbol: {"last": raw text}}: one request per distinct request the wanted symbols'
+    currencies (bases and quotes) ask for."""
+    markets = session.client.markets
+    ids = {
+        str(markets[s].get(f"{side}Id") or markets[s][side])
+        for s in symbols
+        for side in ("base", "quote")
+    }
+    requests = {json.dumps(p, sort_keys=True): p for p in map(spec.params, sorted(ids)) if p}
+    found: dict[str, Any] = {}
+    for key in sorted(requests):
+        data = call(session, spec.method, requests[key])
+        for symbol, last in spec.parse(session.client, Page(data, session.last_body)).items():
+            found[symbol] = {"last": last}
+    return found
 
 
 def raw_price(ticker: Any, path: tuple[str | int, ...]) -> Decimal | None:

@@ -19,11 +19,13 @@ from portfolio.exchanges import (
     bybit,
     coinbase,
     cryptocom,
+    deribit,
     gate,
     gemini,
     generic,
     hyperliquid,
     kraken,
+    krakenfutures,
     kucoin,
     okx,
 )
@@ -47,6 +49,8 @@ ADAPTERS: dict[str, Adapter] = {
         gate.ADAPTER,
         cryptocom.ADAPTER,
         bitstamp.ADAPTER,
+        deribit.ADAPTER,
+        krakenfutures.ADAPTER,
     )
 }
 

@@ -95,8 +95,8 @@ class ExchangeSpec:
     # For an API whose one endpoint serves every call, named in the body (hyperliquid's
     # POST /info {"type": ...}): the path the request is routed, counted and faulted under.
     route_path: Callable[[Request], str] | None = None
-    # Where the account's key travels when not in a header: the address in hyperliquid's body,
-    # the api_key in cryptocom's JSON body.
+    # Where the account's key travels when not in a header of its own: the address in
+    # hyperliquid's body, the api_key in cryptocom's JSON body, deribit's Authorization id=...
     account_key: Callable[[Request], str] | None = None
 
     def api_key(self, request: Request) -> str:

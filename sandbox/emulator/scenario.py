@@ -74,6 +74,10 @@ WALLETS: dict[str, tuple[str, ...]] = {
     ),
     "cryptocom": ("unified", "staking"),
     "bitstamp": ("spot", "staking", "lending"),
+    # Per-currency account summaries: the cash (with the futures PnL as upl) and options value.
+    "deribit": ("account", "options"),
+    # The holding wallet, the multi-collateral wallet, single-collateral margin accounts.
+    "krakenfutures": ("cash", "flex", "single"),
 }
 EXCHANGES: tuple[str, ...] = tuple(WALLETS)
 # The emulated exchanges without a dedicated adapter: the app reads them with the generic one.

@@ -22,10 +22,12 @@ from sandbox.emulator import (
     bybit,
     coinbase,
     cryptocom,
+    deribit,
     gate,
     gemini,
     hyperliquid,
     kraken,
+    krakenfutures,
     kucoin,
     latoken,
     okx,
@@ -52,6 +54,8 @@ SPECS: dict[str, ExchangeSpec] = {
         gate.SPEC,
         cryptocom.SPEC,
         bitstamp.SPEC,
+        deribit.SPEC,
+        krakenfutures.SPEC,
     )
 }
 # Hosts whose labels do not name the exchange: api.crypto.com is cryptocom.
@@ -61,11 +65,15 @@ CONTROL = "_control"
 
 # Hosts whose name is not the ccxt id: api.gateio.ws is gate's.
 HOST_LABELS = {"gateio": "gate"}
+# Hosts whose labels name another exchange (futures.kraken.com is not kraken's API).
+HOSTS = {krakenfutures.HOST: krakenfutures.NAME}
 
 
 def exchange_for_host(host: str) -> str:
     """api.binance.com -> binance, www.okx.com -> okx; "" when no exchange matches."""
     name = host.split(":")[0].lower()
+    if name in HOSTS:
+        return HOSTS[name]
     domain = next((d for d in HOST_DOMAINS if name == d or name.endswith("." + d)), None)
     if domain is not None:
         return HOST_DOMAINS[domain]

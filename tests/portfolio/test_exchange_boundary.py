@@ -339,6 +339,34 @@ NEGATIVE = {
             "result": {"data": [{"instrument_name": "SOL.staked", "staked_quantity": "-30"}]},
         },
     ),
+    "krakenfutures cash": (
+        "krakenfutures",
+        "funding",
+        "/derivatives/api/v3/accounts",
+        {
+            "result": "success",
+            "accounts": {"cash": {"type": "cashAccount", "balances": {"xbt": -1}}},
+        },
+    ),
+    # A negative cash balance is a debt only under cross collateral.
+    "deribit cash without cross collateral": (
+        "deribit",
+        "spot",
+        "/api/v2/private/get_account_summaries",
+        {
+            "jsonrpc": "2.0",
+            "result": {
+                "summaries": [
+                    {
+                        "currency": "BTC",
+                        "balance": -1.5,
+                        "equity": -1.5,
+                        "cross_collateral_enabled": False,
+                    }
+                ]
+            },
+        },
+    ),
 }
 
 
@@ -774,6 +802,38 @@ ERROR_BODIES: dict[str, dict[str, tuple[int, Any, str]]] = {
         ),
         "nonce": (403, {"reason": "Invalid nonce", "code": "API0004"} | BITSTAMP, "clock"),
     },
+    # Deribit's JSON-RPC errors: 13028 temporarily_unavailable, 11051 system_maintenance; a
+    # refused signature timestamp is 13009 unauthorized with the reason (the wording assumed).
+    "deribit": {
+        "5xx-json": (
+            503,
+            {"jsonrpc": "2.0", "error": {"code": 13028, "message": "temporarily_unavailable"}},
+            "maintenance",
+        ),
+        "error-in-200": (
+            200,
+            {"jsonrpc": "2.0", "error": {"code": 11051, "message": "system_maintenance"}},
+            "maintenance",
+        ),
+        "nonce": (
+            400,
+            {
+                "jsonrpc": "2.0",
+                "error": {
+                    "code": 13009,
+                    "message": "unauthorized",
+                    "data": {"reason": "timestamp is out of the allowed range"},
+                },
+            },
+            "clock",
+        ),
+    },
+    # Kraken Futures: {"result": "error", "error": ...} by ccxt's exact messages.
+    "krakenfutures": {
+        "5xx-json": (503, {"result": "error", "error": "unavailable"}, "maintenance"),
+        "error-in-200": (200, {"result": "error", "error": "Unavailable"}, "maintenance"),
+        "nonce": (200, {"result": "error", "error": "nonceBelowThreshold"}, "clock"),
+    },
     # Bodies as KuCoin documents them: 500000 internal error, 400002 KC-API-TIMESTAMP.
     "kucoin": {
         "5xx-json": (500, {"code": "500000", "msg": "Internal Server Error"}, "maintenance"),
@@ -829,7 +889,7 @@ def test_error_bodies_are_classified_by_body_and_status(sync, emulator, exchange
     sync(exchange)
     answer(emulator, exchange, PATHS[exchange], body, status=status)
     with pytest.raises(ExchangeFault) as caught:
-        sync(exchange, ["spot"])
+        sync(exchange, exchanges.supported_wallets(exchange)[:1])  # spot, or kraken futures' cash
     fault = caught.value
     assert (fault.kind, fault.retryable, fault.credentials_broken) == (kind, True, False)
     name = exchanges.display_name(exchange)

@@ -32,6 +32,8 @@ BALANCE_PATHS = {
     "gate": "/api/v4/spot/accounts",
     "cryptocom": "/exchange/v1/private/user-balance",
     "bitstamp": "/api/v2/account_balances/",
+    "deribit": "/api/v2/private/get_account_summaries",
+    "krakenfutures": "/derivatives/api/v3/accounts",
 }
 # Credential-less market loading: binance exchangeInfo; kraken Assets + AssetPairs; okx and bybit
 # spot instruments; coinbase currencies, crypto currencies, rates, spot and future products;
@@ -53,6 +55,8 @@ MARKET_REQUESTS = {
     "gate": 3,
     "cryptocom": 1,
     "bitstamp": 1,
+    "deribit": 2,
+    "krakenfutures": 1,
 }
 # Market requests the emulator counts as tickers: hyperliquid's spotMetaAndAssetCtxs is also
 # what fetch_tickers asks, the same request, and carries the prices.
@@ -77,6 +81,8 @@ SYNC_REQUESTS = {
     "gate": 10,
     "cryptocom": 3,
     "bitstamp": 3,
+    "deribit": 5,
+    "krakenfutures": 1,
 }  # fmt: skip
 D = Decimal
 
@@ -221,6 +227,30 @@ EXPECTED = {
         ("SOL", "staking"): ("SOL", "12.5"),
         # A JSON number on the wire (Bitstamp's Earn amounts): every digit kept.
         ("USDC", "earn"): ("USDC", "2000.000000000000000001"),
+    },
+    "deribit": {
+        # The cash balance, the futures session PnL and the options value apart: each
+        # currency's three rows add up to its equity.
+        ("BTC", "spot"): ("BTC", "6.5"),
+        ("BTC", "futures"): ("BTC", "0.25"),
+        ("BTC", "options"): ("BTC", "0.4"),
+        ("ETH", "spot"): ("ETH", "10"),
+        ("ETH", "futures"): ("ETH", "-1.5"),
+        ("ETH", "options"): ("ETH", "-0.8"),  # short options: a liability
+        ("SOL", "spot"): ("SOL", "30"),
+        ("USDC", "margin"): ("USDC", "-2500"),  # a cross-collateral borrowing
+    },
+    "krakenfutures": {
+        ("BTC", "funding"): ("xbt", "2.5"),  # the holding (cash) wallet
+        ("USD", "funding"): ("usd", "1200"),
+        # Collateral: flex XBT 0.8 and the fi_xbtusd account's 1.2.
+        ("BTC", "margin"): ("XBT+xbt", "2"),
+        ("BTC", "futures"): ("xbt", "0.05"),  # fi_xbtusd: pv - balance
+        ("ETH", "margin"): ("eth", "3"),
+        ("ETH", "futures"): ("eth", "-0.2"),
+        ("USD", "margin"): ("USD", "25000"),
+        ("USDT", "margin"): ("USDT", "-150"),  # a flex debt the other collateral covers
+        ("USD", "futures"): ("USD", "-267.75"),  # flex totalUnrealized, in USD
     },
 }
 
@@ -471,6 +501,8 @@ def test_supported_exchanges_are_those_with_their_own_calls():
         "gate",
         "cryptocom",
         "bitstamp",
+        "deribit",
+        "krakenfutures",
     )
 
 
@@ -488,6 +520,8 @@ def test_supported_wallets_per_exchange():
     assert exchanges.supported_wallets("gate") == ("spot", "earn", "margin", "futures", "options")
     assert exchanges.supported_wallets("cryptocom") == ("spot", "earn")
     assert exchanges.supported_wallets("bitstamp") == ("spot", "earn")
+    assert exchanges.supported_wallets("deribit") == ("spot", "futures", "options")
+    assert exchanges.supported_wallets("krakenfutures") == ("funding", "margin", "futures")
     # Without a dedicated adapter: spot through the generic one; not in ccxt: nothing.
     assert exchanges.supported_wallets("bitbank") == ("spot",)
     assert exchanges.supported_wallets("ftx") == ()
@@ -512,7 +546,10 @@ def test_is_known_exchange():
 # ----------------------------------------------------------------------------- faults
 
 AUTH = ("authentication", False, True)
-WRONG_SECRETS = {"kraken": "d3Jvbmctc2VjcmV0LXh4"}  # valid base64, wrong
+WRONG_SECRETS = {  # valid base64, wrong
+    "kraken": "d3Jvbmctc2VjcmV0LXh4",
+    "krakenfutures": "d3Jvbmctc2VjcmV0LXh4",
+}
 RATE_LIMIT_BODIES = {"okx": {"code": "50011", "msg": "Too Many Requests", "data": []}}
 HTML = {"content_type": "text/html"}
 TRUNCATED = '{"result": {"XXBT": {"bal'
@@ -537,6 +574,8 @@ FAULT_EXCHANGES = (
     "gemini",
     "cryptocom",
     "bitstamp",
+    "deribit",
+    "krakenfutures",
 )
 
 
@@ -652,3 +691,29 @@ def test_coinbase_accounts_beyond_one_page_are_all_read(sync, emulator):
         (code, "spot"): D(amount) for code, amount in coins.items()
     }
     assert emulator.count(exchange="coinbase", kind="balance") == 2
+
+
+def test_deribit_cash_futures_and_options_add_up_to_each_equity(sync):
+    found = by_key(sync("deribit"))
+    held = Scenario.load(SCENARIO).account("deribit", account("deribit")["api_key"])
+    options = held.wallet("options")
+    for code, holding in held.wallet("account").items():
+        products = {p: amount for (c, p), (_, amount) in found.items() if c == code}
+        assert products.get("spot", products.get("margin")) == holding.net
+        option_value = options[code].total if code in options else D(0)
+        assert sum(products.values()) == holding.net + holding.upl + option_value
+
+
+def test_deribit_spot_only_reads_neither_futures_nor_options(sync, emulator):
+    found = by_key(sync("deribit", ["spot"]))
+    assert {product for _, product in found} == {"spot", "margin"}
+    assert emulator.count(exchange="deribit", kind="balance") == 1
+
+
+def test_krakenfutures_margin_and_pnl_add_up_to_each_portfolio_value(sync):
+    found = by_key(sync("krakenfutures", ["margin", "futures"]))
+    single = scenario_wallet("krakenfutures", "single")
+    eth = single["eth"]
+    assert found[("ETH", "margin")][1] + found[("ETH", "futures")][1] == eth.total + eth.upl
+    flex = scenario_wallet("krakenfutures", "flex")
+    assert found[("USD", "futures")][1] == sum(h.upl for h in flex.values())

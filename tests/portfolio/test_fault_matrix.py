@@ -39,6 +39,8 @@ DEDICATED = (
     "gate",
     "cryptocom",
     "bitstamp",
+    "deribit",
+    "krakenfutures",
 )
 GENERIC = "latoken"  # read by the generic adapter: ccxt's unified fetch_balance
 EXCHANGES = (*DEDICATED, GENERIC)
@@ -59,8 +61,11 @@ PRIMARY: dict[str, tuple[str, str, str, str]] = {
     "gate": ("spot", "/api/v4/spot/accounts", "BTC", "9"),
     "cryptocom": ("unified", "/exchange/v1/private/user-balance", "BTC", "7.25"),
     "bitstamp": ("spot", "/api/v2/account_balances/", "BTC", "8.5"),
+    "deribit": ("account", "/api/v2/private/get_account_summaries", "BTC", "6.5"),
+    "krakenfutures": ("cash", "/derivatives/api/v3/accounts", "xbt", "2.5"),
 }
-# An asset only the account's own exchange prices (the reference exchange does not).
+# An asset only the account's own exchange prices (the reference exchange does not). Kraken
+# Futures lists no spot market: the reference exchange prices its holdings.
 OWN_QUOTE = {
     "binance": ("BNB/USDT", "BNB", "700"),
     "kraken": ("DOT/USD", "DOT", "5"),
@@ -78,6 +83,7 @@ OWN_QUOTE = {
     "gate": ("GT/USDT", "GT", "20"),
     "cryptocom": ("CRO/USDT", "CRO", "0.1"),
     "bitstamp": ("XRP/USD", "XRP", "2"),
+    "deribit": ("SOL/USDT", "SOL", "150"),
 }
 REJECTED_KEY: dict[str, tuple[int, Any]] = {
     "binance": (401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}),
@@ -86,6 +92,11 @@ REJECTED_KEY: dict[str, tuple[int, Any]] = {
     "coinbase": (401, {"errors": [{"id": "authentication_error", "message": "invalid api key"}]}),
     "bybit": (401, {"retCode": 10003, "retMsg": "API key is invalid.", "result": {}}),
     "kucoin": (401, {"code": "400003", "msg": "KC-API-KEY not exists"}),
+    "deribit": (
+        400,
+        {"jsonrpc": "2.0", "error": {"code": 13004, "message": "invalid_credentials"}},
+    ),
+    "krakenfutures": (401, {"result": "error", "error": "authenticationError"}),
     "cryptocom": (
         401,
         {
@@ -224,13 +235,21 @@ def real_answer(emulator: Emulator, exchange: str) -> Any:
     if exchange == GENERIC:  # the raw document ccxt's unified fetch_balance parsed
         client.fetch_balance()
         return client.last_json_response
-    call = exchanges.BALANCE_CALLS[exchange]["spot"][0]
+    calls = exchanges.BALANCE_CALLS[exchange]  # kraken futures has no spot: its first wallet
+    call = calls.get("spot", next(iter(calls.values())))[0]
     return getattr(client, call.method)(call.params_for(client))
 
 
 def first_row_twice(payload: Any, exchange: str, amount: str | None) -> str:
     """The answer with its first row sent again (with another amount when given), as text:
     kraken's rows are the keys of one object, so its repeat is a repeated key."""
+    if exchange == "krakenfutures":  # the cash wallet's balances are one object's keys
+        accounts = payload["accounts"]
+        (code, value), *_ = accounts["cash"]["balances"].items()
+        rest = json.dumps(accounts["cash"]["balances"])[1:]
+        accounts["cash"]["balances"] = "CASH"
+        cash = f'{{"{code}":{amount or json.dumps(value)},{rest}'
+        return json.dumps(payload).replace('"CASH"', cash)
     if exchange == "kraken":
         (code, row), *_ = payload["result"].items()
         again = {**row, "balance": amount} if amount else row
@@ -252,6 +271,7 @@ def first_row_twice(payload: Any, exchange: str, amount: str | None) -> str:
         "gate": lambda p: p,
         "cryptocom": lambda p: p["result"]["data"][0]["position_balances"],
         "bitstamp": lambda p: p,
+        "deribit": lambda p: p["result"]["summaries"],
     }[exchange](payload)
     again = dict(rows[0])
     if amount:
@@ -267,6 +287,7 @@ def first_row_twice(payload: Any, exchange: str, amount: str | None) -> str:
             "gate": "available",
             "cryptocom": "quantity",
             "bitstamp": "total",
+            "deribit": "equity",
         }.get(exchange)
         if field:
             again[field] = amount
@@ -294,6 +315,8 @@ def coinbase_page_again(emulator: Emulator, exchange: str) -> None:
 FAILED, HELD, OK = SyncOutcome.FAILED, SyncOutcome.UNCONFIRMED, SyncOutcome.SUCCESS
 MALFORMED = "sent a malformed answer for the spot wallet"
 UNPARSED_BY_CCXT = {GENERIC: "empty or malformed answer"}
+# Where the primary wallet is not our spot wallet: Kraken Futures' cash is the funding wallet.
+ELSEWHERE = {"krakenfutures": MALFORMED.replace("spot", "funding")}
 FAULTS: dict[str, Fault] = {
     # What the exchange says at the HTTP level.
     "503 html": Fault(answer(503, "<html>down</html>"), FAILED, WORDS["maintenance"], "warn"),
@@ -314,20 +337,28 @@ FAULTS: dict[str, Fault] = {
     "empty wallet": Fault(empty_wallet, HELD, "awaiting confirmation", "warn"),
     # latoken's class adds free and used with ccxt's string arithmetic, which fails on these
     # before the generic adapter sees the total: a malformed answer all the same.
-    "NaN": Fault(btc_amount("NaN"), FAILED, MALFORMED, "warn", words_for=UNPARSED_BY_CCXT),
-    "Infinity": Fault(
-        btc_amount("Infinity"), FAILED, MALFORMED, "warn", words_for=UNPARSED_BY_CCXT
+    "NaN": Fault(
+        btc_amount("NaN"), FAILED, MALFORMED, "warn", words_for=UNPARSED_BY_CCXT | ELSEWHERE
     ),
-    "1e30": Fault(btc_amount("1E+30"), FAILED, MALFORMED, "warn"),
+    "Infinity": Fault(
+        btc_amount("Infinity"), FAILED, MALFORMED, "warn", words_for=UNPARSED_BY_CCXT | ELSEWHERE
+    ),
+    "1e30": Fault(btc_amount("1E+30"), FAILED, MALFORMED, "warn", words_for=ELSEWHERE),
     # Not cryptocom: its unified wallet reports a borrowing as a negative quantity (margin).
-    "negative spot": Fault(btc_amount("-5"), FAILED, MALFORMED, "warn", only=NO_SIGNED_SPOT),
-    "code too long": Fault(extra_code("X" * 50), FAILED, MALFORMED, "warn"),
+    "negative spot": Fault(
+        btc_amount("-5"), FAILED, MALFORMED, "warn", only=NO_SIGNED_SPOT, words_for=ELSEWHERE
+    ),
+    "code too long": Fault(extra_code("X" * 50), FAILED, MALFORMED, "warn", words_for=ELSEWHERE),
     "code with spaces": Fault(spaced_btc, OK, "", None),
     "row twice": Fault(row_twice(), OK, "", None),
     # The generic adapter refuses the repeat in the raw body, before ccxt (which would keep the
     # last row) reads it: its wallet is not known there yet.
     "row twice, two amounts": Fault(
-        row_twice("7"), FAILED, MALFORMED, "warn", words_for={GENERIC: "empty or malformed answer"}
+        row_twice("7"),
+        FAILED,
+        MALFORMED,
+        "warn",
+        words_for={GENERIC: "empty or malformed answer"} | ELSEWHERE,
     ),
     "page served again": Fault(coinbase_page_again, OK, "", None, only=("coinbase",)),
     # Only the exchanges whose adapter reads the key's permissions (the generic adapter does
@@ -339,8 +370,10 @@ FAULTS: dict[str, Fault] = {
         None,
         only=("binance", "okx", "bybit", "kucoin", "bitfinex", "gemini", "bitget", "gate"),
     ),
-    "quote too small to store": Fault(own_price("0.0000000000000000001"), OK, "", None),
-    "quote jumps 20x": Fault(own_price("20000"), OK, "", None),
+    "quote too small to store": Fault(
+        own_price("0.0000000000000000001"), OK, "", None, only=tuple(OWN_QUOTE)
+    ),
+    "quote jumps 20x": Fault(own_price("20000"), OK, "", None, only=tuple(OWN_QUOTE)),
 }
 CASES = [
     pytest.param(exchange, name, id=f"{exchange}-{name}")

@@ -54,6 +54,11 @@ KEYS = {
     "gate": {"apiKey": "test-gate-key", "secret": "test-gate-secret"},
     "cryptocom": {"apiKey": "test-cryptocom-key", "secret": "test-cryptocom-secret"},
     "bitstamp": {"apiKey": "test-bitstamp-key", "secret": "test-bitstamp-secret"},
+    "deribit": {"apiKey": "test-deribit-key", "secret": "test-deribit-secret"},
+    "krakenfutures": {
+        "apiKey": "test-krakenfutures-key",
+        "secret": "dGVzdC1rcmFrZW5mdXR1cmVzLXNlY3JldA==",
+    },
     "kucoin": {
         "apiKey": "test-kucoin-key",
         "secret": "test-kucoin-secret",
