@@ -299,7 +299,7 @@ def make_fund(tag: str) -> dict[str, Any]:
 
     from accounts.models import AccessGrant, AccessLevel, InvestorStake, Role
     from accounts.services import create_user
-    from portfolio.models import Counterparty, CounterpartyKind, Portfolio
+    from portfolio.models import Counterparty, CounterpartyKind, ExchangeAccount, Portfolio
     from portfolio.services import create_exchange_account
     from tests.portfolio.test_sync import KEYS
 
@@ -307,6 +307,8 @@ def make_fund(tag: str) -> dict[str, Any]:
         slug="binance", defaults={"name": "Binance", "kind": CounterpartyKind.EXCHANGE}
     )
     fund = Portfolio.objects.create(slug=f"fund-{tag}", name=f"Fund {tag}")
+    # One exchange account per key: an earlier test's fund gives the scenario's key up.
+    ExchangeAccount.objects.filter(exchange_id="binance").delete()
     account = create_exchange_account(
         portfolio=fund, name=f"binance {tag}", exchange_id="binance", credentials=KEYS["binance"]
     )

@@ -69,7 +69,11 @@ def build_objects(portfolio: Portfolio) -> Objects:
     """DESIGN's worked check plus a Binance account with a run, a round, a report, an alert."""
     locations = worked_check(portfolio)
     account = create_exchange_account(
-        portfolio=portfolio, name="Binance main", exchange_id="binance", credentials=KEYS["binance"]
+        portfolio=portfolio,
+        name="Binance main",
+        exchange_id="binance",
+        # One place per key: each fund its own (these accounts are never synced).
+        credentials={**KEYS["binance"], "apiKey": f"{KEYS['binance']['apiKey']}-{portfolio.slug}"},
     )
     snapshot = book(account.location, {Asset.objects.get(code="BTC"): "2"})
     now = timezone.now()

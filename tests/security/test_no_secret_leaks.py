@@ -64,7 +64,8 @@ def demo_secrets() -> dict[str, str]:
     for account in ACCOUNTS:
         label = account["label"]
         found[f"{label}: API key"] = account["api_key"]
-        found[f"{label}: secret"] = account["secret"]
+        if account.get("secret"):  # none for a venue read by address alone
+            found[f"{label}: secret"] = account["secret"]
         if account.get("password"):
             found[f"{label}: passphrase"] = account["password"]
     return found
