@@ -1,4 +1,4 @@
-"""Demo data: users for each role, two funds, their locations and starting holdings.
+"""Demo data: users for each role, three funds, their locations and starting holdings.
 
 Development only. Safe to run again: rows are matched by their names; passwords are reset
 and printed each time so that the person running the demo can log in.
@@ -10,12 +10,14 @@ import json
 import secrets
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import AccessGrant, AccessLevel, InvestorStake, Role, User
 from accounts.services import apply_role
+from portfolio.crypto import key_fingerprint
 from portfolio.models import (
     Asset,
     Counterparty,
@@ -24,17 +26,27 @@ from portfolio.models import (
     Holding,
     HoldingSnapshot,
     LocationKind,
+    OffExchangeSettlement,
     Portfolio,
     SnapshotSource,
 )
-from portfolio.services import create_exchange_account, set_exchange_credentials
+from portfolio.services import (
+    create_exchange_account,
+    save_off_exchange_settlement,
+    set_exchange_credentials,
+)
 
 DEMO_SCENARIO = Path(__file__).resolve().parent / "scenarios" / "demo.json"
 DEMO_USERS = (("admin", Role.ADMIN), ("manager", Role.MANAGER), ("investor", Role.INVESTOR))
 FUNDS = (
     ("aurora-fund", "Aurora Digital Fund", "Multi-strategy fund; the demo investor holds 25%."),
     ("borealis-fund", "Borealis Opportunities", "Directional fund with a custodian account."),
-)
+    ("cascade-fund", "Cascade Derivatives Fund",
+     "Derivatives and newer venues: a master key with two desks' sub-accounts, Deribit settled "
+     "off exchange through Copper ClearLoop, latoken read by the generic adapter."),
+)  # fmt: skip
+# Off-exchange settlement: (fund, location name, network, custodian slug, interval hours).
+SETTLEMENTS = (("cascade-fund", "Deribit main", "clearloop", "copper", 24),)
 # Manual locations: (fund, name, kind, custodian slug, {asset code: amount}).
 MANUAL_LOCATIONS = (
     ("aurora-fund", "Cold storage (multisig)", LocationKind.SELF_CUSTODY, None,
@@ -65,13 +77,19 @@ def seed_demo() -> dict[str, str]:
     for fund_slug, name, kind, custodian, amounts in MANUAL_LOCATIONS:
         _ensure_manual_location(funds[fund_slug], name, kind, custodian, amounts)
     for account in json.loads(DEMO_SCENARIO.read_text())["accounts"]:
-        # By the label: an address (hyperliquid's key) does not name its fund.
-        fund = funds["aurora-fund" if "Aurora" in account["label"] else "borealis-fund"]
-        _ensure_exchange_account(fund, account)
+        _ensure_exchange_account(funds[_fund_of(account)], account)
+    for fund_slug, name, network, custodian, hours in SETTLEMENTS:
+        _ensure_settlement(funds[fund_slug], name, network, custodian, hours)
     return passwords
 
 
-def _ensure_exchange_account(fund: Portfolio, account: dict[str, str]) -> None:
+def _fund_of(account: dict[str, Any]) -> str:
+    """By the label ("Aurora Fund on ..."): an address (hyperliquid's key) names no fund."""
+    label = account["label"]
+    return next((slug for slug, name, _ in FUNDS if label.startswith(name.split()[0])), "")
+
+
+def _ensure_exchange_account(fund: Portfolio, account: dict[str, Any]) -> None:
     """One location per emulated account, with the scenario's credentials."""
     name = f"{account['exchange'].capitalize()} main"
     credentials = {"apiKey": account["api_key"], "secret": account.get("secret", "")}
@@ -79,12 +97,37 @@ def _ensure_exchange_account(fund: Portfolio, account: dict[str, str]) -> None:
         credentials = {"walletAddress": account["api_key"]}
     if account.get("password"):
         credentials["password"] = account["password"]
-    existing = ExchangeAccount.objects.filter(location__portfolio=fund, location__name=name)
-    if existing.exists():
-        set_exchange_credentials(account=existing.get(), credentials=credentials)
+    # Anywhere: one key is kept in one place (an older demo may hold it in another fund).
+    fingerprint = key_fingerprint(account["exchange"], credentials)
+    existing = ExchangeAccount.objects.filter(key_fingerprint=fingerprint).first()
+    if existing is None:
+        existing = ExchangeAccount.objects.filter(location__portfolio=fund, location__name=name)
+        existing = existing.first()
+    if existing is not None:
+        set_exchange_credentials(account=existing, credentials=credentials)
         return
     create_exchange_account(
-        portfolio=fund, name=name, exchange_id=account["exchange"], credentials=credentials
+        portfolio=fund,
+        name=name,
+        exchange_id=account["exchange"],
+        credentials=credentials,
+        include_subaccounts=bool(account.get("subaccounts")),
+    )
+
+
+def _ensure_settlement(
+    fund: Portfolio, name: str, network: str, custodian: str, hours: int
+) -> None:
+    account = ExchangeAccount.objects.filter(location__portfolio=fund, location__name=name).first()
+    if account is None or OffExchangeSettlement.objects.filter(pk=account.pk).exists():
+        return
+    midnight = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    save_off_exchange_settlement(
+        account=account,
+        network=network,
+        custodian=Counterparty.objects.get(slug=custodian),
+        interval_hours=hours,
+        settled_at=midnight,
     )
 
 

@@ -918,8 +918,8 @@ def test_the_emulator_serves_every_exchange_the_app_syncs():
 
 def test_demo_scenario_loads():
     scenario = Scenario.load(ROOT / "sandbox" / "scenarios" / "demo.json")
-    # The demo shows the dedicated adapters; the generic one's exchange is for the tests.
-    assert {ex for ex, _ in scenario.accounts} == set(SUPPORTED_EXCHANGES)
+    # The demo shows every dedicated adapter, and the generic one on its emulated exchange.
+    assert {ex for ex, _ in scenario.accounts} == {*SUPPORTED_EXCHANGES, *GENERIC}
 
 
 # A master key's sub-accounts: the listing and the balance routes, as each exchange documents.
