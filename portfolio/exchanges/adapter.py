@@ -34,6 +34,9 @@ class Call:
 class PermissionCall(NamedTuple):
     method: str  # ccxt's implicit API method answering what the key may do
     parse: Callable[[Any], dict[str, bool]]  # {"read", "trade", "withdraw"}
+    # The call's parameters from the client, where the exchange asks which key (mexc's
+    # apiKeyInfo takes the key itself as `accessKey`); None: no parameters.
+    params: Callable[[Any], dict[str, Any]] | None = None
 
 
 ErrorReader = Callable[[Any], str | None]  # the fault kind an error body names, or None

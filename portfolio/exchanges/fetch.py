@@ -92,9 +92,9 @@ def fetch_permissions(session: Session) -> tuple[dict[str, bool] | None, str]:
     spec = PERMISSION_CALLS.get(session.exchange_id)
     if spec is None:
         return None, ""
-    method, parse = spec
+    params = spec.params(session.client) if spec.params is not None else {}
     try:
-        return parse(call(session, method, {})), ""
+        return spec.parse(call(session, spec.method, params)), ""
     except (PermissionsUnreadable, Malformed, ccxt.BadResponse) as exc:
         name = display_name(session.exchange_id)
         detail = scrub(str(exc), {})

@@ -91,8 +91,15 @@ class ExchangeSpec:
     key_header: str
     routes: Mapping[tuple[str, str], Route]
     authenticate: Callable[[Request, Scenario], Account | Reply]
+    # Where the key is when not (only) in `key_header`: htx signs it into the query string,
+    # mexc's contract API sends it in another header than its spot API.
+    read_key: Callable[[Request], str] | None = None
+    # Hosts without the exchange's name among their labels (htx: api.huobi.pro, api.hbdm.vn).
+    hosts: tuple[str, ...] = ()
 
     def api_key(self, request: Request) -> str:
+        if self.read_key is not None:
+            return self.read_key(request)
         return request.header(self.key_header)
 
 
