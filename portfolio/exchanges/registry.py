@@ -11,14 +11,21 @@ from typing import Any
 
 import ccxt
 
-from portfolio.exchanges import binance, bybit, coinbase, generic, kraken, okx
+from portfolio.exchanges import binance, bybit, coinbase, generic, kraken, mexc, okx
 from portfolio.exchanges.adapter import Adapter, Call, PermissionCall
 from portfolio.exchanges.rows import WALLETS
 
 # In the order the account form and the supported-exchanges message list them.
 ADAPTERS: dict[str, Adapter] = {
     adapter.id: adapter
-    for adapter in (binance.ADAPTER, kraken.ADAPTER, okx.ADAPTER, coinbase.ADAPTER, bybit.ADAPTER)
+    for adapter in (
+        binance.ADAPTER,
+        kraken.ADAPTER,
+        okx.ADAPTER,
+        coinbase.ADAPTER,
+        bybit.ADAPTER,
+        mexc.ADAPTER,
+    )
 }
 
 # The exchanges a sync can read (each with its own balance calls), in the registry's order.

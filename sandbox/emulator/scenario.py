@@ -29,6 +29,7 @@ WALLETS: dict[str, tuple[str, ...]] = {
     "okx": ("trading", "funding", "savings"),
     "coinbase": ("spot",),
     "bybit": ("unified", "funding", "earn_flexible", "earn_onchain"),
+    "mexc": ("spot", "futures"),
     # The generic adapter's emulated exchange: ccxt's fetch_balance reads the spot wallet only.
     "kucoin": ("spot",),
 }

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from sandbox.emulator import binance, bybit, coinbase, kraken, kucoin, okx
+from sandbox.emulator import binance, bybit, coinbase, kraken, kucoin, mexc, okx
 from sandbox.emulator.common import UNKNOWN, ExchangeSpec, Reply, Request, json_reply
 from sandbox.emulator.faults import Fault, FaultBook
 from sandbox.emulator.scenario import Scenario, ScenarioError
@@ -22,15 +22,25 @@ from sandbox.emulator.stats import Stats
 
 SPECS: dict[str, ExchangeSpec] = {
     spec.name: spec
-    for spec in (binance.SPEC, kraken.SPEC, okx.SPEC, coinbase.SPEC, bybit.SPEC, kucoin.SPEC)
+    for spec in (
+        binance.SPEC,
+        kraken.SPEC,
+        okx.SPEC,
+        coinbase.SPEC,
+        bybit.SPEC,
+        kucoin.SPEC,
+        mexc.SPEC,
+    )
 }
 CONTROL = "_control"
 
 
 def exchange_for_host(host: str) -> str:
     """api.binance.com -> binance, www.okx.com -> okx; "" when no exchange matches."""
-    labels = host.split(":")[0].lower().split(".")
-    return next((label for label in labels if label in SPECS), "")
+    name = host.split(":")[0].lower()
+    labels = name.split(".")
+    by_host = next((spec.name for spec in SPECS.values() if name in spec.hosts), "")
+    return by_host or next((label for label in labels if label in SPECS), "")
 
 
 class Core:

@@ -21,12 +21,14 @@ BALANCE_PATHS = {
     "kraken": "/0/private/BalanceEx",
     "okx": "/api/v5/account/balance",
     "bybit": "/v5/account/wallet-balance",
+    "mexc": "/api/v3/account",
 }
 # Credential-less market loading: binance exchangeInfo; kraken Assets + AssetPairs; okx and bybit
-# spot instruments; coinbase currencies, crypto currencies, rates, spot and future products.
-MARKET_REQUESTS = {"binance": 1, "kraken": 2, "okx": 1, "coinbase": 5, "bybit": 1}
+# spot instruments; coinbase currencies, crypto currencies, rates, spot and future products; mexc
+# spot exchangeInfo and contract detail (ccxt loads both, whatever the options).
+MARKET_REQUESTS = {"binance": 1, "kraken": 2, "okx": 1, "coinbase": 5, "bybit": 1, "mexc": 2}
 # One full sync with markets cached: permissions + every wallet + one ticker request.
-SYNC_REQUESTS = {"binance": 9, "kraken": 2, "okx": 5, "coinbase": 2, "bybit": 6}
+SYNC_REQUESTS = {"binance": 9, "kraken": 2, "okx": 5, "coinbase": 2, "bybit": 6, "mexc": 4}
 D = Decimal
 
 EXPECTED = {
@@ -81,6 +83,14 @@ EXPECTED = {
         ("MNT", "funding"): ("MNT", "1000"),
         ("USDT", "earn"): ("USDT", "1500"),
         ("ETH", "staking"): ("ETH", "4"),
+    },
+    "mexc": {
+        ("BTC", "spot"): ("BTC", "1.75"),
+        ("MX", "spot"): ("MX", "1200"),
+        ("USDT", "spot"): ("USDT", "3000.123456789012345678"),
+        # equity: the wallet 2500 and a winning position of 150.75; 0.4 BTC and a losing -0.015.
+        ("USDT", "futures"): ("USDT", "2650.75"),
+        ("BTC", "futures"): ("BTC", "0.385"),
     },
 }
 
@@ -181,6 +191,16 @@ def test_binance_futures_is_the_margin_balance_wallet_plus_pnl(sync):
     assert found[("USDT", "futures")][1] == holding.total + holding.upl == D("3100") + D("-75.5")
 
 
+def test_mexc_futures_is_the_equity_and_spot_is_untouched_by_positions(sync):
+    found = by_key(sync("mexc", ["spot", "futures"]))
+    for code, holding in scenario_wallet("mexc", "futures").items():
+        assert found[(code, "futures")][1] == holding.equity == holding.total + holding.upl
+    spot = scenario_wallet("mexc", "spot")
+    assert {c: a for (c, p), (_, a) in found.items() if p == "spot"} == {
+        code: holding.total for code, holding in spot.items()
+    }
+
+
 def test_binance_margin_debt_is_negative_net_of_interest(sync):
     assert by_key(sync("binance"))[("USDT", "margin")][1] == D("-1001.5")
 
@@ -235,6 +255,7 @@ def test_key_permissions_reported_where_the_exchange_tells(sync, emulator):
     assert sync("okx").key_permissions == {"read": True, "trade": True, "withdraw": False}
     assert sync("kraken").key_permissions is None
     assert sync("coinbase").key_permissions is None
+    assert sync("mexc").key_permissions == {"read": True, "trade": True, "withdraw": False}
 
 
 def test_read_only_binance_key_is_visible_as_such(emulator):
@@ -301,8 +322,15 @@ def test_with_emulator_every_url_is_rewritten(emulator):
         assert client.enableRateLimit is False
 
 
-def test_supported_exchanges_are_the_five_with_their_own_calls():
-    assert exchanges.SUPPORTED_EXCHANGES == ("binance", "kraken", "okx", "coinbase", "bybit")
+def test_supported_exchanges_are_those_with_their_own_calls():
+    assert exchanges.SUPPORTED_EXCHANGES == (
+        "binance",
+        "kraken",
+        "okx",
+        "coinbase",
+        "bybit",
+        "mexc",
+    )
 
 
 def test_supported_wallets_per_exchange():
@@ -311,6 +339,7 @@ def test_supported_wallets_per_exchange():
     assert exchanges.supported_wallets("kraken") == ("spot", "earn")
     assert exchanges.supported_wallets("okx") == ("spot", "funding", "earn")
     assert exchanges.supported_wallets("coinbase") == ("spot",)
+    assert exchanges.supported_wallets("mexc") == ("spot", "futures")
     # Without a dedicated adapter: spot through the generic one; not in ccxt: nothing.
     assert exchanges.supported_wallets("bitstamp") == ("spot",)
     assert exchanges.supported_wallets("ftx") == ()
