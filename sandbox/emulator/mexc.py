@@ -128,6 +128,20 @@ def contract_detail(request: Request, scenario: Scenario, _: Account | None) -> 
     return number_reply({"success": True, "code": 0, "data": rows})
 
 
+def currencies(request: Request, scenario: Scenario, _: Account) -> Reply:
+    """Signed: ccxt asks for it while loading markets when it holds credentials."""
+    rows = [
+        {"coin": c, "Name": c, "networkList": [
+            {"coin": c, "depositDesc": None, "depositEnable": True, "minConfirm": 12,
+             "name": c, "network": c, "withdrawEnable": True, "withdrawFee": "0.0001",
+             "withdrawIntegerMultiple": None, "withdrawMax": "1000000", "withdrawMin": "0.001",
+             "sameAddress": False, "contract": "", "withdrawTips": None, "depositTips": None,
+             "netWork": c}]}
+        for c in scenario.codes(NAME)
+    ]  # fmt: skip
+    return json_reply(rows)
+
+
 def ticker(symbol: str, price: str) -> dict[str, Any]:
     base, quote = split_symbol(symbol)
     return {
@@ -196,6 +210,7 @@ def api_key_info(request: Request, scenario: Scenario, account: Account) -> Repl
 ROUTES = {
     ("GET", "/api/v3/exchangeInfo"): Route(MARKETS, exchange_info),
     ("GET", "/api/v1/contract/detail"): Route(MARKETS, contract_detail),
+    ("GET", "/api/v3/capital/config/getall"): Route(MARKETS, currencies, private=True),
     ("GET", "/api/v3/ticker/24hr"): Route(TICKER, tickers),
     ("GET", "/api/v3/account"): Route(BALANCE, account, private=True),
     ("GET", "/api/v1/private/account/assets"): Route(BALANCE, contract_assets, private=True),

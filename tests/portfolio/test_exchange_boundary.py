@@ -171,6 +171,12 @@ NEGATIVE = {
         "/v5/earn/position",
         {"retCode": 0, "retMsg": "OK", "result": {"list": [{"coin": "USDT", "amount": "-1"}]}},
     ),
+    "mexc spot": (
+        "mexc",
+        "spot",
+        "/api/v3/account",
+        {"balances": [{"asset": "BTC", "free": "-1", "locked": "0"}]},
+    ),
     "coinbase spot": (
         "coinbase",
         "spot",
@@ -401,6 +407,12 @@ UNREADABLE_PERMISSIONS = {
         "/v5/user/query-api",
         {"retCode": 0, "result": {"permissions": {"Wallet": []}}},
     ),
+    "mexc without permissions": ("mexc", "/api/v3/apiKeyInfo", {"accessKey": "k"}),
+    "mexc permissions not a list": (
+        "mexc",
+        "/api/v3/apiKeyInfo",
+        {"accessKey": "k", "permissions": ["SPOT_DEAL_WRITE"], "status": "VALID"},
+    ),
 }
 
 
@@ -469,6 +481,16 @@ ERROR_BODIES: dict[str, dict[str, tuple[int, Any, str]]] = {
         "nonce": (
             200,
             {"retCode": 10002, "retMsg": "check your server timestamp"} | BYBIT,
+            "clock",
+        ),
+    },
+    # Spot errors come with a 4xx or 5xx status, contract errors in a 200.
+    "mexc": {
+        "5xx-json": (503, {"code": 503, "msg": "service not available"}, "maintenance"),
+        "error-in-200": (200, {"code": 801, "msg": "System under maintenance"}, "maintenance"),
+        "nonce": (
+            400,
+            {"code": 700003, "msg": "Timestamp for this request is outside of the recvWindow."},
             "clock",
         ),
     },

@@ -25,7 +25,7 @@ from tests.conftest import TEST_SCENARIO
 from tests.portfolio.test_exchange_boundary import ERROR_BODIES, UNREADABLE_PERMISSIONS
 from tests.portfolio.test_sync import KEYS, holdings_of, make_account, run
 
-DEDICATED = ("binance", "kraken", "okx", "coinbase", "bybit")
+DEDICATED = ("binance", "kraken", "okx", "coinbase", "bybit", "mexc")
 GENERIC = "kucoin"  # read by the generic adapter: ccxt's unified fetch_balance
 EXCHANGES = (*DEDICATED, GENERIC)
 # The wallet every account of the test scenario holds BTC in: its scenario name, its balance
@@ -37,6 +37,7 @@ PRIMARY: dict[str, tuple[str, str, str, str]] = {
     "coinbase": ("spot", "/v2/accounts", "BTC", "4"),
     "bybit": ("unified", "/v5/account/wallet-balance", "BTC", "5"),
     "kucoin": ("spot", "/api/v1/accounts", "BTC", "6"),
+    "mexc": ("spot", "/api/v3/account", "BTC", "1.75"),
 }
 # An asset only the account's own exchange prices (the reference exchange does not).
 OWN_QUOTE = {
@@ -46,6 +47,7 @@ OWN_QUOTE = {
     "coinbase": ("USDC/USD", "USDC", "1"),
     "bybit": ("MNT/USDT", "MNT", "0.8"),
     "kucoin": ("KCS/USDT", "KCS", "10"),
+    "mexc": ("MX/USDT", "MX", "2.5"),
 }
 REJECTED_KEY: dict[str, tuple[int, Any]] = {
     "binance": (401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}),
@@ -54,6 +56,8 @@ REJECTED_KEY: dict[str, tuple[int, Any]] = {
     "coinbase": (401, {"errors": [{"id": "authentication_error", "message": "invalid api key"}]}),
     "bybit": (401, {"retCode": 10003, "retMsg": "API key is invalid.", "result": {}}),
     "kucoin": (401, {"code": "400003", "msg": "KC-API-KEY not exists"}),
+    # ccxt raises 10072 as BadRequest: the adapter reads it as a rejected key.
+    "mexc": (400, {"code": 10072, "msg": "Api key info invalid"}),
 }
 WORDS = {
     "maintenance": "is unavailable or under maintenance",
@@ -165,12 +169,12 @@ def first_row_twice(payload: Any, exchange: str, amount: str | None) -> str:
         "coinbase": lambda p: p["data"],
         "bybit": lambda p: p["result"]["list"][0]["coin"],
         "kucoin": lambda p: p["data"],
+        "mexc": lambda p: p["balances"],
     }[exchange](payload)
     again = dict(rows[0])
     if amount:
-        field = {"binance": "free", "okx": "eq", "bybit": "equity", "kucoin": "balance"}.get(
-            exchange
-        )
+        fields = {"binance": "free", "okx": "eq", "bybit": "equity", "kucoin": "balance"}
+        field = (fields | {"mexc": "free"}).get(exchange)
         if field:
             again[field] = amount
         else:
@@ -230,7 +234,7 @@ FAULTS: dict[str, Fault] = {
     # Only the exchanges whose adapter reads the key's permissions (the generic adapter does
     # not: ccxt has no unified call for them).
     "unreadable permissions": Fault(
-        unreadable_permissions, OK, "", None, only=("binance", "okx", "bybit")
+        unreadable_permissions, OK, "", None, only=("binance", "okx", "bybit", "mexc")
     ),
     "quote too small to store": Fault(own_price("0.0000000000000000001"), OK, "", None),
     "quote jumps 20x": Fault(own_price("20000"), OK, "", None),

@@ -41,6 +41,7 @@ KEYS = {
     "okx": {"apiKey": "test-okx-key", "secret": "test-okx-secret", "password": "test-okx-pass"},
     "coinbase": {"apiKey": "test-coinbase-key", "secret": "test-coinbase-secret"},
     "bybit": {"apiKey": "test-bybit-key", "secret": "test-bybit-secret"},
+    "mexc": {"apiKey": "test-mexc-key", "secret": "test-mexc-secret"},
     # Read by the generic adapter (ccxt's unified fetch_balance).
     "kucoin": {
         "apiKey": "test-kucoin-key",
