@@ -19,12 +19,26 @@ def single_page(payload: Any, params: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+class Listing(NamedTuple):
+    """An answer a call's parameters come from: the call is made once per parameter set `each`
+    reads from it (htx: one balance request per account id /v1/account/accounts lists)."""
+
+    method: str  # ccxt's implicit API method
+    params: dict[str, Any]
+    each: Callable[[Any], list[dict[str, Any]]]  # ccxt's parsed answer -> params per request
+
+    @property
+    def key(self) -> str:
+        return self.method + json.dumps(self.params, sort_keys=True)
+
+
 @dataclass(frozen=True, slots=True)
 class Call:
     method: str  # ccxt's implicit API method: the raw payload, no float parsing
     params: dict[str, Any]
     parse: Parser
     next_page: Pager = single_page
+    listing: Listing | None = None  # None: `params` alone, one request (and its pages)
 
     @property
     def key(self) -> str:
@@ -81,3 +95,6 @@ class Adapter:
     # Read through ccxt's unified calls (generic.py): amounts as strings, the unified ticker's
     # `last`, and the last JSON document kept for the guards.
     unified: bool = False
+    # Where the tickers' prices are JSON numbers (htx), ccxt's floats have lost digits: the last
+    # price per market id, read from the tickers' raw body as written. None: `ticker_last`.
+    raw_quotes: Callable[[str], dict[str, Any]] | None = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 import ccxt
@@ -71,14 +71,37 @@ def fetch_balances(session: Session, wallets: tuple[str, ...]) -> tuple[FetchedB
     found: list[FetchedBalance] = []
     for wallet in wallets:
         for spec in wallet_calls(session.exchange_id, wallet):
-            if spec.key not in responses:
-                responses[spec.key] = fetch_pages(session, spec)
             try:
-                found.extend(distinct_rows(session.client, spec.parse, responses[spec.key]))
+                pages = [
+                    page
+                    for call in expanded(session, spec, responses)
+                    for page in answered(session, call, responses)
+                ]
+                found.extend(distinct_rows(session.client, spec.parse, pages))
             except MalformedAnswer as exc:
                 exc.wallet = wallet
                 raise
     return merge(found)
+
+
+def answered(session: Session, spec: Call, responses: dict[str, list[Page]]) -> list[Page]:
+    """Every page of the call, each request made once per sync."""
+    if spec.key not in responses:
+        responses[spec.key] = fetch_pages(session, spec)
+    return responses[spec.key]
+
+
+def expanded(session: Session, spec: Call, responses: dict[str, list[Page]]) -> list[Call]:
+    """The call itself, or one call per parameter set its listing yields (the listing asked
+    once per sync, whichever wallets need it)."""
+    listing = spec.listing
+    if listing is None:
+        return [spec]
+    if listing.key not in responses:
+        data = call(session, listing.method, dict(listing.params))
+        responses[listing.key] = [Page(data, session.last_body)]
+    each = listing.each(responses[listing.key][0].data)
+    return [replace(spec, params=spec.params | params, listing=None) for params in each]
 
 
 def wallet_calls(exchange_id: str, wallet: str) -> tuple[Call, ...]:
@@ -92,8 +115,9 @@ def fetch_permissions(session: Session) -> tuple[dict[str, bool] | None, str]:
     spec = PERMISSION_CALLS.get(session.exchange_id)
     if spec is None:
         return None, ""
-    params = spec.params(session.client) if spec.params is not None else {}
     try:
+        # Inside: an answer the parameters are read from (htx's uid) may be unreadable too.
+        params = spec.params(session.client) if spec.params is not None else {}
         return spec.parse(call(session, spec.method, params)), ""
     except (PermissionsUnreadable, Malformed, ccxt.BadResponse) as exc:
         name = display_name(session.exchange_id)
