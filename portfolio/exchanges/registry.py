@@ -11,7 +11,7 @@ from typing import Any
 
 import ccxt
 
-from portfolio.exchanges import binance, bybit, coinbase, generic, kraken, mexc, okx
+from portfolio.exchanges import binance, bybit, coinbase, generic, htx, kraken, mexc, okx
 from portfolio.exchanges.adapter import Adapter, Call, PermissionCall
 from portfolio.exchanges.rows import WALLETS
 
@@ -25,6 +25,7 @@ ADAPTERS: dict[str, Adapter] = {
         coinbase.ADAPTER,
         bybit.ADAPTER,
         mexc.ADAPTER,
+        htx.ADAPTER,
     )
 }
 

@@ -30,6 +30,16 @@ WALLETS: dict[str, tuple[str, ...]] = {
     "coinbase": ("spot",),
     "bybit": ("unified", "funding", "earn_flexible", "earn_onchain"),
     "mexc": ("spot", "futures"),
+    "htx": (
+        "spot",
+        "super_margin",
+        "otc",
+        "deposit_earning",
+        "point",
+        "linear_swap",
+        "coin_swap",
+        "coin_futures",
+    ),
     # The generic adapter's emulated exchange: ccxt's fetch_balance reads the spot wallet only.
     "kucoin": ("spot",),
 }

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from sandbox.emulator import binance, bybit, coinbase, kraken, kucoin, mexc, okx
+from sandbox.emulator import binance, bybit, coinbase, htx, kraken, kucoin, mexc, okx
 from sandbox.emulator.common import UNKNOWN, ExchangeSpec, Reply, Request, json_reply
 from sandbox.emulator.faults import Fault, FaultBook
 from sandbox.emulator.scenario import Scenario, ScenarioError
@@ -30,6 +30,7 @@ SPECS: dict[str, ExchangeSpec] = {
         bybit.SPEC,
         kucoin.SPEC,
         mexc.SPEC,
+        htx.SPEC,
     )
 }
 CONTROL = "_control"
