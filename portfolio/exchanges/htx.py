@@ -101,11 +101,10 @@ def account_balance(wallet: str) -> Parser:
             if kind not in HELD | DEBTS:
                 raise MalformedAnswer(f"balance type {shown(kind)} is not one HTX documents")
             reported, code = currency(client, row.get("currency"), "currency")
-            value = amount(row, code, "balance", signed=signed or kind in DEBTS)
+            # Only margin accounts borrow: a debt elsewhere is refused as any negative is.
+            value = amount(row, code, "balance", signed=signed)
             if kind in DEBTS and value > 0:
                 raise MalformedAnswer(f"{kind} of {code} is '{value}', a debt above zero")
-            if kind in DEBTS and value and not signed:
-                raise MalformedAnswer(f"{kind} of {code} is '{value}' in a {wallet} account")
             balance = FetchedBalance(reported, code, product, value)
             yield Row(f"{number} {reported} {kind}", balance)
 

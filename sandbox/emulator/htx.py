@@ -235,7 +235,8 @@ ROUTES = {
     ("GET", "/v1/common/symbols"): Route(MARKETS, symbols),
     ("GET", "/v2/reference/currencies"): Route(MARKETS, currencies),
     ("GET", "/market/tickers"): Route(TICKER, tickers),
-    ("GET", "/v1/account/accounts"): Route(BALANCE, accounts, private=True),
+    # The account list says which balances to ask for: account structure, not a balance.
+    ("GET", "/v1/account/accounts"): Route(ACCOUNT, accounts, private=True),
     ("GET", "/v2/user/uid"): Route(ACCOUNT, uid, private=True),
     ("GET", "/v2/user/api-key"): Route(ACCOUNT, api_key, private=True),
     ("GET", "/v5/account/balance"): Route(BALANCE, linear_balance, private=True),

@@ -177,6 +177,36 @@ NEGATIVE = {
         "/api/v3/account",
         {"balances": [{"asset": "BTC", "free": "-1", "locked": "0"}]},
     ),
+    "htx otc": (
+        "htx",
+        "funding",
+        "/v1/account/accounts/10003/balance",
+        {
+            "status": "ok",
+            "data": {
+                "id": 10003,
+                "type": "otc",
+                "list": [
+                    {"currency": "usdt", "type": "trade", "balance": "-750"},
+                ],
+            },
+        },
+    ),
+    "htx spot with a loan": (
+        "htx",
+        "spot",
+        "/v1/account/accounts/10001/balance",
+        {
+            "status": "ok",
+            "data": {
+                "id": 10001,
+                "type": "spot",
+                "list": [
+                    {"currency": "usdt", "type": "loan", "balance": "-10"},
+                ],
+            },
+        },
+    ),
     "coinbase spot": (
         "coinbase",
         "spot",
@@ -408,6 +438,13 @@ UNREADABLE_PERMISSIONS = {
         {"retCode": 0, "result": {"permissions": {"Wallet": []}}},
     ),
     "mexc without permissions": ("mexc", "/api/v3/apiKeyInfo", {"accessKey": "k"}),
+    "htx without permission": (
+        "htx",
+        "/v2/user/api-key",
+        {"code": 200, "data": [{"accessKey": "xt-htx-key-0001", "status": "normal"}]},
+    ),
+    "htx without the key": ("htx", "/v2/user/api-key", {"code": 200, "data": []}),
+    "htx uid not a number": ("htx", "/v2/user/uid", {"code": 200, "data": None}),
     "mexc permissions not a list": (
         "mexc",
         "/api/v3/apiKeyInfo",
@@ -491,6 +528,28 @@ ERROR_BODIES: dict[str, dict[str, tuple[int, Any, str]]] = {
         "nonce": (
             400,
             {"code": 700003, "msg": "Timestamp for this request is outside of the recvWindow."},
+            "clock",
+        ),
+    },
+    # v1 errors come in a 200 as {"status": "error", "err-code", "err-msg"}.
+    "htx": {
+        "5xx-json": (
+            500,
+            {"status": "error", "err-code": "base-system-error", "err-msg": "System error"},
+            "maintenance",
+        ),
+        "error-in-200": (
+            200,
+            {"status": "error", "err-code": "system-maintenance", "err-msg": "in maintenance"},
+            "maintenance",
+        ),
+        "nonce": (
+            200,
+            {
+                "status": "error",
+                "err-code": "api-signature-not-valid",
+                "err-msg": "Signature not valid: Timestamp expired",
+            },
             "clock",
         ),
     },

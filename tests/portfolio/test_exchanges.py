@@ -22,13 +22,21 @@ BALANCE_PATHS = {
     "okx": "/api/v5/account/balance",
     "bybit": "/v5/account/wallet-balance",
     "mexc": "/api/v3/account",
+    "htx": "/v1/account/accounts/10001/balance",
 }
 # Credential-less market loading: binance exchangeInfo; kraken Assets + AssetPairs; okx and bybit
 # spot instruments; coinbase currencies, crypto currencies, rates, spot and future products; mexc
-# spot exchangeInfo and contract detail (ccxt loads both, whatever the options).
-MARKET_REQUESTS = {"binance": 1, "kraken": 2, "okx": 1, "coinbase": 5, "bybit": 1, "mexc": 2}
-# One full sync with markets cached: permissions + every wallet + one ticker request.
-SYNC_REQUESTS = {"binance": 9, "kraken": 2, "okx": 5, "coinbase": 2, "bybit": 6, "mexc": 4}
+# spot exchangeInfo and contract detail (ccxt loads both, whatever the options); htx spot symbols
+# and currencies.
+MARKET_REQUESTS = {
+    "binance": 1, "kraken": 2, "okx": 1, "coinbase": 5, "bybit": 1, "mexc": 2, "htx": 2,
+}  # fmt: skip
+# One full sync with markets cached: permissions + every wallet + one ticker request; htx: uid +
+# api-key, the account list, one balance per account read (spot, super-margin, otc,
+# deposit-earning), three derivatives accounts and the tickers.
+SYNC_REQUESTS = {
+    "binance": 9, "kraken": 2, "okx": 5, "coinbase": 2, "bybit": 6, "mexc": 4, "htx": 11,
+}  # fmt: skip
 D = Decimal
 
 EXPECTED = {
@@ -91,6 +99,20 @@ EXPECTED = {
         # equity: the wallet 2500 and a winning position of 150.75; 0.4 BTC and a losing -0.015.
         ("USDT", "futures"): ("USDT", "2650.75"),
         ("BTC", "futures"): ("BTC", "0.385"),
+    },
+    "htx": {
+        ("BTC", "spot"): ("btc", "3.0"),
+        ("TRX", "spot"): ("trx", "40000"),
+        ("USDT", "spot"): ("usdt", "5000.123456789012345678"),
+        ("BTC", "margin"): ("btc", "0.2"),
+        ("USDT", "margin"): ("usdt", "1998.75"),  # 3000 less a loan of 1000 and 1.25 interest
+        ("USDT", "funding"): ("usdt", "750"),  # otc
+        ("USDT", "earn"): ("usdt", "2000"),  # deposit-earning
+        ("ETH", "earn"): ("eth", "1.5"),
+        # The point account (fee credits) is not read. Futures: the equity, PnL of each sign.
+        ("USDT", "futures"): ("USDT", "4874.5"),  # USDT-M: 5000 and -125.5
+        ("BTC", "futures"): ("BTC", "0.42"),  # coin-M swap: 0.4 and 0.02
+        ("ETH", "futures"): ("ETH", "1.95"),  # coin-M futures: 2 and -0.05
     },
 }
 
@@ -201,6 +223,21 @@ def test_mexc_futures_is_the_equity_and_spot_is_untouched_by_positions(sync):
     }
 
 
+def test_htx_reads_each_listed_account_once_and_leaves_out_points(sync, emulator):
+    sync("htx")  # markets loaded
+    emulator.reset_stats()
+    found = by_key(sync("htx", ["spot", "margin", "funding", "earn"]))
+    assert emulator.count(exchange="htx", path="/v1/account/accounts") == 1
+    assert emulator.count(exchange="htx", path="/v1/account/accounts/10005/balance") == 0
+    assert found[("USDT", "spot")] == ("usdt", D("5000.123456789012345678"))  # not + 99 points
+    assert found[("USDT", "margin")][1] == D("3000") - D("1000") - D("1.25")
+
+
+def test_htx_quotes_are_the_tickers_numbers_as_written(sync):
+    # /market/tickers sends 0.123456789012345678 as a JSON number: a float keeps 17 digits.
+    assert sync("htx").quotes["TRX/USDT"] == D("0.123456789012345678")
+
+
 def test_binance_margin_debt_is_negative_net_of_interest(sync):
     assert by_key(sync("binance"))[("USDT", "margin")][1] == D("-1001.5")
 
@@ -256,6 +293,7 @@ def test_key_permissions_reported_where_the_exchange_tells(sync, emulator):
     assert sync("kraken").key_permissions is None
     assert sync("coinbase").key_permissions is None
     assert sync("mexc").key_permissions == {"read": True, "trade": True, "withdraw": False}
+    assert sync("htx").key_permissions == {"read": True, "trade": False, "withdraw": False}
 
 
 def test_read_only_binance_key_is_visible_as_such(emulator):
@@ -330,6 +368,7 @@ def test_supported_exchanges_are_those_with_their_own_calls():
         "coinbase",
         "bybit",
         "mexc",
+        "htx",
     )
 
 
@@ -340,6 +379,7 @@ def test_supported_wallets_per_exchange():
     assert exchanges.supported_wallets("okx") == ("spot", "funding", "earn")
     assert exchanges.supported_wallets("coinbase") == ("spot",)
     assert exchanges.supported_wallets("mexc") == ("spot", "futures")
+    assert exchanges.supported_wallets("htx") == ("spot", "funding", "earn", "margin", "futures")
     # Without a dedicated adapter: spot through the generic one; not in ccxt: nothing.
     assert exchanges.supported_wallets("bitstamp") == ("spot",)
     assert exchanges.supported_wallets("ftx") == ()

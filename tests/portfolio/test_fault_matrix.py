@@ -25,7 +25,7 @@ from tests.conftest import TEST_SCENARIO
 from tests.portfolio.test_exchange_boundary import ERROR_BODIES, UNREADABLE_PERMISSIONS
 from tests.portfolio.test_sync import KEYS, holdings_of, make_account, run
 
-DEDICATED = ("binance", "kraken", "okx", "coinbase", "bybit", "mexc")
+DEDICATED = ("binance", "kraken", "okx", "coinbase", "bybit", "mexc", "htx")
 GENERIC = "kucoin"  # read by the generic adapter: ccxt's unified fetch_balance
 EXCHANGES = (*DEDICATED, GENERIC)
 # The wallet every account of the test scenario holds BTC in: its scenario name, its balance
@@ -38,6 +38,7 @@ PRIMARY: dict[str, tuple[str, str, str, str]] = {
     "bybit": ("unified", "/v5/account/wallet-balance", "BTC", "5"),
     "kucoin": ("spot", "/api/v1/accounts", "BTC", "6"),
     "mexc": ("spot", "/api/v3/account", "BTC", "1.75"),
+    "htx": ("spot", "/v1/account/accounts/10001/balance", "BTC", "3"),
 }
 # An asset only the account's own exchange prices (the reference exchange does not).
 OWN_QUOTE = {
@@ -48,6 +49,7 @@ OWN_QUOTE = {
     "bybit": ("MNT/USDT", "MNT", "0.8"),
     "kucoin": ("KCS/USDT", "KCS", "10"),
     "mexc": ("MX/USDT", "MX", "2.5"),
+    "htx": ("TRX/USDT", "TRX", "0.25"),
 }
 REJECTED_KEY: dict[str, tuple[int, Any]] = {
     "binance": (401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}),
@@ -58,6 +60,15 @@ REJECTED_KEY: dict[str, tuple[int, Any]] = {
     "kucoin": (401, {"code": "400003", "msg": "KC-API-KEY not exists"}),
     # ccxt raises 10072 as BadRequest: the adapter reads it as a rejected key.
     "mexc": (400, {"code": 10072, "msg": "Api key info invalid"}),
+    "htx": (
+        200,
+        {
+            "status": "error",
+            "err-code": "api-signature-not-valid",
+            "err-msg": "Signature not valid: Incorrect Access key [Access key错误]",
+            "data": None,
+        },
+    ),
 }
 WORDS = {
     "maintenance": "is unavailable or under maintenance",
@@ -152,7 +163,11 @@ def real_answer(emulator: Emulator, exchange: str) -> Any:
         client.fetch_balance()
         return client.last_json_response
     call = exchanges.BALANCE_CALLS[exchange]["spot"][0]
-    return getattr(client, call.method)(dict(call.params))
+    params = dict(call.params)
+    if call.listing is not None:  # htx: the spot account's id comes from the account list
+        listed = getattr(client, call.listing.method)(dict(call.listing.params))
+        params |= call.listing.each(listed)[0]
+    return getattr(client, call.method)(params)
 
 
 def first_row_twice(payload: Any, exchange: str, amount: str | None) -> str:
@@ -170,11 +185,12 @@ def first_row_twice(payload: Any, exchange: str, amount: str | None) -> str:
         "bybit": lambda p: p["result"]["list"][0]["coin"],
         "kucoin": lambda p: p["data"],
         "mexc": lambda p: p["balances"],
+        "htx": lambda p: p["data"]["list"],
     }[exchange](payload)
     again = dict(rows[0])
     if amount:
         fields = {"binance": "free", "okx": "eq", "bybit": "equity", "kucoin": "balance"}
-        field = (fields | {"mexc": "free"}).get(exchange)
+        field = (fields | {"mexc": "free", "htx": "balance"}).get(exchange)
         if field:
             again[field] = amount
         else:
@@ -234,7 +250,7 @@ FAULTS: dict[str, Fault] = {
     # Only the exchanges whose adapter reads the key's permissions (the generic adapter does
     # not: ccxt has no unified call for them).
     "unreadable permissions": Fault(
-        unreadable_permissions, OK, "", None, only=("binance", "okx", "bybit", "mexc")
+        unreadable_permissions, OK, "", None, only=("binance", "okx", "bybit", "mexc", "htx")
     ),
     "quote too small to store": Fault(own_price("0.0000000000000000001"), OK, "", None),
     "quote jumps 20x": Fault(own_price("20000"), OK, "", None),

@@ -138,12 +138,13 @@ def test_the_registry_says_which_adapter_reads_each_exchange_row(db):
     )
     assert set(report.readers) == rows  # the rated rows only: no row per ccxt exchange
     assert {s for s, r in report.readers.items() if r == "dedicated"} == {
-        "binance", "kraken", "okx", "coinbase", "bybit", "mexc",
+        "binance", "kraken", "okx", "coinbase", "bybit", "mexc", "htx",
     }  # fmt: skip
     assert report.readers["kucoin"] == report.readers["cryptocom"] == "generic"
     assert report.readers["ftx"] == ""
-    assert "exchanges read by dedicated adapter: binance, bybit, coinbase, kraken, mexc, okx" in (
-        report.summary()
+    assert (
+        "exchanges read by dedicated adapter: binance, bybit, coinbase, htx, kraken, mexc, okx"
+        in (report.summary())
     )
     assert "no adapter: ftx" in report.summary()
 

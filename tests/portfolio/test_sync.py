@@ -42,6 +42,7 @@ KEYS = {
     "coinbase": {"apiKey": "test-coinbase-key", "secret": "test-coinbase-secret"},
     "bybit": {"apiKey": "test-bybit-key", "secret": "test-bybit-secret"},
     "mexc": {"apiKey": "test-mexc-key", "secret": "test-mexc-secret"},
+    "htx": {"apiKey": "test-htx-key", "secret": "test-htx-secret"},
     # Read by the generic adapter (ccxt's unified fetch_balance).
     "kucoin": {
         "apiKey": "test-kucoin-key",

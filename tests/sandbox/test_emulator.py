@@ -36,6 +36,7 @@ BALANCE_PATHS = {
     "bybit": "/v5/account/wallet-balance",
     "kucoin": "/api/v1/accounts",
     "mexc": "/api/v3/account",
+    "htx": "/v1/account/accounts/10001/balance",
 }
 KRAKEN_CODES = {"XXBT": "BTC", "XETH": "ETH", "ZUSD": "USD"}
 
@@ -157,6 +158,43 @@ def mexc_futures(ex):
     return b["total"], {r["currency"]: r["equity"] - r["unrealized"] for r in rows}
 
 
+def htx_account(number):
+    # Each account's balance by id; held = trade + frozen (loan and interest are its debts).
+    def fetch(ex):
+        data = ex.spot_private_get_v1_account_accounts_account_id_balance({"account-id": number})[
+            "data"
+        ]
+        held = [r for r in data["list"] if r["type"] in ("trade", "frozen")]
+        out = {}
+        for r in held:
+            out[r["currency"].upper()] = out.get(r["currency"].upper(), 0) + Decimal(r["balance"])
+        return None, out
+
+    return fetch
+
+
+def htx_linear(ex):
+    b = ex.fetch_balance({"type": "swap"})
+    rows = b["info"]["data"]["details"]
+    unified = {c: Decimal(str(v)) - Decimal(r["profit_unreal"]) for r in rows for c, v in [
+        (r["currency"], b["total"][r["currency"]])
+    ]}  # fmt: skip
+    return unified, {
+        r["currency"]: Decimal(r["equity"]) - Decimal(r["profit_unreal"]) for r in rows
+    }
+
+
+def htx_coin(method):
+    # Amounts are JSON numbers: read again from the body, digits kept.
+    def fetch(ex):
+        getattr(ex, method)()
+        rows = json.loads(ex.last_http_response, parse_float=Decimal)["data"]
+        return None, {r["symbol"]: r["margin_static"] for r in rows}
+
+    fetch.__name__ = f"htx_{method}"
+    return fetch
+
+
 def kucoin_spot(ex):
     b = ex.fetch_balance()
     return b["total"], {r["currency"]: Decimal(r["balance"]) for r in b["info"]["data"]}
@@ -183,6 +221,13 @@ WALLET_CASES = [
     ("kucoin", "spot", kucoin_spot),
     ("mexc", "spot", mexc_spot),
     ("mexc", "futures", mexc_futures),
+    ("htx", "spot", htx_account("10001")),
+    ("htx", "super_margin", htx_account("10002")),
+    ("htx", "otc", htx_account("10003")),
+    ("htx", "deposit_earning", htx_account("10004")),
+    ("htx", "linear_swap", htx_linear),
+    ("htx", "coin_swap", htx_coin("contract_private_post_swap_api_v1_swap_account_info")),
+    ("htx", "coin_futures", htx_coin("contract_private_post_api_v1_contract_account_info")),
 ]
 TICKER_FIELDS = {
     "binance": lambda info: info["lastPrice"],
@@ -192,12 +237,14 @@ TICKER_FIELDS = {
     "bybit": lambda info: info["lastPrice"],
     "kucoin": lambda info: info["last"],
     "mexc": lambda info: info["lastPrice"],
+    "htx": lambda info: format(Decimal(str(info["close"])), "f"),  # a JSON number
 }
 # kucoin with credentials: currencies, symbols, contracts, margin and isolated symbols; it also
 # loads every ticker for the fees, the same request as fetch_tickers, so counted as a ticker.
 # mexc with credentials: spot exchangeInfo, contract detail and the (signed) currencies.
 MARKET_REQUESTS = {
     "binance": 1, "kraken": 2, "okx": 2, "coinbase": 6, "bybit": 2, "kucoin": 5, "mexc": 3,
+    "htx": 2,
 }  # fmt: skip
 TICKER_REQUESTS = {"kucoin": 2}
 # Valid shapes (kraken: base64; coinbase: not CDP-like, i.e. no trailing "=") but wrong.
