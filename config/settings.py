@@ -272,7 +272,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # ccxt logs each request's headers and each response body at DEBUG: API keys, OKX
     # passphrases, whatever an exchange echoes back. Never that, whatever LOG_LEVEL says.
-    "loggers": {"ccxt": {"level": "INFO"}},
+    # urllib3 logs each request's URL at DEBUG, query string included: htx signs its API key
+    # into every URL (AccessKeyId) and mexc's apiKeyInfo names it (accessKey).
+    "loggers": {"ccxt": {"level": "INFO"}, "urllib3": {"level": "INFO"}},
 }
 
 # --- Security ---

@@ -20,6 +20,19 @@ def single_page(payload: Any, params: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+class Listing(NamedTuple):
+    """An answer a call's parameters come from: the call is made once per parameter set `each`
+    reads from it (htx: one balance request per account id /v1/account/accounts lists)."""
+
+    method: str  # ccxt's implicit API method
+    params: dict[str, Any]
+    each: Callable[[Any], list[dict[str, Any]]]  # ccxt's parsed answer -> params per request
+
+    @property
+    def key(self) -> str:
+        return self.method + json.dumps(self.params, sort_keys=True)
+
+
 @dataclass(frozen=True, slots=True)
 class Call:
     method: str  # ccxt's implicit API method: the raw payload, no float parsing
@@ -33,6 +46,7 @@ class Call:
     # (gate's futures account before a first transfer): then the wallet holds nothing. None:
     # every error is an error.
     unopened: Callable[[Any], bool] | None = None
+    listing: Listing | None = None  # None: `params` alone, one request (and its pages)
 
     @property
     def key(self) -> str:
@@ -51,6 +65,9 @@ class Call:
 class PermissionCall(NamedTuple):
     method: str  # ccxt's implicit API method answering what the key may do
     parse: Callable[[Any], dict[str, bool]]  # {"read", "trade", "withdraw"}
+    # The call's parameters from the client, where the exchange asks which key (mexc's
+    # apiKeyInfo takes the key itself as `accessKey`); None: no parameters.
+    params: Callable[[Any], dict[str, Any]] | None = None
 
 
 class QuoteCall(NamedTuple):
@@ -154,3 +171,6 @@ class Adapter:
     # The exchange sends amounts as JSON numbers (bitfinex v2): the client parses every
     # non-integer number as its decimal text, never a float (session.exact_numbers).
     numbers_as_text: bool = False
+    # Where the tickers' prices are JSON numbers (htx), ccxt's floats have lost digits: the last
+    # price per market id, read from the tickers' raw body as written. None: `ticker_last`.
+    raw_quotes: Callable[[str], dict[str, Any]] | None = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -94,14 +94,37 @@ def fetch_balances(
     found: list[FetchedBalance] = []
     for wallet in wallets:
         for spec in calls.get(wallet, ()):
-            if spec.key not in responses:
-                responses[spec.key] = fetch_pages(session, spec)
             try:
-                found.extend(distinct_rows(session.client, spec.parse, responses[spec.key]))
+                pages = [
+                    page
+                    for call in expanded(session, spec, responses)
+                    for page in answered(session, call, responses)
+                ]
+                found.extend(distinct_rows(session.client, spec.parse, pages))
             except MalformedAnswer as exc:
                 exc.wallet = wallet
                 raise
     return merge(found)
+
+
+def answered(session: Session, spec: Call, responses: dict[str, list[Page]]) -> list[Page]:
+    """Every page of the call, each request made once per sync."""
+    if spec.key not in responses:
+        responses[spec.key] = fetch_pages(session, spec)
+    return responses[spec.key]
+
+
+def expanded(session: Session, spec: Call, responses: dict[str, list[Page]]) -> list[Call]:
+    """The call itself, or one call per parameter set its listing yields (the listing asked
+    once per sync, whichever wallets need it)."""
+    listing = spec.listing
+    if listing is None:
+        return [spec]
+    if listing.key not in responses:
+        data = call(session, listing.method, dict(listing.params))
+        responses[listing.key] = [Page(data, session.last_body)]
+    each = listing.each(responses[listing.key][0].data)
+    return [replace(spec, params=spec.params | params, listing=None) for params in each]
 
 
 def fetch_subaccount_refs(session: Session) -> tuple[SubAccountRef, ...]:
@@ -139,9 +162,10 @@ def fetch_permissions(session: Session) -> tuple[dict[str, bool] | None, str]:
     spec = PERMISSION_CALLS.get(session.exchange_id)
     if spec is None:
         return None, ""
-    method, parse = spec
     try:
-        return parse(call(session, method, {})), ""
+        # Inside: an answer the parameters are read from (htx's uid) may be unreadable too.
+        params = spec.params(session.client) if spec.params is not None else {}
+        return spec.parse(call(session, spec.method, params)), ""
     except (PermissionsUnreadable, Malformed, ccxt.BadResponse) as exc:
         name = display_name(session.exchange_id)
         detail = scrub(str(exc), {})

@@ -59,6 +59,9 @@ def fetch_prices(
         tickers = call(session, "fetch_tickers", symbols if adapter.ticker_symbols else None)
         # The generic adapter reads ccxt's unified `last`, a string with `number = str`.
         path = ("last",) if adapter.unified else ("info", *adapter.ticker_last)
+    if adapter.raw_quotes is not None:
+        tickers = as_written(session, adapter.raw_quotes(session.last_body), symbols)
+        path = ("last",)
     quotes, refused = {}, {}
     for symbol in symbols:
         try:
@@ -87,6 +90,15 @@ def own_tickers(session: Session, spec: QuoteCall, symbols: list[str]) -> dict[s
         for symbol, last in spec.parse(session.client, Page(data, session.last_body)).items():
             found[symbol] = {"last": last}
     return found
+
+
+def as_written(
+    session: Session, by_id: dict[str, Any], symbols: list[str]
+) -> dict[str, dict[str, Any]]:
+    """{symbol: {"last": the price as the raw body wrote it}} for the symbols it prices."""
+    markets = session.client.markets or {}
+    ids = {symbol: markets[symbol]["id"] for symbol in symbols if symbol in markets}
+    return {symbol: {"last": by_id[i]} for symbol, i in ids.items() if i in by_id}
 
 
 def raw_price(ticker: Any, path: tuple[str | int, ...]) -> Decimal | None:

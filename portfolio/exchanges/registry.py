@@ -23,10 +23,12 @@ from portfolio.exchanges import (
     gate,
     gemini,
     generic,
+    htx,
     hyperliquid,
     kraken,
     krakenfutures,
     kucoin,
+    mexc,
     okx,
 )
 from portfolio.exchanges.adapter import Adapter, Call, PermissionCall
@@ -51,6 +53,8 @@ ADAPTERS: dict[str, Adapter] = {
         bitstamp.ADAPTER,
         deribit.ADAPTER,
         krakenfutures.ADAPTER,
+        htx.ADAPTER,
+        mexc.ADAPTER,
     )
 }
 

@@ -95,9 +95,12 @@ class ExchangeSpec:
     # For an API whose one endpoint serves every call, named in the body (hyperliquid's
     # POST /info {"type": ...}): the path the request is routed, counted and faulted under.
     route_path: Callable[[Request], str] | None = None
-    # Where the account's key travels when not in a header of its own: the address in
-    # hyperliquid's body, the api_key in cryptocom's JSON body, deribit's Authorization id=...
+    # Where the account's key travels when not (only) in a header of its own: the address in
+    # hyperliquid's body, the api_key in cryptocom's JSON body, deribit's Authorization id=...,
+    # htx's signed query string, mexc's contract API header.
     account_key: Callable[[Request], str] | None = None
+    # Hosts without the exchange's name among their labels (htx: api.huobi.pro, api.hbdm.vn).
+    hosts: tuple[str, ...] = ()
 
     def api_key(self, request: Request) -> str:
         if self.account_key is not None:

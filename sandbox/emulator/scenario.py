@@ -78,6 +78,17 @@ WALLETS: dict[str, tuple[str, ...]] = {
     "deribit": ("account", "options"),
     # The holding wallet, the multi-collateral wallet, single-collateral margin accounts.
     "krakenfutures": ("cash", "flex", "single"),
+    "mexc": ("spot", "futures"),
+    "htx": (
+        "spot",
+        "super_margin",
+        "otc",
+        "deposit_earning",
+        "point",
+        "linear_swap",
+        "coin_swap",
+        "coin_futures",
+    ),
 }
 EXCHANGES: tuple[str, ...] = tuple(WALLETS)
 # The emulated exchanges without a dedicated adapter: the app reads them with the generic one.

@@ -25,11 +25,13 @@ from sandbox.emulator import (
     deribit,
     gate,
     gemini,
+    htx,
     hyperliquid,
     kraken,
     krakenfutures,
     kucoin,
     latoken,
+    mexc,
     okx,
 )
 from sandbox.emulator.common import UNKNOWN, ExchangeSpec, Reply, Request, json_reply
@@ -56,6 +58,8 @@ SPECS: dict[str, ExchangeSpec] = {
         bitstamp.SPEC,
         deribit.SPEC,
         krakenfutures.SPEC,
+        htx.SPEC,
+        mexc.SPEC,
     )
 }
 # Hosts whose labels do not name the exchange: api.crypto.com is cryptocom.
@@ -74,6 +78,9 @@ def exchange_for_host(host: str) -> str:
     name = host.split(":")[0].lower()
     if name in HOSTS:
         return HOSTS[name]
+    by_host = next((spec.name for spec in SPECS.values() if name in spec.hosts), "")
+    if by_host:
+        return by_host
     domain = next((d for d in HOST_DOMAINS if name == d or name.endswith("." + d)), None)
     if domain is not None:
         return HOST_DOMAINS[domain]

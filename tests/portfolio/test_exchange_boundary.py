@@ -254,6 +254,42 @@ NEGATIVE = {
         "/api/v4/earn/staking/assets",
         [{"pid": 1, "mortgage_coin": "ETH", "mortgage_amount": "-3"}],
     ),
+    "mexc spot": (
+        "mexc",
+        "spot",
+        "/api/v3/account",
+        {"balances": [{"asset": "BTC", "free": "-1", "locked": "0"}]},
+    ),
+    "htx otc": (
+        "htx",
+        "funding",
+        "/v1/account/accounts/10003/balance",
+        {
+            "status": "ok",
+            "data": {
+                "id": 10003,
+                "type": "otc",
+                "list": [
+                    {"currency": "usdt", "type": "trade", "balance": "-750"},
+                ],
+            },
+        },
+    ),
+    "htx spot with a loan": (
+        "htx",
+        "spot",
+        "/v1/account/accounts/10001/balance",
+        {
+            "status": "ok",
+            "data": {
+                "id": 10001,
+                "type": "spot",
+                "list": [
+                    {"currency": "usdt", "type": "loan", "balance": "-10"},
+                ],
+            },
+        },
+    ),
     "coinbase spot": (
         "coinbase",
         "spot",
@@ -638,6 +674,19 @@ UNREADABLE_PERMISSIONS = {
         "/api/v2/spot/account/info",
         {"code": "00000", "msg": "success", "data": {"authorities": "stow,wwow"}},
     ),
+    "mexc without permissions": ("mexc", "/api/v3/apiKeyInfo", {"accessKey": "k"}),
+    "htx without permission": (
+        "htx",
+        "/v2/user/api-key",
+        {"code": 200, "data": [{"accessKey": "xt-htx-key-0001", "status": "normal"}]},
+    ),
+    "htx without the key": ("htx", "/v2/user/api-key", {"code": 200, "data": []}),
+    "htx uid not a number": ("htx", "/v2/user/uid", {"code": 200, "data": None}),
+    "mexc permissions not a list": (
+        "mexc",
+        "/api/v3/apiKeyInfo",
+        {"accessKey": "k", "permissions": ["SPOT_DEAL_WRITE"], "status": "VALID"},
+    ),
 }
 
 
@@ -833,6 +882,38 @@ ERROR_BODIES: dict[str, dict[str, tuple[int, Any, str]]] = {
         "5xx-json": (503, {"result": "error", "error": "unavailable"}, "maintenance"),
         "error-in-200": (200, {"result": "error", "error": "Unavailable"}, "maintenance"),
         "nonce": (200, {"result": "error", "error": "nonceBelowThreshold"}, "clock"),
+    },
+    # Spot errors come with a 4xx or 5xx status, contract errors in a 200.
+    "mexc": {
+        "5xx-json": (503, {"code": 503, "msg": "service not available"}, "maintenance"),
+        "error-in-200": (200, {"code": 801, "msg": "System under maintenance"}, "maintenance"),
+        "nonce": (
+            400,
+            {"code": 700003, "msg": "Timestamp for this request is outside of the recvWindow."},
+            "clock",
+        ),
+    },
+    # v1 errors come in a 200 as {"status": "error", "err-code", "err-msg"}.
+    "htx": {
+        "5xx-json": (
+            500,
+            {"status": "error", "err-code": "base-system-error", "err-msg": "System error"},
+            "maintenance",
+        ),
+        "error-in-200": (
+            200,
+            {"status": "error", "err-code": "system-maintenance", "err-msg": "in maintenance"},
+            "maintenance",
+        ),
+        "nonce": (
+            200,
+            {
+                "status": "error",
+                "err-code": "api-signature-not-valid",
+                "err-msg": "Signature not valid: Timestamp expired",
+            },
+            "clock",
+        ),
     },
     # Bodies as KuCoin documents them: 500000 internal error, 400002 KC-API-TIMESTAMP.
     "kucoin": {

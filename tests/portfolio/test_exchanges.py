@@ -34,13 +34,17 @@ BALANCE_PATHS = {
     "bitstamp": "/api/v2/account_balances/",
     "deribit": "/api/v2/private/get_account_summaries",
     "krakenfutures": "/derivatives/api/v3/accounts",
+    "mexc": "/api/v3/account",
+    "htx": "/v1/account/accounts/10001/balance",
 }
 # Credential-less market loading: binance exchangeInfo; kraken Assets + AssetPairs; okx and bybit
 # spot instruments; coinbase currencies, crypto currencies, rates, spot and future products;
 # hyperliquid spotMeta and spotMetaAndAssetCtxs; kucoin currencies and spot symbols;
 # bitfinex the pairs and the currencies (two conf documents: ccxt has no option to skip either);
 # gemini its symbols (the currencies would be scraped from its web site: switched off);
-# bitget coins, spot symbols and margin currencies; gate currencies, spot and margin pairs.
+# bitget coins, spot symbols and margin currencies; gate currencies, spot and margin pairs;
+# mexc spot exchangeInfo and contract detail (ccxt loads both, whatever the options); htx spot
+# symbols and currencies.
 MARKET_REQUESTS = {
     "binance": 1,
     "kraken": 2,
@@ -57,6 +61,8 @@ MARKET_REQUESTS = {
     "bitstamp": 1,
     "deribit": 2,
     "krakenfutures": 1,
+    "mexc": 2,
+    "htx": 2,
 }
 # Market requests the emulator counts as tickers: hyperliquid's spotMetaAndAssetCtxs is also
 # what fetch_tickers asks, the same request, and carries the prices.
@@ -66,7 +72,9 @@ COUNTED_AS_TICKERS = {"hyperliquid": 1}
 # bitfinex: permissions, wallets (spot, funding, margin, futures at once), positions, tickers;
 # gemini: roles, balances, staking balances, positions, the price feed; bitget: spot, funding,
 # earn, cross and isolated margin, three futures productTypes; gate: spot, margin, futures usdt
-# and btc, delivery usdt, options, Uni lending, staking).
+# and btc, delivery usdt, options, Uni lending, staking; htx: uid + api-key, the account
+# list, one balance per account read (spot, super-margin, otc, deposit-earning), three
+# derivatives accounts and the tickers).
 SYNC_REQUESTS = {
     "binance": 9,
     "kraken": 2,
@@ -83,6 +91,8 @@ SYNC_REQUESTS = {
     "bitstamp": 3,
     "deribit": 5,
     "krakenfutures": 1,
+    "mexc": 4,
+    "htx": 11,
 }  # fmt: skip
 D = Decimal
 
@@ -252,6 +262,28 @@ EXPECTED = {
         ("USDT", "margin"): ("USDT", "-150"),  # a flex debt the other collateral covers
         ("USD", "futures"): ("USD", "-267.75"),  # flex totalUnrealized, in USD
     },
+    "mexc": {
+        ("BTC", "spot"): ("BTC", "1.75"),
+        ("MX", "spot"): ("MX", "1200"),
+        ("USDT", "spot"): ("USDT", "3000.123456789012345678"),
+        # equity: the wallet 2500 and a winning position of 150.75; 0.4 BTC and a losing -0.015.
+        ("USDT", "futures"): ("USDT", "2650.75"),
+        ("BTC", "futures"): ("BTC", "0.385"),
+    },
+    "htx": {
+        ("BTC", "spot"): ("btc", "3.0"),
+        ("TRX", "spot"): ("trx", "40000"),
+        ("USDT", "spot"): ("usdt", "5000.123456789012345678"),
+        ("BTC", "margin"): ("btc", "0.2"),
+        ("USDT", "margin"): ("usdt", "1998.75"),  # 3000 less a loan of 1000 and 1.25 interest
+        ("USDT", "funding"): ("usdt", "750"),  # otc
+        ("USDT", "earn"): ("usdt", "2000"),  # deposit-earning
+        ("ETH", "earn"): ("eth", "1.5"),
+        # The point account (fee credits) is not read. Futures: the equity, PnL of each sign.
+        ("USDT", "futures"): ("USDT", "4874.5"),  # USDT-M: 5000 and -125.5
+        ("BTC", "futures"): ("BTC", "0.42"),  # coin-M swap: 0.4 and 0.02
+        ("ETH", "futures"): ("ETH", "1.95"),  # coin-M futures: 2 and -0.05
+    },
 }
 
 
@@ -360,6 +392,31 @@ def test_binance_futures_is_the_margin_balance_wallet_plus_pnl(sync):
     assert found[("USDT", "futures")][1] == holding.total + holding.upl == D("3100") + D("-75.5")
 
 
+def test_mexc_futures_is_the_equity_and_spot_is_untouched_by_positions(sync):
+    found = by_key(sync("mexc", ["spot", "futures"]))
+    for code, holding in scenario_wallet("mexc", "futures").items():
+        assert found[(code, "futures")][1] == holding.equity == holding.total + holding.upl
+    spot = scenario_wallet("mexc", "spot")
+    assert {c: a for (c, p), (_, a) in found.items() if p == "spot"} == {
+        code: holding.total for code, holding in spot.items()
+    }
+
+
+def test_htx_reads_each_listed_account_once_and_leaves_out_points(sync, emulator):
+    sync("htx")  # markets loaded
+    emulator.reset_stats()
+    found = by_key(sync("htx", ["spot", "margin", "funding", "earn"]))
+    assert emulator.count(exchange="htx", path="/v1/account/accounts") == 1
+    assert emulator.count(exchange="htx", path="/v1/account/accounts/10005/balance") == 0
+    assert found[("USDT", "spot")] == ("usdt", D("5000.123456789012345678"))  # not + 99 points
+    assert found[("USDT", "margin")][1] == D("3000") - D("1000") - D("1.25")
+
+
+def test_htx_quotes_are_the_tickers_numbers_as_written(sync):
+    # /market/tickers sends 0.123456789012345678 as a JSON number: a float keeps 17 digits.
+    assert sync("htx").quotes["TRX/USDT"] == D("0.123456789012345678")
+
+
 def test_binance_margin_debt_is_negative_net_of_interest(sync):
     assert by_key(sync("binance"))[("USDT", "margin")][1] == D("-1001.5")
 
@@ -419,6 +476,8 @@ def test_key_permissions_reported_where_the_exchange_tells(sync, emulator):
     assert sync("gemini").key_permissions == {"read": True, "trade": True, "withdraw": False}
     assert sync("cryptocom").key_permissions is None
     assert sync("bitstamp").key_permissions is None
+    assert sync("mexc").key_permissions == {"read": True, "trade": True, "withdraw": False}
+    assert sync("htx").key_permissions == {"read": True, "trade": False, "withdraw": False}
 
 
 def test_read_only_binance_key_is_visible_as_such(emulator):
@@ -503,6 +562,8 @@ def test_supported_exchanges_are_those_with_their_own_calls():
         "bitstamp",
         "deribit",
         "krakenfutures",
+        "mexc",
+        "htx",
     )
 
 
@@ -522,6 +583,8 @@ def test_supported_wallets_per_exchange():
     assert exchanges.supported_wallets("bitstamp") == ("spot", "earn")
     assert exchanges.supported_wallets("deribit") == ("spot", "futures", "options")
     assert exchanges.supported_wallets("krakenfutures") == ("funding", "margin", "futures")
+    assert exchanges.supported_wallets("mexc") == ("spot", "futures")
+    assert exchanges.supported_wallets("htx") == ("spot", "funding", "earn", "margin", "futures")
     # Without a dedicated adapter: spot through the generic one; not in ccxt: nothing.
     assert exchanges.supported_wallets("bitbank") == ("spot",)
     assert exchanges.supported_wallets("ftx") == ()

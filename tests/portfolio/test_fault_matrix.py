@@ -41,6 +41,8 @@ DEDICATED = (
     "bitstamp",
     "deribit",
     "krakenfutures",
+    "mexc",
+    "htx",
 )
 GENERIC = "latoken"  # read by the generic adapter: ccxt's unified fetch_balance
 EXCHANGES = (*DEDICATED, GENERIC)
@@ -63,6 +65,8 @@ PRIMARY: dict[str, tuple[str, str, str, str]] = {
     "bitstamp": ("spot", "/api/v2/account_balances/", "BTC", "8.5"),
     "deribit": ("account", "/api/v2/private/get_account_summaries", "BTC", "6.5"),
     "krakenfutures": ("cash", "/derivatives/api/v3/accounts", "xbt", "2.5"),
+    "mexc": ("spot", "/api/v3/account", "BTC", "1.75"),
+    "htx": ("spot", "/v1/account/accounts/10001/balance", "BTC", "3"),
 }
 # An asset only the account's own exchange prices (the reference exchange does not). Kraken
 # Futures lists no spot market: the reference exchange prices its holdings.
@@ -84,6 +88,8 @@ OWN_QUOTE = {
     "cryptocom": ("CRO/USDT", "CRO", "0.1"),
     "bitstamp": ("XRP/USD", "XRP", "2"),
     "deribit": ("SOL/USDT", "SOL", "150"),
+    "mexc": ("MX/USDT", "MX", "2.5"),
+    "htx": ("TRX/USDT", "TRX", "0.25"),
 }
 REJECTED_KEY: dict[str, tuple[int, Any]] = {
     "binance": (401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}),
@@ -118,6 +124,17 @@ REJECTED_KEY: dict[str, tuple[int, Any]] = {
             "message": "invalid API key, signature or digest",
             "error": "BAD_REQUEST",
             "status": "FAILURE",
+        },
+    ),
+    # ccxt raises 10072 as BadRequest: the adapter reads it as a rejected key.
+    "mexc": (400, {"code": 10072, "msg": "Api key info invalid"}),
+    "htx": (
+        200,
+        {
+            "status": "error",
+            "err-code": "api-signature-not-valid",
+            "err-msg": "Signature not valid: Incorrect Access key [Access key错误]",
+            "data": None,
         },
     ),
 }
@@ -237,7 +254,11 @@ def real_answer(emulator: Emulator, exchange: str) -> Any:
         return client.last_json_response
     calls = exchanges.BALANCE_CALLS[exchange]  # kraken futures has no spot: its first wallet
     call = calls.get("spot", next(iter(calls.values())))[0]
-    return getattr(client, call.method)(call.params_for(client))
+    params = call.params_for(client)
+    if call.listing is not None:  # htx: the spot account's id comes from the account list
+        listed = getattr(client, call.listing.method)(dict(call.listing.params))
+        params |= call.listing.each(listed)[0]
+    return getattr(client, call.method)(params)
 
 
 def first_row_twice(payload: Any, exchange: str, amount: str | None) -> str:
@@ -272,6 +293,8 @@ def first_row_twice(payload: Any, exchange: str, amount: str | None) -> str:
         "cryptocom": lambda p: p["result"]["data"][0]["position_balances"],
         "bitstamp": lambda p: p,
         "deribit": lambda p: p["result"]["summaries"],
+        "mexc": lambda p: p["balances"],
+        "htx": lambda p: p["data"]["list"],
     }[exchange](payload)
     again = dict(rows[0])
     if amount:
@@ -288,6 +311,8 @@ def first_row_twice(payload: Any, exchange: str, amount: str | None) -> str:
             "cryptocom": "quantity",
             "bitstamp": "total",
             "deribit": "equity",
+            "mexc": "free",
+            "htx": "balance",
         }.get(exchange)
         if field:
             again[field] = amount
@@ -368,7 +393,18 @@ FAULTS: dict[str, Fault] = {
         OK,
         "",
         None,
-        only=("binance", "okx", "bybit", "kucoin", "bitfinex", "gemini", "bitget", "gate"),
+        only=(
+            "binance",
+            "okx",
+            "bybit",
+            "kucoin",
+            "bitfinex",
+            "gemini",
+            "bitget",
+            "gate",
+            "mexc",
+            "htx",
+        ),  # fmt: skip
     ),
     "quote too small to store": Fault(
         own_price("0.0000000000000000001"), OK, "", None, only=tuple(OWN_QUOTE)

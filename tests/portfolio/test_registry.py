@@ -139,13 +139,14 @@ def test_the_registry_says_which_adapter_reads_each_exchange_row(db):
     assert set(report.readers) == rows  # the rated rows only: no row per ccxt exchange
     assert {s for s, r in report.readers.items() if r == "dedicated"} == {
         "binance", "kraken", "okx", "coinbase", "bybit", "hyperliquid", "kucoin", "bitfinex",
-        "gemini", "bitget", "gate", "cryptocom", "bitstamp", "deribit", "krakenfutures",
+        "gemini", "bitget", "gate", "cryptocom", "bitstamp", "deribit", "krakenfutures", "mexc",
+        "htx",
     }  # fmt: skip
     assert report.readers["upbit"] == "generic"
     assert report.readers["ftx"] == ""
     dedicated = (
         "binance, bitfinex, bitget, bitstamp, bybit, coinbase, cryptocom, deribit, gate, gemini, "
-        "hyperliquid, kraken, krakenfutures, kucoin, okx"
+        "htx, hyperliquid, kraken, krakenfutures, kucoin, mexc, okx"
     )
     assert f"exchanges read by dedicated adapter: {dedicated}" in report.summary()
     assert "no adapter: ftx" in report.summary()

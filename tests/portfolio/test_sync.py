@@ -59,6 +59,8 @@ KEYS = {
         "apiKey": "test-krakenfutures-key",
         "secret": "dGVzdC1rcmFrZW5mdXR1cmVzLXNlY3JldA==",
     },
+    "mexc": {"apiKey": "test-mexc-key", "secret": "test-mexc-secret"},
+    "htx": {"apiKey": "test-htx-key", "secret": "test-htx-secret"},
     "kucoin": {
         "apiKey": "test-kucoin-key",
         "secret": "test-kucoin-secret",
