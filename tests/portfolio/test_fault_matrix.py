@@ -404,7 +404,7 @@ FAULTS: dict[str, Fault] = {
             "gate",
             "mexc",
             "htx",
-        ),  # fmt: skip
+        ),
     ),
     "quote too small to store": Fault(
         own_price("0.0000000000000000001"), OK, "", None, only=tuple(OWN_QUOTE)
