@@ -22,6 +22,7 @@ from portfolio.models import (
     Holding,
     HoldingLock,
     HoldingSnapshot,
+    OffExchangeSettlement,
     Portfolio,
     Price,
     SyncRound,
@@ -215,6 +216,13 @@ class HoldingAdmin(admin.ModelAdmin):
     list_select_related = ["snapshot__location__portfolio", "asset"]
     autocomplete_fields = ["asset"]
     raw_id_fields = ["snapshot"]
+
+
+# Set on the exchange account's page, where the change is audited and the report recomputed.
+@admin.register(OffExchangeSettlement)
+class OffExchangeSettlementAdmin(ReadOnlyAdmin):
+    list_display = ["account", "network", "custodian", "interval_hours", "settled_at"]
+    list_select_related = ["account__location__portfolio", "custodian"]
 
 
 # Written with the snapshot by the sync service only (issue 15 makes the rest read-only too).

@@ -6,12 +6,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portfolio.crypto import decrypt_credentials
-from portfolio.models import ExchangeAccount, HoldingLock, SyncRound
+from portfolio.models import ExchangeAccount, HoldingLock, OffExchangeSettlement, SyncRound
 from portfolio.services import set_exchange_credentials
 from riskmodels.models import Limit, RiskPolicy
 from tests.conftest import login
 from tests.factories import (
     AlertFactory,
+    CounterpartyFactory,
     ExchangeAccountFactory,
     ExposureFactory,
     HoldingFactory,
@@ -58,6 +59,13 @@ def filled(tenants):
     Limit.objects.create(policy=policy, rule="group", rating_tier="A", warn="0.2", breach="0.25")
     account = ExchangeAccountFactory.create(location__portfolio=tenants.fund_a)
     set_exchange_credentials(account=account, credentials=SECRET)
+    OffExchangeSettlement.objects.create(
+        account=account,
+        network="clearloop",
+        custodian=CounterpartyFactory.create(slug="copper", kind="custodian"),
+        interval_hours=24,
+        settled_at=timezone.now(),
+    )
     held_drop(account.location)
     _api_objects(tenants)
     return tenants

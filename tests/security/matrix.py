@@ -200,6 +200,8 @@ ROWS: list[Row] = [
     # Exchange accounts (credentials).
     Row("sources:add_exchange_account", slug, get=manager_only(200), post=manager_only(FORM)),
     Row("sources:edit_exchange_account", account, get=manager_only(200), post=manager_only(FORM)),
+    Row("sources:save_settlement", account, get=POST_ONLY, post=manager_only(FORM)),
+    Row("sources:delete_settlement", account, get=POST_ONLY, post=manager_only(302)),
     # Exposure reports, exports and alerts.
     Row("riskmodels:report", slug, get=reader(200)),
     Row("riskmodels:compute_now", slug, get=POST_ONLY, post=manager_only(302)),
