@@ -92,11 +92,7 @@ def _fund_of(account: dict[str, Any]) -> str:
 def _ensure_exchange_account(fund: Portfolio, account: dict[str, Any]) -> None:
     """One location per emulated account, with the scenario's credentials."""
     name = f"{account['exchange'].capitalize()} main"
-    credentials = {"apiKey": account["api_key"], "secret": account.get("secret", "")}
-    if "secret" not in account:  # read by wallet address alone
-        credentials = {"walletAddress": account["api_key"]}
-    if account.get("password"):
-        credentials["password"] = account["password"]
+    credentials = credentials_of(account)
     # Anywhere: one key is kept in one place (an older demo may hold it in another fund).
     fingerprint = key_fingerprint(account["exchange"], credentials)
     existing = ExchangeAccount.objects.filter(key_fingerprint=fingerprint).first()
@@ -113,6 +109,22 @@ def _ensure_exchange_account(fund: Portfolio, account: dict[str, Any]) -> None:
         credentials=credentials,
         include_subaccounts=bool(account.get("subaccounts")),
     )
+
+
+def credentials_of(account: dict[str, Any]) -> dict[str, str]:
+    """A scenario account's credentials by ccxt's names."""
+    if "secret" not in account:  # read by wallet address alone
+        return {"walletAddress": account["api_key"]}
+    credentials = {"apiKey": account["api_key"], "secret": account["secret"]}
+    if account.get("password"):
+        credentials["password"] = account["password"]
+    return credentials
+
+
+def demo_account(account: dict[str, Any]) -> ExchangeAccount:
+    """The exchange account seed_demo made for a scenario account (found by its key)."""
+    fingerprint = key_fingerprint(account["exchange"], credentials_of(account))
+    return ExchangeAccount.objects.get(key_fingerprint=fingerprint)
 
 
 def _ensure_settlement(

@@ -82,8 +82,15 @@ def test_manager_tests_a_connection_and_adds_an_account(visit, site, emulator):
     assert page.input_value("#id_secret") == ""  # write-only: never sent back
     alice.assert_clean("connection test")
     alice.screenshot("connection-test")
+    # The same key is already the fund's "Binance API" location: refused, in words.
     page.fill("#id_api_key", "test-binance-key")
     page.fill("#id_secret", "test-binance-secret")
+    page.click("button[name=save]")
+    page.wait_for_selector("text=This API key is already used by the location")
+    alice.assert_clean("same key refused")
+    page.select_option("#id_exchange", "kraken")
+    page.fill("#id_api_key", "test-kraken-key")
+    page.fill("#id_secret", "dGVzdC1rcmFrZW4tc2VjcmV0")
     page.click("button[name=save]")
     page.wait_for_selector("text=Added Binance second")
     alice.assert_clean("account added")

@@ -562,8 +562,8 @@ def test_supported_exchanges_are_those_with_their_own_calls():
         "bitstamp",
         "deribit",
         "krakenfutures",
-        "mexc",
         "htx",
+        "mexc",
     )
 
 
