@@ -252,7 +252,7 @@ def sub_user_balance(request: Request, scenario: Scenario, account: Account) -> 
 class Routes(dict[tuple[str, str], Route]):
     """The routes, a sub-user's balance path (its uid in the path) found by its pattern."""
 
-    def get(self, key: tuple[str, str], default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: tuple[str, str], default: Any = None) -> Any:
         method, path = key
         if method == "GET" and SUB_UID.fullmatch(path):
             key = ("GET", SUB_USER_BALANCE)
