@@ -37,6 +37,26 @@ replaced; delivery futures settled in BTC (Gate answers them 403); fixed-term Ea
 investment and structured products. A staking row whose mortgage_coin names several coins
 (documented as comma-separated) has no amount per coin and is a malformed answer.
 
+Sub-accounts, read with the master key (the sub-account's user_id is its id; its remark, else
+its login_name, the name shown):
+
+listing   GET /sub_accounts (regular sub-accounts; one answer, no paging)   [].user_id, remark,
+                                                                            login_name
+spot      GET /wallet/sub_account_balances?sub_uid=         spot      available{currency: amount}
+margin    GET /wallet/sub_account_margin_balances?sub_uid=  margin    available[]: the isolated
+                                                            margin accounts, read as the master's
+futures   GET /wallet/sub_account_futures_balances?sub_uid= futures   available{settle: account}:
+                                                            each account read as the master's
+                                                            (total and unrealised_pnl)
+
+Each answer is a list of {uid, available}: a row of another uid is a malformed answer; an empty
+list is a sub-account holding nothing there. Gate's sub-account spot call gives the `available`
+figure only: funds locked in the sub-account's open spot orders are not in it. Not read for a
+sub-account (no master-key call): delivery futures, options, Earn, staking, and the cross margin
+account (/wallet/sub_account_cross_margin_balances: Gate's retired cross margin, which the
+master's own sync does not read either). An unknown sub_uid is answered SUB_ACCOUNT_NOT_FOUND,
+a fault like any other.
+
 Key permissions come from /account/main_keys `perms` ({name, read_only} per function): trading
 is a writable spot, margin, futures, delivery, options, unified, copy-trading or loan function;
 Gate has no withdrawal permission of its own, so a writable wallet (withdrawals and transfers)
@@ -53,10 +73,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from portfolio.exchanges.adapter import Adapter, Call, PermissionCall, coded_errors
-from portfolio.exchanges.errors import MalformedAnswer, PermissionsUnreadable
+from portfolio.exchanges.adapter import (
+    Adapter,
+    Call,
+    PermissionCall,
+    SubAccountRef,
+    SubAccounts,
+    coded_errors,
+    listed_subaccount,
+)
+from portfolio.exchanges.errors import Malformed, MalformedAnswer, PermissionsUnreadable
 from portfolio.exchanges.payload import EXACT, amount, amount_problem, currency, dig, rows, shown
-from portfolio.exchanges.rows import AmountFields, FetchedBalance, Page, Row, row_of
+from portfolio.exchanges.rows import AmountFields, FetchedBalance, Page, Parser, Row, row_of
 
 
 def spot(client: Any, page: Page) -> Iterator[Row]:
@@ -168,6 +196,68 @@ BODY_CODES = {
 }
 
 
+def subaccount_refs(payload: Any) -> list[SubAccountRef]:
+    found = []
+    for row in rows(payload):
+        uid = row.get("user_id")
+        if isinstance(uid, bool) or not isinstance(uid, int | str):
+            raise Malformed(f"a sub-account without user_id: {str(row)[:80]}")
+        # Gate sends the uid as a JSON number; its sub-account calls take it as text.
+        row = row | {"user_id": str(uid)}
+        found.append(listed_subaccount(row, "user_id", ("remark", "login_name")))
+    return found
+
+
+def held_by(uid: str, payload: Any, kind: type) -> list[Any]:
+    """The `available` of each row of the sub-account asked about; a row of another uid is a
+    malformed answer (its amounts are not this sub-account's)."""
+    found = []
+    for row in rows(payload):
+        if str(row.get("uid")) != uid:
+            raise Malformed(f"asked for sub-account {uid}, answered for {shown(row.get('uid'))}")
+        found.append(dig(row, "available", kind=kind))
+    return found
+
+
+def sub_spot(uid: str) -> Parser:
+    def parse(client: Any, page: Page) -> Iterator[Row]:
+        for available in held_by(uid, page.data, dict):
+            for code, value in available.items():
+                row = {"currency": code, "available": value}
+                yield row_of(client, row, "currency", "spot", AmountFields(("available",)))
+
+    return parse
+
+
+def sub_margin(uid: str) -> Parser:
+    def parse(client: Any, page: Page) -> Iterator[Row]:
+        for accounts in held_by(uid, page.data, list):
+            yield from margin(client, Page(accounts, page.raw))
+
+    return parse
+
+
+def sub_futures(uid: str) -> Parser:
+    def parse(client: Any, page: Page) -> Iterator[Row]:
+        for settles in held_by(uid, page.data, dict):
+            for account in settles.values():
+                if account != {}:  # a settle currency the sub-account never opened
+                    yield from futures(client, Page(account, page.raw))
+
+    return parse
+
+
+def subaccount_wallets(uid: str) -> dict[str, tuple[Call, ...]]:
+    def call(method: str, parse: Parser) -> Call:
+        return Call(f"private_wallet_get_sub_account_{method}", {"sub_uid": uid}, parse)
+
+    return {
+        "spot": (call("balances", sub_spot(uid)),),
+        "margin": (call("margin_balances", sub_margin(uid)),),
+        "futures": (call("futures_balances", sub_futures(uid)),),
+    }
+
+
 def account_call(method: str, params: dict[str, Any], parse: Any) -> Call:
     return Call(method, params, parse, unopened=never_opened)
 
@@ -195,4 +285,13 @@ ADAPTER = Adapter(
     market_options={"fetchMarkets": {"types": ["spot"]}, "unifiedAccount": False},
     permissions=PermissionCall("private_account_get_main_keys", permissions),
     body_error_kind=coded_errors("label", BODY_CODES),
+    subaccounts=SubAccounts(
+        listing="private_subaccounts_get_sub_accounts",
+        params={},
+        parse=subaccount_refs,
+        wallets=subaccount_wallets,
+        not_read="Gate gives a master key a sub-account's spot available balance (not what its "
+        "open orders lock), isolated margin and perpetual futures only: its delivery futures, "
+        "options, Earn, staking and cross margin are not read.",
+    ),
 )

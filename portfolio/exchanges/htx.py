@@ -31,8 +31,22 @@ mode): ccxt 4.5.90 no longer lists the single-asset v1 `swap_cross_account_info`
 `swap_account_info`, so an account in that mode answers with an error, not a zero.
 
 Key permissions: GET /v2/user/uid, then GET /v2/user/api-key with that uid and the key itself
-(`permission` "readOnly,trade,withdraw"). Sub-accounts are listed by GET
-/v2/sub-user/user-list and not read here.
+(`permission` "readOnly,trade,withdraw").
+
+Sub-users, read with the master key (the sub-user's uid is its id; its note, else its
+subUserName, the name shown):
+
+listing   GET /v2/sub-user/user-list (at most 100 per page, by uid)   data[].uid, note,
+                                    subUserName; the next page from fromId=nextId while given
+spot, margin, funding, earn
+          GET /v1/account/accounts/{sub-uid}: every account of the sub-user with its balance
+                                    rows, each account read by its type as the master's above
+                                    (one request for all four wallets)
+
+A sub-user's account of a type not listed above is a malformed answer, as for the master; its
+`point` account is not read. Not read for a sub-user: its USDT-M and coin-margined derivatives
+(HTX's contract API has its own sub-account calls, not made here). An unknown sub-uid is an
+error body (v1 err-code), a fault like any other.
 
 Errors: v1 {"status": "error", "err-code", "err-msg"}, contract {"status": "error", "err_code",
 "err_msg"}, v2 {"code", "message"}. A wrong key or signature is api-signature-not-valid (ccxt:
@@ -47,7 +61,15 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from portfolio.exchanges.adapter import Adapter, Call, Listing, PermissionCall
+from portfolio.exchanges.adapter import (
+    Adapter,
+    Call,
+    Listing,
+    PermissionCall,
+    SubAccountRef,
+    SubAccounts,
+    listed_subaccount,
+)
 from portfolio.exchanges.errors import Malformed, MalformedAnswer, PermissionsUnreadable
 from portfolio.exchanges.payload import amount, currency, dig, rows, shown
 from portfolio.exchanges.rows import EquitySplit, FetchedBalance, Page, Parser, Row, split_equity
@@ -92,23 +114,75 @@ def account_balance(wallet: str) -> Parser:
     signed = product == "margin"
 
     def parse(client: Any, page: Page) -> Iterator[Row]:
-        data = dig(page.data, "data", kind=dict)
-        number = str(data.get("id") or "")
-        for row in rows(data, "list"):
-            kind = row.get("type")
-            if kind in NOT_HOLDINGS:
-                continue
-            if kind not in HELD | DEBTS:
-                raise MalformedAnswer(f"balance type {shown(kind)} is not one HTX documents")
-            reported, code = currency(client, row.get("currency"), "currency")
-            # Only margin accounts borrow: a debt elsewhere is refused as any negative is.
-            value = amount(row, code, "balance", signed=signed)
-            if kind in DEBTS and value > 0:
-                raise MalformedAnswer(f"{kind} of {code} is '{value}', a debt above zero")
-            balance = FetchedBalance(reported, code, product, value)
-            yield Row(f"{number} {reported} {kind}", balance)
+        yield from balance_rows(client, dig(page.data, "data", kind=dict), product, signed)
 
     return parse
+
+
+def balance_rows(client: Any, data: dict[str, Any], product: str, signed: bool) -> Iterator[Row]:
+    """The rows of one account (its id and `list`), each as `product`."""
+    number = str(data.get("id") or "")
+    for row in rows(data, "list"):
+        kind = row.get("type")
+        if kind in NOT_HOLDINGS:
+            continue
+        if kind not in HELD | DEBTS:
+            raise MalformedAnswer(f"balance type {shown(kind)} is not one HTX documents")
+        reported, code = currency(client, row.get("currency"), "currency")
+        # Only margin accounts borrow: a debt elsewhere is refused as any negative is.
+        value = amount(row, code, "balance", signed=signed)
+        if kind in DEBTS and value > 0:
+            raise MalformedAnswer(f"{kind} of {code} is '{value}', a debt above zero")
+        balance = FetchedBalance(reported, code, product, value)
+        yield Row(f"{number} {reported} {kind}", balance)
+
+
+def sub_user_balance(wallet: str) -> Parser:
+    """The sub-user's accounts the wallet reads, from its every account and their rows; a type
+    no wallet knows is a malformed answer, as in the master's account list."""
+    known = {t for types in ACCOUNT_TYPES.values() for t in types} | NOT_MONEY
+    product = PRODUCTS[wallet]
+
+    def parse(client: Any, page: Page) -> Iterator[Row]:
+        for account in rows(page.data, "data"):
+            kind = account.get("type")
+            if kind not in known:
+                raise MalformedAnswer(f"account type {shown(kind)} is not one HTX documents")
+            if kind in ACCOUNT_TYPES[wallet]:
+                yield from balance_rows(client, account, product, product == "margin")
+
+    return parse
+
+
+SUB_USER_BALANCE = "spot_private_get_v1_account_accounts_sub_uid"
+
+
+def subaccount_wallets(uid: str) -> dict[str, tuple[Call, ...]]:
+    # The same call for every wallet: made once per sync, each wallet reading its accounts.
+    return {
+        wallet: (Call(SUB_USER_BALANCE, {"sub-uid": uid}, sub_user_balance(wallet)),)
+        for wallet in ("spot", "funding", "earn", "margin")
+    }
+
+
+def subaccount_refs(payload: Any) -> list[SubAccountRef]:
+    found = []
+    for row in rows(payload, "data"):
+        uid = row.get("uid")
+        if isinstance(uid, bool) or not isinstance(uid, int | str):
+            raise Malformed(f"a sub-user without uid: {str(row)[:80]}")
+        # HTX sends the uid as a JSON number; its sub-user calls take it as text.
+        found.append(listed_subaccount(row | {"uid": str(uid)}, "uid", ("note", "subUserName")))
+    return found
+
+
+def subaccount_next_page(payload: Any, params: dict[str, Any]) -> dict[str, Any] | None:
+    following = payload.get("nextId") if isinstance(payload, dict) else None
+    if following is None:
+        return None
+    if isinstance(following, bool) or not str(following).isdigit():
+        raise Malformed(f"nextId is {shown(following)}")
+    return params | {"fromId": str(following)}
 
 
 def exact_document(page: Page) -> Any:
@@ -223,4 +297,13 @@ ADAPTER = Adapter(
     permissions=PermissionCall("v2private_get_user_api_key", permissions, key_asked_about),
     body_error_kind=body_error_kind,
     raw_quotes=raw_quotes,
+    subaccounts=SubAccounts(
+        listing="spot_private_get_v2_sub_user_user_list",
+        params={},
+        parse=subaccount_refs,
+        wallets=subaccount_wallets,
+        next_page=subaccount_next_page,
+        not_read="HTX gives a master key a sub-user's spot, margin, OTC and Earn accounts: its "
+        "USDT-M and coin-margined derivatives accounts are not read.",
+    ),
 )

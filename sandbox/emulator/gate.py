@@ -1,5 +1,6 @@
 """gate v4 (classic account): spot, isolated margin, futures per settle, delivery, options, Uni
-lending, on-chain staking, key info; currencies, currency pairs, tickers."""
+lending, on-chain staking, key info; currencies, currency pairs, tickers; the master key's
+sub-accounts (listing, spot, isolated margin and perpetual futures balances by sub_uid)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,15 @@ from sandbox.emulator.common import (
     now_ms,
     same,
 )
-from sandbox.emulator.scenario import ZERO, Account, Holding, Scenario, fmt, split_symbol
+from sandbox.emulator.scenario import (
+    ZERO,
+    Account,
+    Holding,
+    Scenario,
+    SubAccount,
+    fmt,
+    split_symbol,
+)
 
 EMPTY = Holding(free=ZERO)
 
@@ -137,10 +146,14 @@ def margin_side(code: str, h: Holding) -> dict[str, str]:
 
 
 def margin_accounts(request: Request, scenario: Scenario, account: Account) -> Reply:
+    return json_reply(margin_rows(account.wallet("margin")))
+
+
+def margin_rows(wallet: dict[str, Holding]) -> list[dict[str, Any]]:
     """One isolated account per scenario coin: the coin against USDT (USDT itself: BTC_USDT),
     the other side of the pair empty."""
     found = []
-    for code, h in account.wallet("margin").items():
+    for code, h in wallet.items():
         base, quote = ("BTC", "USDT") if code == "USDT" else (code, "USDT")
         sides = {base: EMPTY, quote: EMPTY, code: h}
         found.append(
@@ -148,7 +161,7 @@ def margin_accounts(request: Request, scenario: Scenario, account: Account) -> R
              "locked": False, "risk": "", "mmr": "10",
              "base": margin_side(base, sides[base]), "quote": margin_side(quote, sides[quote])}
         )  # fmt: skip
-    return json_reply(found)
+    return found
 
 
 def futures_account(code: str, h: Holding) -> dict[str, Any]:
@@ -278,6 +291,64 @@ def account_detail(request: Request, scenario: Scenario, account: Account) -> Re
     )  # fmt: skip
 
 
+def sub_accounts(request: Request, scenario: Scenario, account: Account) -> Reply:
+    """Every regular sub-account in one answer (Gate documents no paging); user_id a number."""
+    return json_reply(
+        [
+            {"remark": s.name, "login_name": f"user{s.id}", "user_id": int(s.id), "state": 1,
+             "type": 1, "create_time": s.created_ms // 1000}
+            for s in account.subaccounts.values()
+        ]
+    )  # fmt: skip
+
+
+def asked_subs(request: Request, account: Account) -> list[SubAccount] | Reply:
+    """The sub-accounts sub_uid names (comma-separated; none: every one); an unknown one is
+    answered as Gate does."""
+    wanted = request.query.get("sub_uid")
+    if wanted is None:
+        return list(account.subaccounts.values())
+    found = []
+    for uid in wanted.split(","):
+        sub = account.subaccounts.get(uid)
+        if sub is None:
+            return error("SUB_ACCOUNT_NOT_FOUND", "Sub account not found")
+        found.append(sub)
+    return found
+
+
+def per_sub(build: Any) -> Any:
+    """A sub-account balance route: [{uid, available: build(sub)}] per asked sub-account."""
+
+    def serve(request: Request, scenario: Scenario, account: Account) -> Reply:
+        subs = asked_subs(request, account)
+        if isinstance(subs, Reply):
+            return subs
+        return json_reply([{"uid": s.id, "available": build(s, request)} for s in subs])
+
+    return serve
+
+
+def sub_spot(sub: SubAccount, request: Request) -> dict[str, str]:
+    return {c: fmt(h.free) for c, h in sub.wallet("spot").items()}  # available only
+
+
+def sub_margin(sub: SubAccount, request: Request) -> list[dict[str, Any]]:
+    return margin_rows(sub.wallet("margin"))
+
+
+def sub_futures(sub: SubAccount, request: Request) -> dict[str, Any]:
+    """{settle: the futures account}, {} for a settle the sub-account never opened."""
+    found: dict[str, Any] = {}
+    for settle, wallet in FUTURES_WALLETS.items():
+        if request.query.get("settle") not in (None, settle):
+            continue
+        holding = sub.wallet(wallet).get(settle.upper())
+        opened = wallet in sub.balances
+        found[settle] = futures_account(settle.upper(), holding or EMPTY) if opened else {}
+    return found
+
+
 def route(path: str) -> tuple[str, str]:
     return ("GET", PREFIX + path)
 
@@ -302,6 +373,12 @@ ROUTES = {
     route("/earn/staking/assets"): Route(BALANCE, staking_assets, private=True),
     route("/account/main_keys"): Route(ACCOUNT, main_keys, private=True),
     route("/account/detail"): Route(ACCOUNT, account_detail, private=True),
+    route("/sub_accounts"): Route(ACCOUNT, sub_accounts, private=True),
+    route("/wallet/sub_account_balances"): Route(BALANCE, per_sub(sub_spot), private=True),
+    route("/wallet/sub_account_margin_balances"): Route(BALANCE, per_sub(sub_margin), private=True),
+    route("/wallet/sub_account_futures_balances"): Route(
+        BALANCE, per_sub(sub_futures), private=True
+    ),
 }
 
 SPEC = ExchangeSpec(NAME, "KEY", ROUTES, authenticate)

@@ -1,5 +1,6 @@
 """htx (Huobi): the account list and each account's balance, the API key's permissions, USDT-M
-(v5) and coin-margined swap and futures accounts; spot symbols, currencies and tickers.
+(v5) and coin-margined swap and futures accounts; spot symbols, currencies and tickers; the master
+key's sub-users (the paged list and each one's accounts with their balances).
 
 Requests arrive under the spot host (api.huobi.pro) or the contract host (api.hbdm.vn); the
 signature names the host the path belongs to, whichever host the request came to (ccxt's
@@ -29,7 +30,7 @@ from sandbox.emulator.common import (
     now_ms,
     same,
 )
-from sandbox.emulator.scenario import Account, Holding, Scenario, fmt, split_symbol
+from sandbox.emulator.scenario import Account, Holding, Scenario, SubAccount, fmt, split_symbol
 
 NAME = "htx"
 SPOT_HOST = "api.huobi.pro"
@@ -45,6 +46,9 @@ ACCOUNTS = {
     "point": (10005, "point"),
 }
 UID = 63000123
+SUB_USER_PAGE = 100  # HTX: at most 100 sub-users per answer, in ascending uid
+SUB_USER_BALANCE = "/v1/account/accounts/{sub-uid}"
+SUB_UID = re.compile(r"/v1/account/accounts/[0-9]+")
 
 
 def number_reply(payload: Any, status: int = 200) -> Reply:
@@ -213,6 +217,48 @@ def coin_accounts(wallet: str, swap: bool) -> Any:
     return serve
 
 
+def sub_users(request: Request, scenario: Scenario, account: Account) -> Reply:
+    """Pages of SUB_USER_PAGE by uid from fromId (inclusive); nextId while there are more."""
+    start = int(request.query.get("fromId") or 0)
+    subs = sorted((s for s in account.subaccounts.values() if int(s.id) >= start), key=uid_of)
+    rows = [
+        {"uid": int(s.id), "userState": "normal", "subUserName": f"user{s.id}", "note": s.name}
+        for s in subs[:SUB_USER_PAGE]
+    ]
+    reply: dict[str, Any] = {"code": 200, "data": rows}
+    if len(subs) > SUB_USER_PAGE:
+        reply["nextId"] = int(subs[SUB_USER_PAGE].id)
+    return json_reply(reply)
+
+
+def uid_of(sub: SubAccount) -> int:
+    return int(sub.id)
+
+
+def sub_user_balance(request: Request, scenario: Scenario, account: Account) -> Reply:
+    """Every account of the sub-user (ids of its own) with its balance rows."""
+    sub = account.subaccounts.get(request.path.rsplit("/", 1)[1])
+    if sub is None:
+        return v1_error("account-get-accounts-inexist-error", "account for the sub-user not exist")
+    data = [
+        {"id": int(sub.id) * 10 + i, "type": kind, "state": "working", "symbol": "",
+         "list": [row for c, h in sub.wallet(wallet).items() for row in balance_rows(c, h)]}
+        for i, (wallet, (_, kind)) in enumerate(ACCOUNTS.items())
+        if wallet in sub.balances
+    ]  # fmt: skip
+    return ok(data)
+
+
+class Routes(dict[tuple[str, str], Route]):
+    """The routes, a sub-user's balance path (its uid in the path) found by its pattern."""
+
+    def get(self, key: tuple[str, str], default: Any = None) -> Any:
+        method, path = key
+        if method == "GET" and SUB_UID.fullmatch(path):
+            key = ("GET", SUB_USER_BALANCE)
+        return super().get(key, default)
+
+
 def uid(request: Request, scenario: Scenario, account: Account) -> Reply:
     return json_reply({"code": 200, "data": UID})
 
@@ -239,6 +285,8 @@ ROUTES = {
     ("GET", "/v1/account/accounts"): Route(ACCOUNT, accounts, private=True),
     ("GET", "/v2/user/uid"): Route(ACCOUNT, uid, private=True),
     ("GET", "/v2/user/api-key"): Route(ACCOUNT, api_key, private=True),
+    ("GET", "/v2/sub-user/user-list"): Route(ACCOUNT, sub_users, private=True),
+    ("GET", SUB_USER_BALANCE): Route(BALANCE, sub_user_balance, private=True),
     ("GET", "/v5/account/balance"): Route(BALANCE, linear_balance, private=True),
     ("POST", "/swap-api/v1/swap_account_info"): Route(
         BALANCE, coin_accounts("coin_swap", swap=True), private=True
@@ -254,5 +302,5 @@ ROUTES |= {
 }
 
 SPEC = ExchangeSpec(
-    NAME, "", ROUTES, authenticate, account_key=read_key, hosts=(SPOT_HOST, CONTRACT_HOST)
+    NAME, "", Routes(ROUTES), authenticate, account_key=read_key, hosts=(SPOT_HOST, CONTRACT_HOST)
 )
