@@ -32,7 +32,7 @@ listing   GET /derivatives/api/v3/subaccounts   subaccounts[].accountUid, fullNa
 funding   the same request (made once)          holdingAccounts[].amount: the holding wallet,
                                                 rows "cash xbt" as the master's
 margin    the same request                      flexAccount.currencies[].quantity (either sign),
-                                                rows "flex XBT"
+                                                rows "flex xbt" (codes lower-case there)
 futures   the same request                      flexAccount.totalUnrealized (USD; without it
                                                 pnl + unrealizedFunding), row "flex pnl"
 
