@@ -19,8 +19,22 @@ twice is taken once and a repeat with other amounts is malformed.
 Amounts: Deribit answers JSON numbers, which ccxt parses into floats. The parsers read the body
 again with every number kept as its own text, so no digit is lost.
 
-Not read: sub-accounts (private/get_subaccounts_details lists them; a key of the main account
-is needed) and locked amounts (Deribit has no earn or staking). Key permissions: Deribit states
+Sub-accounts, read with the main account's key (the sub-account's numeric `id` is its id; its
+username, else its system_name, the name shown):
+
+listing   GET /api/v2/private/get_subaccounts   result[] of type "subaccount": id, username
+                                                (the main account, type "main", is left out);
+                                                one answer, no paging
+spot      GET .../private/get_account_summaries?subaccount_id=   as the main account's (same
+futures                                         payload, same parser, one request for the three
+options                                         wallets)
+
+A master key reads every wallet of a sub-account. Doubtful: the error Deribit answers for a
+subaccount_id that is not one of the main account's is not documented; the emulator answers
+13020 not_found (an exchange error in ccxt's table). If Deribit answers 13021 forbidden
+instead, ccxt calls it a permission error: a fault all the same, never an empty wallet.
+
+Not read: locked amounts (Deribit has no earn or staking). Key permissions: Deribit states
 a key's scope only in public/auth's token answer (a login flow ccxt's signed REST requests do
 not use) and in private/list_api_keys, which needs the account:read_write scope a read-only key
 must not have; so they are not read (None).
@@ -45,9 +59,17 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from portfolio.exchanges.adapter import Adapter, Call, QuoteCall
-from portfolio.exchanges.errors import MalformedAnswer
-from portfolio.exchanges.payload import EXACT, amount, amount_problem, currency, exact_json, rows
+from portfolio.exchanges.adapter import Adapter, Call, QuoteCall, SubAccountRef, SubAccounts
+from portfolio.exchanges.errors import Malformed, MalformedAnswer
+from portfolio.exchanges.payload import (
+    EXACT,
+    amount,
+    amount_problem,
+    currency,
+    exact_json,
+    rows,
+    shown,
+)
 from portfolio.exchanges.rows import FetchedBalance, Page, Parser, Row, distinct_rows
 
 SUMMARIES = "private_get_get_account_summaries"
@@ -134,22 +156,57 @@ BODY_CODES = {
 }
 
 
-def summaries_call(*products: str) -> Call:
-    return Call(SUMMARIES, {}, summaries(frozenset(products)))
+def summaries_call(*products: str, params: dict[str, str] | None = None) -> Call:
+    return Call(SUMMARIES, params or {}, summaries(frozenset(products)))
+
+
+def summaries_wallets(params: dict[str, str] | None = None) -> dict[str, tuple[Call, ...]]:
+    """The three wallets, all from one summaries request (the same params: made once)."""
+    return {
+        "spot": (summaries_call("spot", "margin", params=params),),
+        "futures": (summaries_call("futures", params=params),),
+        "options": (summaries_call("options", params=params),),
+    }
+
+
+def subaccount_wallets(sub_id: str) -> dict[str, tuple[Call, ...]]:
+    return summaries_wallets({"subaccount_id": sub_id})
+
+
+def subaccount_ref(row: Any) -> SubAccountRef:
+    """A listed sub-account: its integer id as text (what subaccount_id takes), its username,
+    else its system_name, else the id as its name."""
+    sub_id = row.get("id") if isinstance(row, dict) else None
+    if not isinstance(sub_id, int) or isinstance(sub_id, bool) or sub_id <= 0:
+        raise Malformed(f"a sub-account whose id is {shown(sub_id)}")
+    names = (row.get(f) for f in ("username", "system_name"))
+    name = next((n.strip() for n in names if isinstance(n, str) and n.strip()), str(sub_id))
+    return SubAccountRef(str(sub_id), name)
+
+
+def subaccount_refs(payload: Any) -> list[SubAccountRef]:
+    """The sub-accounts of the listing; the main account it lists too is not one of them."""
+    listed = rows(payload, "result")
+    for row in listed:
+        if row.get("type") not in ("main", "subaccount"):
+            raise Malformed(f"an account of type {shown(row.get('type'))} in the listing")
+    return [subaccount_ref(row) for row in listed if row.get("type") == "subaccount"]
 
 
 ADAPTER = Adapter(
     id="deribit",
     name="Deribit",
-    wallets={
-        "spot": (summaries_call("spot", "margin"),),
-        "futures": (summaries_call("futures"),),
-        "options": (summaries_call("options"),),
-    },
+    wallets=summaries_wallets(),
     ticker_last=("last",),
     # One get_instruments request for every currency, not one per currency.
     market_options={"fetchMarkets": {"fetchAllMarkets": True}},
     quotes=QuoteCall("public_get_get_book_summary_by_currency", book_request, spot_quotes),
     envelope="jsonrpc",
     body_error_kind=error_kind,
+    subaccounts=SubAccounts(
+        listing="private_get_get_subaccounts",
+        params={},
+        parse=subaccount_refs,
+        wallets=subaccount_wallets,
+    ),
 )

@@ -24,7 +24,23 @@ Amounts: the API answers JSON numbers, which ccxt parses into floats; the parser
 again with every number kept as its own text. A key repeated in the body with another value is
 malformed.
 
-Not read: sub-accounts (GET /derivatives/api/v3/subaccounts lists them, a master key's call).
+Sub-accounts, read with the master key (the sub-account's accountUid is its id; its fullName,
+else its e-mail, the name shown). One request lists them all with their balances:
+
+listing   GET /derivatives/api/v3/subaccounts   subaccounts[].accountUid, fullName, email; one
+                                                answer, no paging
+funding   the same request (made once)          holdingAccounts[].amount: the holding wallet,
+                                                rows "cash xbt" as the master's
+margin    the same request                      flexAccount.currencies[].quantity (either sign),
+                                                rows "flex xbt" (codes lower-case there)
+futures   the same request                      flexAccount.totalUnrealized (USD; without it
+                                                pnl + unrealizedFunding), row "flex pnl"
+
+The listing gives a single-collateral futures account ("f-xbt:usd") its availableMargin only,
+which is not its balance: those accounts are not read. An accountUid the listing does not hold
+(a sub-account unlinked since, or another master's) is an exchange error naming it, never an
+empty sub-account.
+
 Key permissions: Kraken Futures API keys have access levels (read-only, full access,
 withdrawal) but no endpoint reports them, so they are not read (None). Quotes: Kraken Futures
 lists no spot markets, so its holdings are priced by the reference exchange; markets are one
@@ -41,8 +57,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from portfolio.exchanges.adapter import Adapter, Call, coded_errors
-from portfolio.exchanges.errors import Malformed, MalformedAnswer
+from portfolio.exchanges.adapter import (
+    Adapter,
+    Call,
+    SubAccountRef,
+    SubAccounts,
+    coded_errors,
+    listed_subaccount,
+)
+from portfolio.exchanges.errors import ExchangeFault, Malformed, MalformedAnswer
 from portfolio.exchanges.payload import (
     EXACT,
     amount,
@@ -50,6 +73,7 @@ from portfolio.exchanges.payload import (
     currency,
     dig,
     exact_json,
+    rows,
 )
 from portfolio.exchanges.rows import FetchedBalance, Page, Parser, Row, distinct_rows
 
@@ -71,17 +95,25 @@ def cash_rows(client: Any, account: dict[str, Any]) -> Iterator[Row]:
 
 def flex_rows(client: Any, account: dict[str, Any]) -> Iterator[Row]:
     for raw_code, entry in dig(account, "currencies", kind=dict).items():
-        if not isinstance(entry, dict):
-            raise Malformed(f"flex currency {raw_code} is not an object")
-        if entry.get("quantity") in (None, ""):
-            raise Malformed(f"flex currency {raw_code} without quantity")
-        yield balance_row(client, "flex", raw_code, entry["quantity"], "margin", signed=True)
+        yield flex_currency_row(client, raw_code, entry)
+    yield flex_pnl_row(account)
+
+
+def flex_currency_row(client: Any, raw_code: Any, entry: Any) -> Row:
+    if not isinstance(entry, dict):
+        raise Malformed(f"flex currency {raw_code} is not an object")
+    if entry.get("quantity") in (None, ""):
+        raise Malformed(f"flex currency {raw_code} without quantity")
+    return balance_row(client, "flex", raw_code, entry["quantity"], "margin", signed=True)
+
+
+def flex_pnl_row(account: dict[str, Any]) -> Row:
     if account.get("totalUnrealized") not in (None, ""):
         pnl = amount(account, "USD", "totalUnrealized", signed=True)
     else:
         pnl = amount(account, "USD", optional=("pnl", "unrealizedFunding"), signed=True)
     # Zero too (merge drops it): a repeat with another PnL must conflict.
-    yield Row("flex pnl", FetchedBalance("USD", "USD", "futures", pnl))
+    return Row("flex pnl", FetchedBalance("USD", "USD", "futures", pnl))
 
 
 def margin_rows(client: Any, name: str, account: dict[str, Any]) -> Iterator[Row]:
@@ -129,6 +161,74 @@ def accounts(products: frozenset[str]) -> Parser:
     return parse
 
 
+SUBACCOUNTS = "private_get_subaccounts"
+
+
+def subaccount_rows(client: Any, sub: dict[str, Any]) -> Iterator[Row]:
+    """The holding wallet and the flex account of one listed sub-account, with the master's
+    row ids; its single-collateral accounts list no balance (availableMargin only)."""
+    for held in rows(sub, "holdingAccounts"):
+        raw_code, value = held.get("currency"), held.get("amount")
+        yield balance_row(client, "cash", raw_code, value, "funding", signed=False)
+    flex = sub.get("flexAccount")
+    if flex is None:
+        return  # no multi-collateral account opened
+    if not isinstance(flex, dict):
+        raise Malformed("flexAccount is not an object")
+    for entry in rows(flex, "currencies"):
+        yield flex_currency_row(client, entry.get("currency"), entry)
+    yield flex_pnl_row(flex)
+
+
+def listed_sub(document: Any, uid: str) -> list[dict[str, Any]]:
+    """The listing's entries for `uid` (a repeat is checked row by row), or an exchange error:
+    a sub-account the master no longer lists must not read as an empty one."""
+    found = [s for s in rows(document, "subaccounts") if s.get("accountUid") == uid]
+    if not found:
+        raise ExchangeFault(
+            kind="exchange_error",
+            error_class="SubAccountNotListed",
+            message=f"Kraken Futures does not list the sub-account {uid[:60]!r} under this "
+            "master key (GET /subaccounts): it was unlinked, or belongs to another master "
+            "account. Check the account on Kraken Futures; the sync will not retry on its own.",
+        )
+    return found
+
+
+def subaccount_parts(uid: str) -> Parser:
+    def parts(client: Any, page: Page) -> Iterator[Row]:
+        for sub in listed_sub(exact_json(page.raw), uid):
+            yield from subaccount_rows(client, sub)
+
+    return parts
+
+
+def subaccount(uid: str, products: frozenset[str]) -> Parser:
+    """The wallet's parts of the sub-account, refused whichever wallet is read when a part is
+    repeated with other amounts (as the master's accounts)."""
+    every_part = subaccount_parts(uid)
+
+    def parse(client: Any, page: Page) -> Iterator[Row]:
+        distinct_rows(client, every_part, [page])
+        for found in every_part(client, page):
+            if found.balance.product in products:
+                yield found
+
+    return parse
+
+
+def subaccount_wallets(uid: str) -> dict[str, tuple[Call, ...]]:
+    return {
+        wallet: (Call(SUBACCOUNTS, {}, subaccount(uid, frozenset({wallet}))),)
+        for wallet in ("funding", "margin", "futures")
+    }
+
+
+def subaccount_refs(payload: Any) -> list[SubAccountRef]:
+    listed = rows(payload, "subaccounts")
+    return [listed_subaccount(row, "accountUid", ("fullName", "email")) for row in listed]
+
+
 # Sources: ccxt's krakenfutures exceptions table (exact messages).
 BODY_ERRORS = {
     "apiLimitExceeded": "rate_limit",
@@ -149,4 +249,12 @@ ADAPTER = Adapter(
     ticker_last=("last",),
     envelope="result",
     body_error_kind=coded_errors("error", BODY_ERRORS),
+    subaccounts=SubAccounts(
+        listing=SUBACCOUNTS,
+        params={},
+        parse=subaccount_refs,
+        wallets=subaccount_wallets,
+        not_read="Kraken Futures lists a sub-account's single-collateral futures accounts with "
+        "their available margin only, not their balance: they are not read.",
+    ),
 )

@@ -17,6 +17,11 @@ The signature is Deribit's "deri-hmac-sha256" Authorization header (id, ts, sig,
 HMAC-SHA256 of ts + "\\n" + nonce + "\\n" + method + "\\n" + path with query + "\\n" + body +
 "\\n". An unknown or revoked key answers 13004 invalid_credentials, a wrong signature 13009
 unauthorized, both with HTTP 400 as Deribit's JSON-RPC errors.
+
+Sub-accounts (the scenario's, ids numeric): private/get_subaccounts lists the main account and
+them in one answer; private/get_account_summaries?subaccount_id= serves a sub-account's
+summaries as the main account's. An id that is none of them answers 13020 not_found (Deribit
+does not document this case).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.emulator.common import (
+    ACCOUNT,
     BALANCE,
     MARKETS,
     TICKER,
@@ -38,7 +44,14 @@ from sandbox.emulator.common import (
     now_ms,
     same,
 )
-from sandbox.emulator.scenario import Account, Holding, Scenario, fmt, split_symbol
+from sandbox.emulator.scenario import (
+    Account,
+    Holding,
+    Scenario,
+    SubAccount,
+    fmt,
+    split_symbol,
+)
 
 NAME = "deribit"
 NUMBER = "\u0000number:"  # marks a JSON number's text until the body is written
@@ -198,23 +211,61 @@ def summary(code: str, h: Holding, options_value: Decimal) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def account_summaries(request: Request, scenario: Scenario, account: Account) -> Reply:
+MAIN_ID = 1001  # the main account's user id
+
+
+def summaries_of(holder: Account | SubAccount) -> list[dict[str, Any]]:
     # One summary per currency: the options value joins the cash of the same (stripped) code,
     # which keeps the cash's spelling (a fault may serve " BTC ").
-    cash = dict(account.wallet("account"))
-    options = {c.strip(): h.total for c, h in account.wallet("options").items()}
+    cash = dict(holder.wallet("account"))
+    options = {c.strip(): h.total for c, h in holder.wallet("options").items()}
     for code in options.keys() - {c.strip() for c in cash}:
         cash[code] = Holding(Decimal(0))
-    rows = [summary(c, h, options.get(c.strip(), Decimal(0))) for c, h in sorted(cash.items())]
+    return [summary(c, h, options.get(c.strip(), Decimal(0))) for c, h in sorted(cash.items())]
+
+
+def numeric(sub_id: str) -> int | str:
+    """Deribit's ids are integers; a scenario id that is not one is served as written, so the
+    adapter's refusal of it shows."""
+    return int(sub_id) if sub_id.isdigit() else sub_id
+
+
+def user(user_id: int | str, name: str, kind: str) -> dict[str, Any]:
+    system = "fund" if kind == "main" else f"fund_{user_id}"
+    return {
+        "id": user_id, "email": f"{system}@example.com", "system_name": system,
+        "username": name or system, "type": kind, "login_enabled": kind == "main",
+        "is_password": kind == "main", "receive_notifications": False,
+        "security_keys_enabled": False, "security_keys_assignments": [],
+        "margin_model": "segregated_sm",
+    }  # fmt: skip
+
+
+def account_summaries(request: Request, scenario: Scenario, account: Account) -> Reply:
+    """The main account's summaries, or with subaccount_id one of its sub-accounts'."""
+    holder: Account | SubAccount = account
+    user_id: int | str = MAIN_ID
+    kind, name = "main", "fund"
+    sub_id = request.query.get("subaccount_id")
+    if sub_id is not None:
+        sub = account.subaccounts.get(sub_id)
+        if sub is None:
+            # Undocumented; Deribit's generic "not found" error (see the adapter's docstring).
+            return error(13020, "not_found", "subaccount_id")
+        holder, user_id, kind, name = sub, numeric(sub.id), "subaccount", sub.name
     return ok(
-        {
-            "id": 1001, "email": "fund@example.com", "system_name": "fund", "username": "fund",
-            "type": "main", "creation_timestamp": 1600000000000, "referrer_id": None,
-            "login_enabled": True, "security_keys_enabled": False, "mmp_enabled": False,
+        user(user_id, name, kind) | {
+            "creation_timestamp": 1600000000000, "referrer_id": None, "mmp_enabled": False,
             "interuser_transfers_enabled": False, "self_trading_reject_mode": "cancel_maker",
-            "self_trading_extended_to_subaccounts": False, "summaries": rows,
+            "self_trading_extended_to_subaccounts": False, "summaries": summaries_of(holder),
         }
     )  # fmt: skip
+
+
+def subaccounts(request: Request, scenario: Scenario, account: Account) -> Reply:
+    """The main account first, then its sub-accounts (Deribit lists both; no paging)."""
+    listed = [user(numeric(s.id), s.name, "subaccount") for s in account.subaccounts.values()]
+    return ok([user(MAIN_ID, "fund", "main"), *listed])
 
 
 ROUTES = {
@@ -224,6 +275,7 @@ ROUTES = {
     ("GET", "/api/v2/private/get_account_summaries"): Route(
         BALANCE, account_summaries, private=True
     ),
+    ("GET", "/api/v2/private/get_subaccounts"): Route(ACCOUNT, subaccounts, private=True),
 }
 
 SPEC = ExchangeSpec(NAME, "Authorization", ROUTES, authenticate, account_key=api_key)

@@ -15,6 +15,11 @@ the balance, upl the account's PnL, pv = balance + upl).
 The signature is Kraken Futures' Authent header: base64 HMAC-SHA512, keyed with the
 base64-decoded secret, of SHA-256(postData + the path from /api/ on). An unknown or revoked key
 or a wrong signature answers {"result": "error", "error": "authenticationError"} with 401.
+
+Sub-accounts (the scenario's, ids as accountUids): GET /subaccounts lists them all in one
+answer with their holding accounts ("cash"), flex account ("flex": currencies as a list, codes
+lower-case, the PnL as in /accounts) and single-collateral accounts ("single": availableMargin
+only, free + upl here). The API has no per-sub-account balance call, so no unknown-id error.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from sandbox.emulator.common import (
     same,
 )
 from sandbox.emulator.deribit import number, rpc_body
-from sandbox.emulator.scenario import Account, Holding, Scenario
+from sandbox.emulator.scenario import Account, Holding, Scenario, SubAccount
 
 NAME = "krakenfutures"
 HOST = "futures.kraken.com"
@@ -157,9 +162,42 @@ def accounts(request: Request, scenario: Scenario, account: Account) -> Reply:
     return ok({"accounts": found})
 
 
+MASTER_UID = "6f7c2a1e-0b4d-4c1e-9a51-5e0f5d1c0001"
+
+
+def holding_accounts(wallet: dict[str, Holding]) -> list[dict[str, Any]]:
+    return [{"currency": code, "amount": number(h.total)} for code, h in wallet.items()]
+
+
+def flex_summary(wallet: dict[str, Holding]) -> dict[str, Any]:
+    """The listing's flexAccount: as /accounts' flex, its currencies a list of lower-case codes."""
+    flex = flex_account(wallet)
+    currencies = [{"currency": code.lower(), **entry} for code, entry in flex["currencies"].items()]
+    return {k: v for k, v in flex.items() if k != "type"} | {"currencies": currencies}
+
+
+def subaccount_entry(sub: SubAccount) -> dict[str, Any]:
+    futures = [
+        {"name": f"f-{code.strip().lower()}:usd", "availableMargin": number(h.free + h.upl)}
+        for code, h in sub.wallet("single").items()
+    ]
+    return {
+        "accountUid": sub.id, "email": f"{sub.id[:8]}@fund.test", "fullName": sub.name,
+        "holdingAccounts": holding_accounts(sub.wallet("cash")),
+        "futuresAccounts": futures, "flexAccount": flex_summary(sub.wallet("flex")),
+    }  # fmt: skip
+
+
+def subaccounts(request: Request, scenario: Scenario, account: Account) -> Reply:
+    """Every sub-account with its balances, in one answer (the API has no paging)."""
+    listed = [subaccount_entry(sub) for sub in account.subaccounts.values()]
+    return ok({"masterAccountUid": MASTER_UID, "subaccounts": listed})
+
+
 ROUTES = {
     ("GET", f"{PREFIX}/api/v3/instruments"): Route(MARKETS, instruments),
     ("GET", f"{PREFIX}/api/v3/accounts"): Route(BALANCE, accounts, private=True),
+    ("GET", f"{PREFIX}/api/v3/subaccounts"): Route(BALANCE, subaccounts, private=True),
 }
 
 SPEC = ExchangeSpec(NAME, "APIKey", ROUTES, authenticate)
