@@ -30,8 +30,22 @@ Futures amounts are JSON numbers in KuCoin's futures API: they are read from the
 the digits sent, never through floats. Each currency is one request (the endpoint answers for
 one settlement currency); a currency never used answers zeros.
 
-Not read: sub-accounts (GET /api/v2/sub/user lists them, /api/v1/sub-accounts their balances),
-the unified trading account (UTA) endpoints, and options (KuCoin has no options API for
+Sub-accounts, read with the master key (the sub-account's userId is its id; its remarks, else
+its subName, the name shown):
+
+listing   GET /api/v2/sub/user (currentPage, pageSize 100)   items[].userId, remarks, subName;
+                                                             pages until currentPage = totalPage
+spot      GET /api/v1/sub-accounts/{subUserId}   tradeAccounts   spot      balance
+funding   the same answer (one request)          mainAccounts    funding   balance
+
+That answer gives a sub-account's margin as balances only (no liability), so its margin is not
+read: booking the gross holding without the debt would overstate it. Its futures are not read
+either: the master-key call (/api/v1/account-overview-all on the futures host) names
+sub-accounts by subName, not the userId the balance call takes; nor its Earn (no master-key
+call). Doubtful: KuCoin does not document the answer for an unknown subUserId; the emulator
+answers a parameter error (400100), a fault like any other.
+
+Not read: the unified trading account (UTA) endpoints, and options (KuCoin has no options API for
 them here).
 
 Key permissions come from GET /api/v1/user/api-key: `permission` is a comma list (General,
@@ -54,7 +68,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from portfolio.exchanges.adapter import Adapter, Call, PermissionCall, coded_errors
+from portfolio.exchanges.adapter import (
+    Adapter,
+    Call,
+    PermissionCall,
+    SubAccountRef,
+    SubAccounts,
+    coded_errors,
+    listed_subaccount,
+)
 from portfolio.exchanges.errors import Malformed, MalformedAnswer, PermissionsUnreadable
 from portfolio.exchanges.payload import (
     EXACT,
@@ -174,6 +196,36 @@ def permissions(payload: Any) -> dict[str, bool]:
     return {"read": True, "trade": bool(names & TRADE), "withdraw": bool(names & WITHDRAW)}
 
 
+def sub_accounts_of(field: str, product: str) -> Any:
+    """The sub-account detail's rows under `field` (tradeAccounts, mainAccounts), `balance`
+    each; the row id is the list and the currency, as the master's are one per type."""
+
+    def parse(client: Any, page: Page) -> Iterator[Row]:
+        for row in rows(page.data, "data", field):
+            found = row_of(client, row, "currency", product, AmountFields(("balance",)))
+            yield Row(f"{field} {found.row_id}", found.balance)
+
+    return parse
+
+
+SUB_DETAIL = "private_get_sub_accounts_subuserid"
+
+
+def subaccount_wallets(user_id: str) -> dict[str, tuple[Call, ...]]:
+    params = {"subUserId": user_id}
+    return {
+        "spot": (Call(SUB_DETAIL, params, sub_accounts_of("tradeAccounts", "spot")),),
+        "funding": (Call(SUB_DETAIL, params, sub_accounts_of("mainAccounts", "funding")),),
+    }
+
+
+def subaccount_refs(payload: Any) -> list[SubAccountRef]:
+    listed = rows(payload, "data", "items")
+    return [listed_subaccount(row, "userId", ("remarks", "subName")) for row in listed]
+
+
+SUBACCOUNT_PAGE = 100  # the most /api/v2/sub/user returns per page
+
 # Sources: KuCoin's documented error codes and ccxt's table for them.
 BODY_CODES = {
     "400002": "clock",  # KC-API-TIMESTAMP invalid: differs from the server time
@@ -210,4 +262,13 @@ ADAPTER = Adapter(
     permissions=PermissionCall("private_get_user_api_key", permissions),
     envelope="code",
     body_error_kind=coded_errors("code", BODY_CODES),
+    subaccounts=SubAccounts(
+        listing="private_get_sub_user",
+        params={"currentPage": 1, "pageSize": SUBACCOUNT_PAGE},
+        parse=subaccount_refs,
+        wallets=subaccount_wallets,
+        next_page=next_earn_page,  # the same currentPage / totalPage paging
+        not_read="KuCoin's master-key call gives a sub-account's margin without its debt, and "
+        "names its futures by another id: neither is read, nor its Earn.",
+    ),
 )

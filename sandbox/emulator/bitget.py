@@ -1,8 +1,18 @@
 """bitget v2 (classic account): spot, funding, Earn, cross and isolated margin, futures per
-productType, key info; coins, spot symbols, margin currencies, tickers."""
+productType, key info; coins, spot symbols, margin currencies, tickers.
+
+Sub-accounts (the scenario account's `subaccounts`, keyed by subAccountUid), newest first and
+paged by idLessThan (a sub-account's cursor id is its creation time here):
+- /api/v2/user/virtual-subaccount-list: limit (default 100, at most 500), endId the last row's;
+- /api/v2/spot/account/subaccount-assets: every sub-account with a spot holding, {id, userId,
+  assetsList}, limit (default 10, at most 50);
+- /api/v2/mix/account/sub-account-assets: every sub-account with a holding in the productType's
+  futures wallet, {userId, assetList} in the master's row shape. Neither balance call takes an
+  id, so neither has an unknown-id error."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -20,7 +30,7 @@ from sandbox.emulator.common import (
     now_ms,
     same,
 )
-from sandbox.emulator.scenario import Account, Holding, Scenario, fmt, split_symbol
+from sandbox.emulator.scenario import Account, Holding, Scenario, SubAccount, fmt, split_symbol
 
 NAME = "bitget"
 # The scenario's futures wallet per productType.
@@ -207,6 +217,64 @@ def futures_accounts(request: Request, scenario: Scenario, account: Account) -> 
     return ok([futures_row(c, h) for c, h in account.wallet(FUTURES_WALLETS[kind]).items()])
 
 
+def newest_first(
+    request: Request, subs: Iterable[SubAccount], default: int, most: int
+) -> list[SubAccount]:
+    """The page of sub-accounts the request asks: newest first, below idLessThan, `limit`."""
+    limit = min(max(int(request.query.get("limit") or default), 1), most)
+    ordered = sorted(subs, key=lambda s: s.created_ms, reverse=True)
+    below = request.query.get("idLessThan")
+    if below:
+        ordered = [s for s in ordered if s.created_ms < int(below)]
+    return ordered[:limit]
+
+
+def virtual_subaccounts(request: Request, scenario: Scenario, account: Account) -> Reply:
+    page = newest_first(request, account.subaccounts.values(), 100, 500)
+    listed = [
+        {"subAccountUid": s.id, "subAccountName": f"virtual{s.id}@virtual-bitget.com",
+         "status": "normal", "permList": ["spot_trade", "contract_trade", "read"],
+         "label": s.name, "accountType": "virtual", "bindingTime": "",
+         "cTime": str(s.created_ms), "uTime": str(s.created_ms)}
+        for s in page
+    ]  # fmt: skip
+    end = str(page[-1].created_ms) if page else ""
+    return ok({"endId": end, "subAccountList": listed})
+
+
+def sub_spot_row(code: str, h: Holding) -> dict[str, Any]:
+    return {
+        "coin": code, "available": fmt(h.free), "limitAvailable": "0", "frozen": fmt(h.locked),
+        "locked": "0", "uTime": str(now_ms()),
+    }  # fmt: skip
+
+
+def subaccount_spot_assets(request: Request, scenario: Scenario, account: Account) -> Reply:
+    held = [s for s in account.subaccounts.values() if s.wallet("spot")]
+    return ok(
+        [
+            {"id": s.created_ms, "userId": int(s.id),
+             "assetsList": [sub_spot_row(c, h) for c, h in s.wallet("spot").items()]}
+            for s in newest_first(request, held, 10, 50)
+        ]
+    )  # fmt: skip
+
+
+def subaccount_futures_assets(request: Request, scenario: Scenario, account: Account) -> Reply:
+    kind = request.query.get("productType", "")
+    if kind not in FUTURES_WALLETS:
+        return error("40019", "Parameter productType cannot be empty")
+    wallet = FUTURES_WALLETS[kind]
+    return ok(
+        [
+            {"userId": int(s.id),
+             "assetList": [futures_row(c, h) for c, h in s.wallet(wallet).items()]}
+            for s in account.subaccounts.values()
+            if s.wallet(wallet)
+        ]
+    )  # fmt: skip
+
+
 # Read and write permission names, as Bitget lists them in `authorities`.
 AUTHORITIES = {
     "read": ("coor", "cpor", "stor", "smor", "wtor"),
@@ -250,6 +318,15 @@ ROUTES = {
     ("GET", "/api/v2/mix/account/accounts"): Route(BALANCE, futures_accounts, private=True),
     ("GET", "/api/v2/spot/account/info"): Route(ACCOUNT, account_info, private=True),
     ("GET", "/api/v3/account/settings"): Route(ACCOUNT, uta_settings, private=True),
+    ("GET", "/api/v2/user/virtual-subaccount-list"): Route(
+        ACCOUNT, virtual_subaccounts, private=True
+    ),
+    ("GET", "/api/v2/spot/account/subaccount-assets"): Route(
+        BALANCE, subaccount_spot_assets, private=True
+    ),
+    ("GET", "/api/v2/mix/account/sub-account-assets"): Route(
+        BALANCE, subaccount_futures_assets, private=True
+    ),
 }
 
 SPEC = ExchangeSpec(NAME, "ACCESS-KEY", ROUTES, authenticate)

@@ -24,6 +24,13 @@ Wallets (scenario wallet: endpoint, in KuCoin's documented shape):
   pageSize), categories DEMAND, ACTIVITY and STAKING; the locked ones end on LOCK_END_MS.
 Key permissions: /api/v1/user/api-key, `permission` from the scenario's flags.
 
+Sub-accounts (the scenario account's `subaccounts`, keyed by userId): /api/v2/sub/user lists
+them (currentPage, pageSize at most 100, KuCoin's paging fields); /api/v1/sub-accounts/{id}
+answers one's mainAccounts (scenario wallet main), tradeAccounts (trade) and marginAccounts
+(margin, balances only, as KuCoin's answer has no liability). The path carries the id: the
+request is routed under /api/v1/sub-accounts/{subUserId}, and signed with the path as sent. An
+unknown id: KuCoin documents no answer; a 400100 parameter error here.
+
 The key (KC-API-KEY), the passphrase (KC-API-PASSPHRASE, ccxt's key version 2: base64
 HMAC-SHA256 of the password keyed with the secret) and the signature (KC-API-SIGN: base64
 HMAC-SHA256 of timestamp + method + path with query + body) are all verified, on both hosts;
@@ -32,6 +39,7 @@ a wrong one is answered as KuCoin does (401, 400003/400004/400005).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from typing import Any
@@ -50,7 +58,15 @@ from sandbox.emulator.common import (
     now_ms,
     same,
 )
-from sandbox.emulator.scenario import ZERO, Account, Holding, Scenario, fmt, split_symbol
+from sandbox.emulator.scenario import (
+    ZERO,
+    Account,
+    Holding,
+    Scenario,
+    SubAccount,
+    fmt,
+    split_symbol,
+)
 
 NAME = "kucoin"
 OK = "200000"
@@ -96,7 +112,8 @@ def authenticate(request: Request, scenario: Scenario) -> Account | Reply:
 
 
 def signature(secret: str, request: Request) -> str:
-    path = request.path + (f"?{request.raw_query}" if request.raw_query else "")
+    sent = request.header(SENT_PATH) or request.path  # a routed path is signed as sent
+    path = sent + (f"?{request.raw_query}" if request.raw_query else "")
     prehash = request.header("KC-API-TIMESTAMP") + request.method + path + request.text
     return hmac_b64(secret.encode(), prehash.encode(), "sha256")
 
@@ -298,6 +315,70 @@ def api_key_info(request: Request, scenario: Scenario, account: Account) -> Repl
     })  # fmt: skip
 
 
+def sub_user_row(sub: SubAccount) -> dict[str, Any]:
+    return {
+        "userId": sub.id, "uid": sub.created_ms // 1000, "subName": f"sub{sub.created_ms}",
+        "status": 2, "type": 0, "access": "All", "createdAt": sub.created_ms,
+        "remarks": sub.name, "tradeTypes": ["Spot", "Futures", "Margin"],
+        "openedTradeTypes": ["Spot"], "hostedStatus": None,
+    }  # fmt: skip
+
+
+def sub_users(request: Request, scenario: Scenario, account: Account) -> Reply:
+    """Pages of pageSize (default 10, at most 100) from currentPage (1 first)."""
+    page = max(int(request.query.get("currentPage") or 1), 1)
+    size = min(max(int(request.query.get("pageSize") or 10), 1), 100)
+    subs = list(account.subaccounts.values())
+    pages = max((len(subs) + size - 1) // size, 1)
+    return ok({
+        "currentPage": page, "pageSize": size, "totalNum": len(subs), "totalPage": pages,
+        "items": [sub_user_row(s) for s in subs[(page - 1) * size : page * size]],
+    })  # fmt: skip
+
+
+def sub_balance_row(code: str, holding: Holding) -> dict[str, str]:
+    return {
+        "currency": code, "balance": fmt(holding.total), "available": fmt(holding.free),
+        "holds": fmt(holding.locked), "baseCurrency": "BTC", "baseCurrencyPrice": "0",
+        "baseAmount": "0",
+    }  # fmt: skip
+
+
+SUB_DETAIL_PATH = "/api/v1/sub-accounts/{subUserId}"
+SENT_PATH = "Emulator-Sent-Path"  # the path as sent, kept for the signature
+
+
+def sub_detail(request: Request, scenario: Scenario, account: Account) -> Reply:
+    sub_id = request.header(SENT_PATH).rpartition("/")[2]
+    sub = account.subaccounts.get(sub_id)
+    if sub is None:
+        return error("400100", "Parameter Error", 400)
+
+    def rows(wallet: str) -> list[dict[str, str]]:
+        return [sub_balance_row(c, h) for c, h in sub.wallet(wallet).items()]
+
+    return ok({
+        "subUserId": sub.id, "subName": f"sub{sub.created_ms}", "mainAccounts": rows("main"),
+        "tradeAccounts": rows("trade"), "marginAccounts": rows("margin"), "tradeHFAccounts": [],
+    })  # fmt: skip
+
+
+def routed_path(request: Request) -> Request:
+    """/api/v1/sub-accounts/<id> is routed (and counted) under its template; the path as sent
+    stays in a header for the signature and the id."""
+    prefix, _, sub_id = request.path.rpartition("/")
+    if prefix != "/api/v1/sub-accounts" or not sub_id:
+        return request
+    headers = {**request.headers, SENT_PATH: request.path}
+    return dataclasses.replace(request, path=SUB_DETAIL_PATH, headers=headers)
+
+
+@dataclasses.dataclass(frozen=True)
+class KucoinSpec(ExchangeSpec):
+    def routed(self, request: Request) -> Request:
+        return routed_path(request)
+
+
 ROUTES = {
     ("GET", "/api/v3/currencies"): Route(MARKETS, currencies),
     ("GET", "/api/v2/symbols"): Route(MARKETS, symbols),
@@ -313,6 +394,8 @@ ROUTES = {
     ("GET", "/api/v1/account-overview"): Route(BALANCE, futures_overview, private=True),
     ("GET", "/api/v1/earn/hold-assets"): Route(BALANCE, hold_assets, private=True),
     ("GET", "/api/v1/user/api-key"): Route(ACCOUNT, api_key_info, private=True),
+    ("GET", "/api/v2/sub/user"): Route(ACCOUNT, sub_users, private=True),
+    ("GET", SUB_DETAIL_PATH): Route(BALANCE, sub_detail, private=True),
 }
 
-SPEC = ExchangeSpec(NAME, "KC-API-KEY", ROUTES, authenticate)
+SPEC = KucoinSpec(NAME, "KC-API-KEY", ROUTES, authenticate)
