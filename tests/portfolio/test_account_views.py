@@ -319,6 +319,9 @@ def test_edit_form_asks_the_accounts_exchange_credentials(tenants):
     )
     page = login(tenants.alice).get(reverse("sources:edit_exchange_account", args=[account.pk]))
     form = page.context["form"]
-    assert [f for f in form.fields if f != "wallets"] == ["api_key", "secret", "password"]
+    # KuCoin's master key may include its sub-accounts: offered beside the credentials.
+    credentials = [f for f in form.fields if f not in ("wallets", "include_subaccounts")]
+    assert credentials == ["api_key", "secret", "password"]
+    assert "include_subaccounts" in form.fields
     wallets = [value for value, _ in form.fields["wallets"].choices]
     assert wallets == ["spot", "funding", "earn", "margin", "futures"]
