@@ -78,7 +78,9 @@ def build_scenario(accounts: int = ACCOUNTS) -> dict[str, Any]:
     for index in range(accounts):
         exchange = benched[index % len(benched)]
         account = by_exchange[exchange]
-        key = f"0x{index:040x}" if by_address(account) else f"bench-{exchange}-{index}"
+        # The template's key with a suffix: some keys carry meaning (gemini signs only
+        # account-level keys, whose name contains "account").
+        key = f"0x{index:040x}" if by_address(account) else f"{account['api_key']}-bench-{index}"
         cloned.append({**account, "api_key": key})
     return {"name": "bench", "prices": template["prices"], "accounts": cloned}
 

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from portfolio import exchanges
-from portfolio.exchanges import ExchangeFault, SubAccountRef, fetch_account
-from sandbox.emulator import run_emulator
+from portfolio.exchanges import ExchangeFault, SubAccountRef
+from tests.portfolio.subaccount_support import amounts, fetcher
 
 SCENARIO = Path(__file__).resolve().parents[2] / "sandbox" / "scenarios" / "exchanges_test.json"
 RAW = json.loads(SCENARIO.read_text())
@@ -40,26 +39,13 @@ FUTURES = "/api/v2/mix/account/sub-account-assets"
 
 
 @pytest.fixture
-def emulator():
-    exchanges.clear_markets_cache()
-    with run_emulator(SCENARIO) as emu:
-        yield emu
-    exchanges.clear_markets_cache()
+def emulator(scenario_emulator):
+    return scenario_emulator
 
 
 @pytest.fixture
 def fetch(emulator):
-    def run(**options):
-        return fetch_account(
-            "bitget", CREDS, exchanges.WALLETS, emulator_url=emulator.url, timeout_ms=5000,
-            **options,
-        )  # fmt: skip
-
-    return run
-
-
-def amounts(result):
-    return {(b.code, b.product): b.amount for b in result.balances}
+    return fetcher(emulator, "bitget")
 
 
 def test_listing_gives_exactly_the_scenarios_subaccounts(fetch):

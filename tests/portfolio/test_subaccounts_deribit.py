@@ -10,12 +10,11 @@ from pathlib import Path
 import ccxt
 import pytest
 
-from portfolio import exchanges
-from portfolio.exchanges import ExchangeFault, SubAccountRef, fetch_account
+from portfolio.exchanges import ExchangeFault, SubAccountRef
 from portfolio.exchanges import deribit as adapter
 from portfolio.exchanges.errors import Malformed
-from sandbox.emulator import run_emulator
 from sandbox.urls import assert_offline, point_at_emulator
+from tests.portfolio.subaccount_support import amounts, fetcher
 
 SCENARIO = Path(__file__).resolve().parents[2] / "sandbox" / "scenarios" / "exchanges_test.json"
 RAW = json.loads(SCENARIO.read_text())
@@ -42,30 +41,13 @@ LISTING = "/api/v2/private/get_subaccounts"
 
 
 @pytest.fixture
-def emulator():
-    exchanges.clear_markets_cache()
-    with run_emulator(SCENARIO) as emu:
-        yield emu
-    exchanges.clear_markets_cache()
+def emulator(scenario_emulator):
+    return scenario_emulator
 
 
 @pytest.fixture
 def fetch(emulator):
-    def run(**options):
-        return fetch_account(
-            "deribit",
-            CREDS,
-            exchanges.WALLETS,
-            emulator_url=emulator.url,
-            timeout_ms=5000,
-            **options,
-        )
-
-    return run
-
-
-def amounts(result):
-    return {(b.code, b.product): b.amount for b in result.balances}
+    return fetcher(emulator, "deribit")
 
 
 def test_listing_gives_exactly_the_scenarios_subaccounts_not_the_main_account(fetch):

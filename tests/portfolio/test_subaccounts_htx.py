@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from portfolio import exchanges
-from portfolio.exchanges import ExchangeFault, SubAccountRef, fetch_account
+from portfolio.exchanges import ExchangeFault, SubAccountRef
 from portfolio.exchanges.errors import Malformed
 from portfolio.exchanges.rows import Page
-from sandbox.emulator import run_emulator
+from tests.portfolio.subaccount_support import amounts, fetcher
 
 SCENARIO = Path(__file__).resolve().parents[2] / "sandbox" / "scenarios" / "exchanges_test.json"
 RAW = next(a for a in json.loads(SCENARIO.read_text())["accounts"] if a["exchange"] == "htx")
@@ -37,30 +36,13 @@ LISTING = "/v2/sub-user/user-list"
 
 
 @pytest.fixture
-def emulator():
-    exchanges.clear_markets_cache()
-    with run_emulator(SCENARIO) as emu:
-        yield emu
-    exchanges.clear_markets_cache()
+def emulator(scenario_emulator):
+    return scenario_emulator
 
 
 @pytest.fixture
 def fetch(emulator):
-    def run(**options):
-        return fetch_account(
-            "htx",
-            CREDENTIALS,
-            exchanges.WALLETS,
-            emulator_url=emulator.url,
-            timeout_ms=5000,
-            **options,
-        )
-
-    return run
-
-
-def amounts(result):
-    return {(b.code, b.product): b.amount for b in result.balances}
+    return fetcher(emulator, "htx")
 
 
 def test_listing_gives_exactly_the_scenarios_subaccounts(fetch):
