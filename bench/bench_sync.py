@@ -147,20 +147,58 @@ def bare_loop(scenario: dict[str, Any], emulator: Any) -> dict[str, Any]:
 
 
 def bare_sync(account: dict[str, Any], markets: dict[str, Any], url: str) -> None:
+    """The requests the adapter makes for one account, through bare ccxt: its permission
+    call, each balance call once (per listed account where a listing gives the parameters),
+    and its tickers; nothing parsed beyond ccxt, nothing checked, nothing stored."""
     from portfolio import exchanges
 
     exchange = account["exchange"]
     client = exchanges.build_client(exchange, credentials_of(account), emulator_url=url)
     client.set_markets(markets)
-    if exchange in exchanges.PERMISSION_CALLS:
-        getattr(client, exchanges.PERMISSION_CALLS[exchange][0])({})
-    seen = set()
-    for specs in exchanges.BALANCE_CALLS[exchange].values():
+    permission = exchanges.PERMISSION_CALLS.get(exchange)
+    if permission is not None:
+        params = permission.params(client) if permission.params is not None else {}
+        getattr(client, permission.method)(params)
+    bare_balances(client, exchanges.BALANCE_CALLS[exchange])
+    bare_tickers(client, exchanges.ADAPTERS[exchange], markets)
+
+
+def bare_balances(client: Any, wallets: dict[str, tuple[Any, ...]]) -> None:
+    listed: dict[str, Any] = {}
+    seen: set[str] = set()
+    for specs in wallets.values():
         for spec in specs:
-            if spec.key not in seen:
-                seen.add(spec.key)
-                getattr(client, spec.method)(spec.params_for(client))
-    client.fetch_tickers(exchanges.quote_symbols(markets, ("BTC", "ETH", "USDT", "USDC")))
+            for params in bare_params(client, spec, listed):
+                key = spec.method + json.dumps(params, sort_keys=True)
+                if key not in seen:
+                    seen.add(key)
+                    getattr(client, spec.method)(params)
+
+
+def bare_params(client: Any, spec: Any, listed: dict[str, Any]) -> list[dict[str, Any]]:
+    params = spec.params_for(client)
+    if spec.listing is None:
+        return [params]
+    if spec.listing.key not in listed:
+        method = getattr(client, spec.listing.method)
+        listed[spec.listing.key] = method(dict(spec.listing.params))
+    return [params | each for each in spec.listing.each(listed[spec.listing.key])]
+
+
+def bare_tickers(client: Any, adapter: Any, markets: dict[str, Any]) -> None:
+    from portfolio import exchanges
+
+    symbols = exchanges.quote_symbols(markets, ("BTC", "ETH", "USDT", "USDC"))
+    if not symbols or not client.has.get("fetchTickers"):
+        return
+    if adapter.quotes is None:
+        client.fetch_tickers(symbols if adapter.ticker_symbols else None)
+        return
+    ids = {str(markets[s].get(f"{side}Id") or markets[s][side]) for s in symbols
+           for side in ("base", "quote")}  # fmt: skip
+    requests = {json.dumps(p, sort_keys=True): p for p in map(adapter.quotes.params, ids) if p}
+    for params in requests.values():
+        getattr(client, adapter.quotes.method)(params)
 
 
 def start_worker(env: dict[str, str], queues: str = "sync,risk") -> subprocess.Popen:
