@@ -95,10 +95,10 @@ def _ensure_exchange_account(fund: Portfolio, account: dict[str, Any]) -> None:
     credentials = credentials_of(account)
     # Anywhere: one key is kept in one place (an older demo may hold it in another fund).
     fingerprint = key_fingerprint(account["exchange"], credentials)
-    existing = ExchangeAccount.objects.filter(key_fingerprint=fingerprint).first()
-    if existing is None:
-        existing = ExchangeAccount.objects.filter(location__portfolio=fund, location__name=name)
-        existing = existing.first()
+    in_place = ExchangeAccount.objects.filter(location__portfolio=fund, location__name=name)
+    existing = (
+        ExchangeAccount.objects.filter(key_fingerprint=fingerprint).first() or in_place.first()
+    )
     if existing is not None:
         set_exchange_credentials(account=existing, credentials=credentials)
         return

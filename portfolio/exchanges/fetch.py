@@ -57,7 +57,8 @@ class FetchedAccount:
 def fetch_pages(session: Session, spec: Call) -> list[Page]:
     """Every page of one call. A cursor the exchange hands out twice would loop: what it
     served is already read, so paging stops there."""
-    pages, params = [], spec.params_for(session.client)
+    pages: list[Page] = []
+    params = spec.params_for(session.client)
     asked = {json.dumps(params, sort_keys=True)}
     for _ in range(MAX_PAGES):
         try:

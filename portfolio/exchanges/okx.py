@@ -83,7 +83,7 @@ def permissions(payload: Any) -> dict[str, bool]:
 
 
 def funding(client: Any, page: Page) -> Iterator[Row]:
-    return rows_field(("data",), "ccy", "bal", "funding")(client, page)
+    yield from rows_field(("data",), "ccy", "bal", "funding")(client, page)
 
 
 def subaccount_wallets(name: str) -> dict[str, tuple[Call, ...]]:

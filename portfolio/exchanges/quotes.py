@@ -53,6 +53,7 @@ def fetch_prices(
     symbols = quote_symbols(session.client.markets or {}, bases)
     if not symbols:
         return {}, {}
+    path: tuple[str | int, ...]
     if adapter.quotes is not None:
         tickers, path = own_tickers(session, adapter.quotes, symbols), ("last",)
     else:
