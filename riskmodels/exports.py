@@ -85,9 +85,9 @@ def holdings_csv(lines: Iterable[HoldingLine], not_current: dict[str, str] | Non
     return out.getvalue()
 
 
-def exposures_csv(document: ExposureReport) -> str:
+def exposures_csv(document: ExposureReport, not_current: dict[str, str] | None = None) -> str:
     """The report's exposures table, as ``manage.py exposure_report --format csv`` prints it."""
-    return render_csv(document)
+    return render_csv(document, not_current)
 
 
 def _static_uris() -> dict[str, str]:

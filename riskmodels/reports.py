@@ -14,6 +14,7 @@ import csv
 import io
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import fields, is_dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -44,6 +45,7 @@ CSV_COLUMNS = (
     "breach",
     "status",
     "move_to_comply",
+    "not_current",
 )
 
 
@@ -226,13 +228,19 @@ def render_report(
     }
 
 
-def render_csv(document: ExposureReport) -> str:
-    """One row per exposure, the columns of ``CSV_COLUMNS``; entities joined with ";"."""
+def render_csv(document: ExposureReport, not_current: Mapping[str, str] | None = None) -> str:
+    """One row per exposure, the columns of ``CSV_COLUMNS``; entities joined with ";";
+    `not_current` says, per group, which of its locations' figures are not current."""
+    marks = not_current or {}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for row in document["exposures"]:
-        cells: dict[str, object] = {**row, "entities": ";".join(row["entities"])}
+        cells: dict[str, object] = {
+            **row,
+            "entities": ";".join(row["entities"]),
+            "not_current": marks.get(row["group"], ""),
+        }
         writer.writerow(["" if cells[c] is None else cells[c] for c in CSV_COLUMNS])
     return out.getvalue()
 

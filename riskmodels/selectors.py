@@ -34,6 +34,7 @@ from portfolio.selectors import (
     exchange_location_marks,
     latest_snapshot_ids,
     locations_with_health,
+    not_current_locations,
     price_notes,
 )
 from riskmodels import charts, engine
@@ -729,3 +730,18 @@ def dashboard(
         row = _dashboard_row(portfolio, summaries.get(portfolio.pk), locations, stake, now)
         rows.append(replace(row, alerts=alerts.get(portfolio.pk, {})))
     return rows
+
+
+def not_current_by_group(portfolio: Portfolio, *, reasons: bool) -> dict[str, str]:
+    """Per custody group, its locations whose figures are not current, in words ("Not current:
+    <location> since <time>", with the reason when `reasons`), for the exposures export."""
+    groups = load_registry().groups
+    found: dict[str, list[str]] = {}
+    for row in not_current_locations(portfolio):
+        custodian = row.location.custodian_id
+        if custodian is None:
+            continue
+        since = f" since {row.data_as_of.isoformat()}" if row.data_as_of else ""
+        words = f"{row.location.name}{since}" + (f" ({row.reason})" if reasons else "")
+        found.setdefault(groups[custodian], []).append(words)
+    return {group: "Not current: " + "; ".join(names) for group, names in found.items()}

@@ -22,7 +22,7 @@ from accounts.types import AuthenticatedRequest
 from portfolio.models import Portfolio
 from portfolio.selectors import NotCurrent, not_current_locations
 from riskmodels import exports, tasks
-from riskmodels.selectors import holding_lines, report_page
+from riskmodels.selectors import holding_lines, not_current_by_group, report_page
 from riskmodels.services import acknowledge_alert
 
 # plotly.js adds two <style> elements when it loads, which style-src 'self' blocks: an empty one
@@ -116,8 +116,10 @@ def export_exposures_csv(request: AuthenticatedRequest, slug: str) -> HttpRespon
     page = _page_context(request, portfolio)["page"]
     if page is None:
         raise Http404("No exposure report yet.")
+    marks = not_current_by_group(portfolio, reasons=investor_share(request.user, portfolio) is None)
     name = exports.filename(portfolio, "exposures", timezone.localdate()) + ".csv"
-    return _download(exports.exposures_csv(page["document"]), "text/csv; charset=utf-8", name)
+    csv_text = exports.exposures_csv(page["document"], marks)
+    return _download(csv_text, "text/csv; charset=utf-8", name)
 
 
 @login_required

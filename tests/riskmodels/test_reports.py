@@ -199,3 +199,22 @@ def test_admin_and_manager_see_the_whole_report(worked, tenants):
 def test_decimal_text_is_exact_fixed_point(value, text):
     assert decimal_text(value) == text
     assert D(text) == value
+
+
+def test_csv_marks_a_group_not_current_today_but_not_a_past_snapshot(worked, tenants):
+    from portfolio.models import CustodyLocation, ExchangeAccount, SyncOutcome
+    from tests.factories import SyncRunFactory
+
+    okx = CustodyLocation.objects.get(portfolio=tenants.fund_a, name="okx")
+    ExchangeAccount.objects.create(location=okx, exchange_id="okx")
+    SyncRunFactory.create(
+        location=okx, outcome=SyncOutcome.FAILED, finished_at=T0, error_message="OKX is down."
+    )
+    latest = {r["group"]: r for r in csv.DictReader(io.StringIO(run("fund-a", "--format", "csv")))}
+    since = (T0 - timedelta(minutes=1)).isoformat()
+    assert latest["okx"]["not_current"] == (
+        f"Not current: okx since {since} (The last sync failed: OKX is down.)"
+    )
+    assert latest["binance"]["not_current"] == ""
+    past = run("fund-a", "--format", "csv", "--at", T0.isoformat())
+    assert all(r["not_current"] == "" for r in csv.DictReader(io.StringIO(past)))

@@ -12,7 +12,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from portfolio.models import Portfolio
 from riskmodels.reports import render_csv, snapshot_report
-from riskmodels.selectors import exposure_at
+from riskmodels.selectors import exposure_at, not_current_by_group
 
 
 def parse_at(text: str) -> datetime:
@@ -47,6 +47,8 @@ class Command(BaseCommand):
             raise CommandError(f"No exposure snapshot of {portfolio.slug}{when}.")
         document = snapshot_report(snapshot)
         if options["format"] == "csv":
-            self.stdout.write(render_csv(document), ending="")
+            # Today's marks belong to the latest snapshot only, not to one from the past.
+            marks = None if at else not_current_by_group(portfolio, reasons=True)
+            self.stdout.write(render_csv(document, marks), ending="")
         else:
             self.stdout.write(json.dumps(document, indent=2))
