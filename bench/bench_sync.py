@@ -169,10 +169,17 @@ def bare_balances(client: Any, wallets: dict[str, tuple[Any, ...]]) -> None:
     for specs in wallets.values():
         for spec in specs:
             for params in bare_params(client, spec, listed):
-                key = spec.method + json.dumps(params, sort_keys=True)
-                if key not in seen:
-                    seen.add(key)
-                    getattr(client, spec.method)(params)
+                bare_pages(client, spec, params, seen)
+
+
+def bare_pages(client: Any, spec: Any, params: dict[str, Any], seen: set[str]) -> None:
+    """Every page of one call, as the app reads them (each request once)."""
+    while params is not None:
+        key = spec.method + json.dumps(params, sort_keys=True)
+        if key in seen:
+            return
+        seen.add(key)
+        params = spec.next_page(getattr(client, spec.method)(params), params)
 
 
 def bare_params(client: Any, spec: Any, listed: dict[str, Any]) -> list[dict[str, Any]]:
