@@ -28,9 +28,22 @@ bearing instrument (TSTON.staked) it counts the yield token, so the code is the 
 base, not underlying_inst_name. The position carries no unbonding end date (no locks).
 
 Not read: the USD-valued account totals (no amounts of a currency), private/get-positions (its
-session PnL is the account's total_session_unrealized_pnl, read once), sub-accounts
-(private/get-subaccount-balances: the lead's), the v2/derivatives hosts (retired for v1).
-Crypto.com does not report a key's permissions.
+session PnL is the account's total_session_unrealized_pnl, read once), the v2/derivatives hosts
+(retired for v1). Crypto.com does not report a key's permissions.
+
+Sub-accounts, read with the master key (the sub-account's uuid is its id, its label its name):
+
+listing   POST private/get-accounts (page from 0,     sub_account_list[].uuid, label (else
+          page_size 20)                              name); a full page asks for the next one
+spot      POST private/get-subaccount-balances       every sub-account's user-balance entry in
+                                                     one answer, each with its `account` uuid:
+                                                     the asked one's, read as the master's
+                                                     (spot, margin, the futures PnL)
+
+The balances answer lists every sub-account, an empty one too (Crypto.com's sample): a uuid it
+does not list is a fault ("lists no sub-account"), never an empty sub-account. A master key has
+no call for a sub-account's staking positions, which are not read; isolated_positions are not
+read, as for the master.
 
 Every JSON answer carries "code" (0 is success): one without it is a malformed answer. Error codes
 10007/40102 (nonce more than 60 s off) are 'clock', 9010001 (maintenance) and 40801 (request
@@ -43,7 +56,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from portfolio.exchanges.adapter import Adapter, Call, coded_errors
+from portfolio.exchanges.adapter import (
+    Adapter,
+    Call,
+    SubAccountRef,
+    SubAccounts,
+    coded_errors,
+    listed_subaccount,
+)
+from portfolio.exchanges.errors import ExchangeFault
 from portfolio.exchanges.payload import amount, currency, rows
 from portfolio.exchanges.rows import FetchedBalance, Page, Row
 
@@ -77,6 +98,43 @@ def staking_position(client: Any, page: Page) -> Iterator[Row]:
         yield Row(reported, FetchedBalance(reported, code, "staking", staked))
 
 
+def subaccount_refs(payload: Any) -> list[SubAccountRef]:
+    listed = rows(payload, "result", "sub_account_list")
+    return [listed_subaccount(row, "uuid", ("label", "name")) for row in listed]
+
+
+SUBACCOUNT_PAGE = 20  # Crypto.com's default page_size; it documents no maximum
+
+
+def subaccount_next_page(payload: Any, params: dict[str, Any]) -> dict[str, Any] | None:
+    """No total is sent: a full page may have a successor, a short one is the last."""
+    if len(rows(payload, "result", "sub_account_list")) < int(params["page_size"]):
+        return None
+    return params | {"page": int(params["page"]) + 1}
+
+
+def sub_balance(uuid: str) -> Any:
+    """The asked sub-account's entries of an answer that holds every sub-account's, read as the
+    master's user-balance; none is a fault (the answer lists empty sub-accounts too)."""
+
+    def parse(client: Any, page: Page) -> Iterator[Row]:
+        entries = [e for e in rows(page.data, "result", "data") if e.get("account") == uuid]
+        if not entries:
+            raise ExchangeFault(
+                kind="exchange_error",
+                error_class="BadRequest",
+                message=f"Crypto.com lists no sub-account {uuid} for this key.",
+            )
+        yield from user_balance(client, Page({"result": {"data": entries}}, page.raw))
+
+    return parse
+
+
+def subaccount_wallets(uuid: str) -> dict[str, tuple[Call, ...]]:
+    method = "v1_private_post_private_get_subaccount_balances"
+    return {"spot": (Call(method, {}, sub_balance(uuid)),)}
+
+
 # Sources: Crypto.com Exchange v1 response and reason codes; ccxt's exceptions table.
 BODY_CODES = {
     "10007": "clock",  # INVALID_NONCE
@@ -102,4 +160,13 @@ ADAPTER = Adapter(
     market_options={"fetchCurrencies": {"skipFetchCurrencies": True}},
     envelope="code",
     body_error_kind=coded_errors("code", BODY_CODES),
+    subaccounts=SubAccounts(
+        listing="v1_private_post_private_get_accounts",
+        params={"page_size": SUBACCOUNT_PAGE, "page": 0},
+        parse=subaccount_refs,
+        wallets=subaccount_wallets,
+        next_page=subaccount_next_page,
+        not_read="Crypto.com gives a master key a sub-account's unified wallet only: its "
+        "staking positions and isolated-margin positions are not read.",
+    ),
 )

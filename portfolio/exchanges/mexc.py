@@ -18,8 +18,19 @@ float.
 
 Not read: isolated margin (GET /api/v3/margin/isolated/account answers only for the pairs named
 in `symbols`, so a pair left out would silently be missing; MEXC has wound the product down), and
-earn/savings (no documented API endpoint). Sub-accounts are listed by GET
-/api/v3/sub-account/list (master key) and not read here.
+earn/savings (no documented API endpoint).
+
+Sub-accounts, read with the master key (the sub-account's name is its id and its name: the listing
+sends no note or remark):
+
+listing   GET /api/v3/sub-account/list (page, limit 200)  subAccounts[].subAccount; a full page
+                                                            asks for the next one
+spot      GET /api/v3/sub-account/asset?subAccount=   spot      free + locked (as the master's)
+          &accountType=SPOT
+
+MEXC documents accountType SPOT only ("FUTURES" is named but not supported): a master key cannot
+read a sub-account's futures (contract) account, which is not read. An unknown name is an error
+body (140001 'sub account does not exist'), a fault like any other.
 
 Key permissions come from GET /api/v3/apiKeyInfo, which names the key asked about (`accessKey`,
 the key itself) and lists its scopes: SPOT_DEAL_WRITE or CONTRACT_DEAL_WRITE can trade,
@@ -38,7 +49,15 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from portfolio.exchanges.adapter import Adapter, Call, PermissionCall, coded_errors
+from portfolio.exchanges.adapter import (
+    Adapter,
+    Call,
+    PermissionCall,
+    SubAccountRef,
+    SubAccounts,
+    coded_errors,
+    listed_subaccount,
+)
 from portfolio.exchanges.errors import Malformed, PermissionsUnreadable
 from portfolio.exchanges.payload import dig, rows, shown
 from portfolio.exchanges.rows import (
@@ -71,6 +90,24 @@ def exact_document(page: Page) -> Any:
 def futures(client: Any, page: Page) -> Iterator[Row]:
     for row in rows(exact_document(page), "data"):
         yield from split_equity(client, row, "currency", "futures", FUTURES, signed=True)
+
+
+def subaccount_refs(payload: Any) -> list[SubAccountRef]:
+    return [listed_subaccount(row, "subAccount", ()) for row in rows(payload, "subAccounts")]
+
+
+def subaccount_next_page(payload: Any, params: dict[str, Any]) -> dict[str, Any] | None:
+    """No total is sent: a full page may have a successor, a short one is the last."""
+    listed = payload.get("subAccounts") if isinstance(payload, dict) else None
+    if not isinstance(listed, list) or len(listed) < int(params["limit"]):
+        return None
+    return params | {"page": int(params["page"]) + 1}
+
+
+def subaccount_wallets(name: str) -> dict[str, tuple[Call, ...]]:
+    # The answer is the master's spot payload ({"balances": [{asset, free, locked}]}).
+    params = {"subAccount": name, "accountType": "SPOT"}
+    return {"spot": (Call("spot_private_get_sub_account_asset", params, spot),)}
 
 
 TRADE_SCOPES = frozenset({"SPOT_DEAL_WRITE", "CONTRACT_DEAL_WRITE"})
@@ -122,4 +159,13 @@ ADAPTER = Adapter(
     market_options={},
     permissions=PermissionCall("spot_private_get_apikeyinfo", permissions, key_asked_about),
     body_error_kind=coded_errors("code", BODY_CODES),
+    subaccounts=SubAccounts(
+        listing="spot_private_get_sub_account_list",
+        params={"page": 1, "limit": 200},
+        parse=subaccount_refs,
+        wallets=subaccount_wallets,
+        next_page=subaccount_next_page,
+        not_read="MEXC gives a master key a sub-account's spot account only: its futures "
+        "(contract) account is not read.",
+    ),
 )

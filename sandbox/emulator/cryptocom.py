@@ -1,4 +1,5 @@
-"""cryptocom (Exchange API v1): the unified wallet (user-balance), staking positions, currency
+"""cryptocom (Exchange API v1): the unified wallet (user-balance), staking positions, the master
+key's sub-accounts (get-accounts, get-subaccount-balances), currency
 networks (private), instruments, tickers.
 
 Private requests are JSON bodies {id, method, params, api_key, sig, nonce}: the key travels in the
@@ -12,6 +13,7 @@ import json
 from typing import Any
 
 from sandbox.emulator.common import (
+    ACCOUNT,
     BALANCE,
     MARKETS,
     TICKER,
@@ -28,6 +30,7 @@ from sandbox.emulator.scenario import ZERO, Account, Holding, Scenario, fmt, spl
 
 NAME = "cryptocom"
 PREFIX = "/exchange/v1/"
+MASTER_UUID = "291879ae-b769-4eb3-4d75-3366ebee7dd6"
 NONCE_WINDOW_MS = 60_000  # a nonce more than 60 s from the server's clock is refused
 
 
@@ -142,11 +145,11 @@ def position_balance(code: str, h: Holding) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def user_balance(request: Request, scenario: Scenario, account: Account) -> Reply:
-    wallet = account.wallet("unified")
+def balance_entry(wallet: dict[str, Holding]) -> dict[str, Any]:
+    """One account's user-balance entry (the master's, or a sub-account's)."""
     # Derivatives settle in USD: the session's unrealised PnL is one USD figure per account.
     pnl = sum((h.upl for h in wallet.values()), ZERO)
-    entry = {
+    return {
         "total_available_balance": "0", "total_margin_balance": "0",
         "total_initial_margin": "0", "total_haircut": "0", "total_position_im": "0",
         "total_maintenance_margin": "0", "total_position_cost": "0",
@@ -158,7 +161,48 @@ def user_balance(request: Request, scenario: Scenario, account: Account) -> Repl
         "used_position_limit": "0", "total_borrow": "0",
         "margin_score": "0", "is_liquidating": False, "has_risk": False, "terminatable": True,
     }  # fmt: skip
+
+
+def user_balance(request: Request, scenario: Scenario, account: Account) -> Reply:
+    entry = balance_entry(account.wallet("unified"))
     return reply("private/user-balance", {"data": [entry]}, body(request).get("id", -1))
+
+
+def account_row(uuid: str, created_ms: int) -> dict[str, Any]:
+    return {
+        "uuid": uuid, "master_account_uuid": MASTER_UUID, "margin_account_uuid": "",
+        "enabled": True, "tradable": True, "name": "", "email": "", "mobile_number": "",
+        "country_code": "", "address": "", "margin_access": "DEFAULT",
+        "derivatives_access": "DISABLED", "create_time": created_ms,
+        "update_time": created_ms, "two_fa_enabled": True, "kyc_level": "ADVANCED",
+        "suspended": False, "terminated": False,
+    }  # fmt: skip
+
+
+def get_accounts(request: Request, scenario: Scenario, account: Account) -> Reply:
+    """The master and a page of its sub-accounts: page from 0, page_size default 20; no total
+    is sent."""
+    params = body(request).get("params") or {}
+    size = int(params.get("page_size", 20))
+    start = int(params.get("page", 0)) * size
+    subs = list(account.subaccounts.values())[start : start + size]
+    result = {
+        "master_account": account_row(MASTER_UUID, 1_600_000_000_000),
+        "sub_account_list": [account_row(s.id, s.created_ms) | {"label": s.name} for s in subs],
+    }
+    return reply("private/get-accounts", result, body(request).get("id", -1))
+
+
+def subaccount_balances(request: Request, scenario: Scenario, account: Account) -> Reply:
+    """Every sub-account's balance entry in one answer, an empty one too."""
+    data = [
+        {"account": s.id}
+        | balance_entry(s.wallet("unified"))
+        | {"total_isolated_cash_balance": "0", "isolated_positions": []}
+        for s in account.subaccounts.values()
+    ]
+    method = "private/get-subaccount-balances"
+    return reply(method, {"data": data}, body(request).get("id", -1))
 
 
 def staking_position(request: Request, scenario: Scenario, account: Account) -> Reply:
@@ -196,6 +240,10 @@ ROUTES = {
     ("POST", PREFIX + "private/user-balance"): Route(BALANCE, user_balance, private=True),
     ("POST", PREFIX + "private/staking/get-staking-position"): Route(
         BALANCE, staking_position, private=True
+    ),
+    ("POST", PREFIX + "private/get-accounts"): Route(ACCOUNT, get_accounts, private=True),
+    ("POST", PREFIX + "private/get-subaccount-balances"): Route(
+        BALANCE, subaccount_balances, private=True
     ),
 }
 

@@ -207,6 +207,36 @@ def api_key_info(request: Request, scenario: Scenario, account: Account) -> Repl
     )  # fmt: skip
 
 
+def subaccount_list(request: Request, scenario: Scenario, account: Account) -> Reply:
+    """Pages by page (from 1) and limit (default 10, at most 200); no total is sent."""
+    query = request.query
+    limit = min(int(query.get("limit", "10")), 200)
+    start = (int(query.get("page", "1")) - 1) * limit
+    subs = list(account.subaccounts.values())[start : start + limit]
+    return json_reply(
+        {"subAccounts": [
+            {"subAccount": sub.id, "isFreeze": False, "createTime": sub.created_ms,
+             "uid": str(40_000_000 + sub.created_ms // 60_000 % 10_000_000)}
+            for sub in subs
+        ]}
+    )  # fmt: skip
+
+
+def subaccount_asset(request: Request, scenario: Scenario, account: Account) -> Reply:
+    """One sub-account's spot balances; MEXC supports accountType SPOT only."""
+    sub = account.subaccounts.get(request.query.get("subAccount", ""))
+    if sub is None:
+        return spot_error(140001, "sub account does not exist")
+    if request.query.get("accountType") != "SPOT":
+        # MEXC documents no words for it: its generic "input param is invalid".
+        return spot_error(730002, "Your input param is invalid")
+    rows = [
+        {"asset": c, "free": fmt(h.free), "locked": fmt(h.locked)}
+        for c, h in sub.wallet("spot").items()
+    ]
+    return json_reply({"balances": rows})
+
+
 ROUTES = {
     ("GET", "/api/v3/exchangeInfo"): Route(MARKETS, exchange_info),
     ("GET", "/api/v1/contract/detail"): Route(MARKETS, contract_detail),
@@ -215,6 +245,8 @@ ROUTES = {
     ("GET", "/api/v3/account"): Route(BALANCE, account, private=True),
     ("GET", "/api/v1/private/account/assets"): Route(BALANCE, contract_assets, private=True),
     ("GET", "/api/v3/apiKeyInfo"): Route(ACCOUNT, api_key_info, private=True),
+    ("GET", "/api/v3/sub-account/list"): Route(ACCOUNT, subaccount_list, private=True),
+    ("GET", "/api/v3/sub-account/asset"): Route(BALANCE, subaccount_asset, private=True),
 }
 
 SPEC = ExchangeSpec(NAME, SPOT_KEY, ROUTES, authenticate, account_key=read_key)
