@@ -249,26 +249,30 @@ def load_inputs(
 def load_settlements(
     locations: dict[int, LocationRow], slugs: dict[int, str], as_of: datetime
 ) -> dict[int, SettlementRow]:
-    """The locations settled off exchange, each with its balance at the last settlement."""
-    found: dict[int, SettlementRow] = {}
-    for settlement in OffExchangeSettlement.objects.filter(account_id__in=list(locations)):
-        last = settlement.last_settlement(as_of)
-        baseline = None
-        if last is not None:
-            baseline = (
-                HoldingSnapshot.objects.filter(location_id=settlement.pk, taken_at__lte=last)
-                .order_by("-taken_at", "-pk")
-                .values_list("pk", flat=True)
-                .first()
-            )
-        held = Holding.objects.filter(snapshot_id=baseline) if baseline else Holding.objects.none()
-        collateral = {
-            (a, p): amount for a, p, amount in held.values_list("asset_id", "product", "amount")
-        }
-        found[settlement.pk] = SettlementRow(
-            slugs[settlement.custodian_id], last, baseline, collateral
-        )
-    return found
+    """The locations settled off exchange, each with its balance at the last settlement: one
+    query per settled location for its baseline snapshot, one for all their holdings."""
+    settled = list(OffExchangeSettlement.objects.filter(account_id__in=list(locations)))
+    lasts = {s.pk: s.last_settlement(as_of) for s in settled}
+    baselines = {pk: _baseline(pk, last) for pk, last in lasts.items()}
+    collateral: dict[int, dict[tuple[int, str], Decimal]] = {pk: {} for pk in baselines}
+    location_of = {snapshot: pk for pk, snapshot in baselines.items() if snapshot is not None}
+    rows = Holding.objects.filter(snapshot_id__in=list(location_of)).values_list(
+        "snapshot_id", "asset_id", "product", "amount"
+    )
+    for snapshot, asset, product, amount in rows:
+        collateral[location_of[snapshot]][(asset, product)] = amount
+    return {
+        s.pk: SettlementRow(slugs[s.custodian_id], lasts[s.pk], baselines[s.pk], collateral[s.pk])
+        for s in settled
+    }
+
+
+def _baseline(location_id: int, last: datetime | None) -> int | None:
+    """The location's snapshot at or before its last settlement (None before the first)."""
+    if last is None:
+        return None
+    snapshots = HoldingSnapshot.objects.filter(location_id=location_id, taken_at__lte=last)
+    return snapshots.order_by("-taken_at", "-pk").values_list("pk", flat=True).first()
 
 
 def load_locks(locations: dict[int, LocationRow]) -> list[LockRow]:
