@@ -27,14 +27,18 @@ BENCHMARKS = (
     ("bench_sync", "200 exchange accounts synced through Celery (issue: exchange sync)",
      "sync_all on a real worker serving the sync queue (Redis, PostgreSQL; snapshots, "
      "holdings, prices and runs stored) beside a bare ccxt loop in one process making the "
-     "same balance, permission and ticker calls with markets preloaded and storing nothing. "
-     "The accounts are spread over every dedicated adapter of the registry (`exchanges`), "
-     "each cloned from its account in the test scenario. Measured in turns, compared by "
-     "medians (this machine's speed drifts by 10-20%), with trials added (5 to 15) until the "
-     "ratio of medians is stable to +-0.1: `ratio_spread` is half the 90% interval of its "
-     "bootstrap over the trials. Targets: at most 1.5x the loop; market-loading requests = "
-     "exchanges x worker processes. For reference, with_exposures: one worker serving both "
-     "queues, so that each round's exposure is computed in the same window."),
+     "same balance, permission and ticker calls with markets preloaded and storing "
+     "nothing. The accounts are spread over every dedicated adapter of the registry "
+     "(`exchanges`), each cloned from its account in the test scenario. Both sides warm, "
+     "as in production: the worker is started once and serves a first round before the "
+     "trials (`first_round_seconds`: each process's cold start, markets included), then "
+     "rounds and the loop run in turns, compared by medians (this machine's speed drifts "
+     "by 10-20%), with trials added (5 to 15) until the ratio of medians is stable to "
+     "+-0.1: `ratio_spread` is half the 90% interval of its bootstrap over the trials. "
+     "Targets: at most 1.5x the loop; market-loading requests, over every round the worker "
+     "served, = exchanges x worker processes. For reference, with_exposures: one worker "
+     "serving both queues, so that each round's exposure is computed in the same window "
+     "(against the loop measured in turns with it)."),
     ("bench_pages", "Exposure report page under 20 concurrent users (issue: web pages)",
      "20 signed-in managers on the report of a 5,000-position portfolio, each pausing about "
      "1 s between pages (the target: p95 300 ms), then the same users back to back, which "
