@@ -408,3 +408,7 @@ WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 600)
 # Loopback and private addresses are refused unless this is set (tests, a lab): a webhook
 # must not let a manager make the server call its own network.
 WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", DEBUG)
+# Networks exempt from that refusal (CIDRs, comma-separated), e.g. a lab's own receivers.
+WEBHOOK_ALLOWED_NETWORKS = env_list("WEBHOOK_ALLOWED_NETWORKS")
+# Certificates webhook receivers are verified against: certifi's bundle unless a file is given.
+WEBHOOK_CA_BUNDLE = env_str("WEBHOOK_CA_BUNDLE", "")

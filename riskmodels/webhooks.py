@@ -15,18 +15,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import secrets
-import socket
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
-import requests
+import urllib3
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -46,6 +43,7 @@ from riskmodels.models import (
     WebhookEvent,
     WebhookEventType,
 )
+from riskmodels.outbound import RefusedURL, Target, post_pinned, resolve_target
 from riskmodels.reports import decimal_text
 
 if TYPE_CHECKING:
@@ -103,25 +101,21 @@ def secret_of(endpoint: WebhookEndpoint) -> str:
 
 
 def validate_webhook_url(url: str) -> None:
-    """http(s) only, and, unless WEBHOOK_ALLOW_PRIVATE_URLS, no loopback or private address:
-    a webhook must not become a way to reach the server's own network."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError({"url": "Give an http:// or https:// URL."})
-    if parts.username or parts.password:
-        raise ValidationError({"url": "Leave credentials out of the URL: requests are signed."})
-    if not settings.WEBHOOK_ALLOW_PRIVATE_URLS and not _is_public_host(parts.hostname):
-        raise ValidationError({"url": "The URL must resolve to public addresses only."})
-
-
-def _is_public_host(host: str) -> bool:
+    """http(s) only, and, unless WEBHOOK_ALLOW_PRIVATE_URLS, only names that resolve to public
+    addresses or to WEBHOOK_ALLOWED_NETWORKS (riskmodels.outbound): a webhook must not reach
+    the server's own network."""
     try:
-        infos = socket.getaddrinfo(host, None)
-    except (OSError, UnicodeError):
-        return False
-    # [4][0] is the address text; an IPv6 scope ("%eth0") is not part of the address.
-    addresses = {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos}
-    return bool(addresses) and all(address.is_global for address in addresses)
+        checked_target(url)
+    except RefusedURL as refusal:
+        raise ValidationError({"url": str(refusal)}) from refusal
+
+
+def checked_target(url: str) -> Target:
+    return resolve_target(
+        url,
+        allow_private=settings.WEBHOOK_ALLOW_PRIVATE_URLS,
+        allowed=settings.WEBHOOK_ALLOWED_NETWORKS,
+    )
 
 
 @transaction.atomic
@@ -290,10 +284,10 @@ def deliver_webhook(*, endpoint_id: int, event_id: int, attempt: int) -> Webhook
 
 
 def _post(endpoint: WebhookEndpoint, event: WebhookEvent) -> Outcome:
-    try:
-        validate_webhook_url(endpoint.url)  # again: a name may resolve elsewhere by now
-    except ValidationError as refusal:
-        return Outcome(None, " ".join(refusal.messages), refused=True)
+    try:  # checked again at each attempt: a name may resolve elsewhere by now
+        target = checked_target(endpoint.url)
+    except RefusedURL as refusal:
+        return Outcome(None, str(refusal), refused=True)
     body = body_of(event)
     timestamp = str(int(time.time()))
     headers = {
@@ -304,18 +298,18 @@ def _post(endpoint: WebhookEndpoint, event: WebhookEvent) -> Outcome:
         EVENT_HEADER: event.type,
         EVENT_ID_HEADER: str(event.uuid),
     }
-    try:
-        response = requests.post(
-            endpoint.url,
-            data=body,
-            headers=headers,
+    try:  # to the address just checked, never resolved again
+        answer = post_pinned(
+            target,
+            body,
+            headers,
             timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
-            allow_redirects=False,  # a redirect could point anywhere, past the URL check
+            ca_bundle=settings.WEBHOOK_CA_BUNDLE,
         )
-    except requests.RequestException as failure:
+    except urllib3.exceptions.HTTPError as failure:
         return Outcome(None, f"{type(failure).__name__}: {failure}")
-    error = "" if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
-    return Outcome(response.status_code, error, response.headers.get("Retry-After", ""))
+    error = "" if 200 <= answer.status < 300 else f"HTTP {answer.status}"
+    return Outcome(answer.status, error, answer.headers.get("Retry-After", ""))
 
 
 def _failure(outcome: Outcome) -> WebhookDeliveryError:
