@@ -6,7 +6,6 @@ from math import ceil
 from axes.helpers import get_cool_off
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -17,6 +16,7 @@ from accounts.access import portfolios_for
 from accounts.forms import TokenForm
 from accounts.models import InvestorStake, Role, User
 from accounts.services import confirm_totp_device, start_totp_setup
+from accounts.signin import SignInForm
 from accounts.two_factor import (
     VERIFY_URL_NAME,
     base32_secret,
@@ -102,8 +102,11 @@ def two_factor_verify(request: AuthenticatedRequest) -> HttpResponse:
 def locked_out(
     request: HttpRequest, original_response: HttpResponse | None, credentials: dict | None
 ) -> HttpResponse:
-    """django-axes' answer to a locked-out login: the login page, saying why and how long."""
+    """django-axes' answer to a locked-out login: the login page, saying why, how long, and
+    that the password with an authenticator code still signs in (accounts.signin)."""
     cool_off = get_cool_off(request)
     minutes = ceil(cool_off.total_seconds() / 60) if cool_off else None
-    context = {"form": AuthenticationForm(request), "locked_out_minutes": minutes}
+    username = (credentials or {}).get("username", "")
+    form = SignInForm(request, initial={"username": username})
+    context = {"form": form, "locked_out_minutes": minutes}
     return render(request, "registration/login.html", context, status=429)

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "accounts.client_address.ClientAddressMiddleware",  # first: everything after logs the client
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -281,8 +282,10 @@ LOGGING = {
 # Login throttling, two-factor, cookies, headers and the content security policy.
 # README, "Security", says how to deploy behind a proxy and how to rotate credential keys.
 
-# django-axes: 5 wrong passwords lock that username from that address for 15 minutes. It
-# keys on REMOTE_ADDR (django-ipware is not installed), which a client cannot forge.
+# django-axes: 5 wrong passwords lock that username, from whatever address, for 15 minutes;
+# the right password with an authenticator code still passes the lock (accounts.signin), so a
+# stranger cannot keep a user with two-factor out. Addresses (logged with each attempt) are
+# REMOTE_ADDR, or the client a trusted proxy names (TRUSTED_PROXIES, accounts.middleware).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before any check
     "django.contrib.auth.backends.ModelBackend",
@@ -290,7 +293,10 @@ AUTHENTICATION_BACKENDS = [
 AXES_VERBOSE = False  # one log line per login is noise in tests and logs
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15) / 60  # hours, as django-axes reads it
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# Proxies (addresses or CIDRs) whose X-Forwarded-For names the client; none by default, since
+# anyone can send that header (README, "Security").
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"  # the login page, saying why
 
@@ -344,6 +350,10 @@ if not SECURE_HSTS_PRELOAD:
     # security.W021 asks for HSTS preload, which commits the whole domain and its subdomains
     # to HTTPS in browsers for months: the operator's decision, so opt-in by environment.
     SILENCED_SYSTEM_CHECKS.append("security.W021")
+# axes.W006 asks to lock addresses too. Behind a proxy or an office NAT many users share one
+# address, so an address lock would let one stranger keep all of them out; the username lock
+# (which its owner passes with an authenticator code) is the one wanted (README, "Login").
+SILENCED_SYSTEM_CHECKS.append("axes.W006")
 
 # django-csp: nothing inline. Scripts (plotly, later) load from /static/, with a nonce from
 # request.csp_nonce if one ever must be inline.

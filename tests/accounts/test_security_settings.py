@@ -86,7 +86,7 @@ def _manage(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProce
 def test_check_deploy_is_clean_in_production(tmp_path):
     result = _manage(tmp_path, "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stderr
-    assert "System check identified no issues (2 silenced)." in result.stdout
+    assert "System check identified no issues (3 silenced)." in result.stdout
 
 
 def test_check_deploy_is_clean_behind_a_tls_proxy_with_redirect_and_preload(tmp_path):
@@ -101,7 +101,7 @@ def test_check_deploy_is_clean_behind_a_tls_proxy_with_redirect_and_preload(tmp_
         SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https",
     )
     assert result.returncode == 0, result.stderr
-    assert "System check identified no issues (0 silenced)." in result.stdout
+    assert "System check identified no issues (1 silenced)." in result.stdout
 
 
 def test_bad_proxy_ssl_header_is_a_clear_error(tmp_path):

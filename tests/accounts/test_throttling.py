@@ -1,10 +1,14 @@
-"""Failed logins lock a username from one address (django-axes); wrong TOTP codes slow down."""
+"""Failed logins lock a username from any address (django-axes), except to its owner with an
+authenticator code (accounts.signin); wrong TOTP codes slow down; a trusted proxy names the
+client (accounts.client_address)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from axes.models import AccessAttempt
+from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -21,28 +25,93 @@ def _attempt(client: Client, username: str, password: str, address: str = "127.0
     return client.post(LOGIN, {"username": username, "password": password}, REMOTE_ADDR=address)
 
 
-def _fail_five_times(client: Client, username: str) -> None:
-    for _ in range(4):
-        assert _attempt(client, username, "wrong").status_code == 200
+def _fail_five_times(client: Client, username: str, spread: bool = False) -> None:
+    """Five wrong passwords, each from its own address when `spread`."""
+    for n in range(4):
+        address = f"198.51.100.{n + 1}" if spread else "127.0.0.1"
+        assert _attempt(client, username, "wrong", address).status_code == 200
     assert _attempt(client, username, "wrong").status_code == 429  # the fifth locks at once
 
 
-def test_five_wrong_passwords_lock_the_username_from_that_address(tenants):
+def test_five_wrong_passwords_lock_the_username(tenants):
     client = Client()
     _fail_five_times(client, "alice")
     response = _attempt(client, "alice", PASSWORD)
     assert response.status_code == 429
     page = response.content.decode()
     assert "Too many failed logins for this username" in page
-    assert "locked for 15 minutes" in page
+    assert "refused for 15 minutes" in page
     assert '<form class="login card"' in page  # still the login page
     assert "_auth_user_id" not in client.session
 
 
-def test_lockout_is_per_username_and_address(tenants):
-    _fail_five_times(Client(), "alice")
-    assert _attempt(Client(), "alice", PASSWORD, address="10.0.0.2").status_code == 302
+def test_lockout_is_per_username_from_any_address(tenants):
+    _fail_five_times(Client(), "alice", spread=True)
+    assert _attempt(Client(), "alice", PASSWORD, address="10.0.0.2").status_code == 429
     assert _attempt(Client(), "charlie", PASSWORD).status_code == 302
+
+
+def _with_code(username: str, password: str, token: str) -> tuple[Client, HttpResponse]:
+    client = Client()
+    form = {"username": username, "password": password, "token": token}
+    return client, client.post(LOGIN, form, REMOTE_ADDR="203.0.113.9")
+
+
+def test_a_locked_owner_signs_in_with_password_and_code(tenants):
+    device = confirmed_device(tenants.alice)
+    _fail_five_times(Client(), "alice", spread=True)
+    client, response = _with_code("alice", PASSWORD, device_token(device))
+    assert response.status_code == 302
+    assert client.get(reverse("home")).status_code == 200  # verified: no code page again
+    assert not AccessAttempt.objects.filter(username="alice").exists()  # the lock is lifted
+
+
+def test_a_locked_username_never_says_which_of_password_and_code_was_wrong(tenants):
+    device = confirmed_device(tenants.alice)
+    _fail_five_times(Client(), "alice", spread=True)
+    wrong_code = f"{(int(device_token(device)) + 1) % 1_000_000:06d}"
+    _, bad_code = _with_code("alice", PASSWORD, wrong_code)
+    TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_timestamp=None)
+    client, bad_password = _with_code("alice", "wrong", device_token(device))
+    assert bad_code.status_code == bad_password.status_code == 429
+    assert "Too many failed" in bad_code.content.decode()
+    assert _errors(bad_code) == _errors(bad_password)
+    assert "_auth_user_id" not in client.session
+
+
+def _errors(response: HttpResponse) -> str:
+    return response.content.decode().split('<ul class="errorlist', 1)[1].split("</ul>", 1)[0]
+
+
+def test_a_locked_user_without_an_authenticator_waits(tenants):
+    _fail_five_times(Client(), "bob", spread=True)  # an investor without two-factor
+    _, response = _with_code("bob", PASSWORD, "123456")
+    assert response.status_code == 429
+    AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(minutes=16))
+    assert _attempt(Client(), "bob", PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "trusted", "client"),
+    [
+        ("10.0.0.1", "203.0.113.7", ["10.0.0.0/8"], "203.0.113.7"),
+        ("10.0.0.1", "1.2.3.4, 203.0.113.7, 10.0.0.9", ["10.0.0.0/8"], "203.0.113.7"),
+        ("198.51.100.5", "203.0.113.7", ["10.0.0.0/8"], "198.51.100.5"),  # not a proxy
+        ("10.0.0.1", "203.0.113.7", [], "10.0.0.1"),  # no proxy trusted
+        ("10.0.0.1", "not-an-address", ["10.0.0.0/8"], "10.0.0.1"),
+    ],
+)
+def test_the_client_address_comes_from_a_trusted_proxy_only(
+    tenants, settings, peer, forwarded, trusted, client
+):
+    settings.TRUSTED_PROXIES = trusted
+    Client().post(
+        LOGIN,
+        {"username": "alice", "password": "wrong"},
+        REMOTE_ADDR=peer,
+        HTTP_X_FORWARDED_FOR=forwarded,
+    )
+    assert AccessAttempt.objects.get(username="alice").ip_address == client
 
 
 def test_lockout_ends_after_fifteen_minutes(tenants):
