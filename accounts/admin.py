@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.db.models import ForeignKey
 from django.forms import BaseModelFormSet, ModelChoiceField, ModelForm
 from django.http import HttpRequest
@@ -66,8 +68,24 @@ class InvestorStakeInline(admin.TabularInline):
     )
 
 
+class PasswordChangeForm(AdminPasswordChangeForm):
+    """A new password revokes the user's API tokens (accounts.models.User.save), unless the
+    admin keeps them here: e.g. a password reset for a user whose tokens are known safe."""
+
+    keep_api_tokens = forms.BooleanField(
+        required=False,
+        label="Keep this user's API tokens",
+        help_text="Unticked, every API token of the user is revoked with the new password.",
+    )
+
+    def save(self, commit: bool = True) -> User:
+        self.user.keep_api_tokens = self.cleaned_data.get("keep_api_tokens", False)
+        return super().save(commit)
+
+
 @admin.register(User)
 class CounterweightUserAdmin(AuditedAccessMixin, UserAdmin):
+    change_password_form = PasswordChangeForm
     list_display = ["username", "full_name", "email", "role", "is_active", "last_login"]
     list_filter = ["role", "is_active"]
     search_fields = ["username", "email", "first_name", "last_name"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
@@ -21,11 +22,22 @@ class User(AbstractUser):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.INVESTOR)
     # Set on each request's user by django-otp's OTPMiddleware: True once a device was verified.
     is_verified: Callable[[], bool]
+    # An admin who sets a password may keep the user's API tokens (the admin's password form).
+    keep_api_tokens = False
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(role__in=Role.values), name="user_role_valid"),
         ]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # set_password() leaves the new password in _password until the save.
+        password_changed = self._password is not None and not self._state.adding  # type: ignore[attr-defined]
+        super().save(*args, **kwargs)
+        if password_changed and not self.keep_api_tokens:
+            from accounts.api.tokens import revoke_tokens_after_password_change
+
+            revoke_tokens_after_password_change(user=self)
 
     @property
     def is_admin(self) -> bool:

@@ -3,9 +3,11 @@ access grants and stakes that say what each user may see (audited)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.audit import diff, record_audit
@@ -27,12 +29,20 @@ def create_user(*, username: str, password: str, role: str, email: str = "") -> 
     return user
 
 
-def start_totp_setup(*, user: User) -> TOTPDevice:
-    """The user's pending (unconfirmed) TOTP device, made on first use.
+PENDING_DEVICE_MAX_AGE = timedelta(days=1)
 
-    Kept across page loads so that a code already scanned keeps working until confirmed.
+
+def start_totp_setup(*, user: User, pending_id: int | None) -> TOTPDevice:
+    """The pending (unconfirmed) TOTP device of this enrolment, made on its first page.
+
+    `pending_id` is the device this session started (kept in the session), so that a code
+    already scanned keeps working on reload; another session, such as one that guessed or
+    stole the password, never sees that secret: it gets a device of its own. Pending devices
+    older than a day are dropped.
     """
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    pending = TOTPDevice.objects.filter(user=user, confirmed=False)
+    pending.filter(created_at__lt=timezone.now() - PENDING_DEVICE_MAX_AGE).delete()
+    device = pending.filter(pk=pending_id).first() if pending_id is not None else None
     if device is None:
         device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
     return device

@@ -29,6 +29,9 @@ from accounts.types import AuthenticatedRequest
 from portfolio.models import Counterparty
 from riskmodels.selectors import dashboard
 
+# The pending authenticator this session is enrolling (accounts.services.start_totp_setup).
+PENDING_DEVICE_SESSION_KEY = "pending_totp_device"
+
 HOME_TEMPLATES = {
     Role.ADMIN: "accounts/home_admin.html",
     Role.MANAGER: "accounts/home_manager.html",
@@ -70,7 +73,10 @@ def two_factor_setup(request: AuthenticatedRequest) -> HttpResponse:
     if confirmed_device(request.user) is not None:
         # Never a second device from this page: a password alone must not replace the first.
         return redirect(VERIFY_URL_NAME if not request.user.is_verified() else "home")
-    device = start_totp_setup(user=request.user)
+    device = start_totp_setup(
+        user=request.user, pending_id=request.session.get(PENDING_DEVICE_SESSION_KEY)
+    )
+    request.session[PENDING_DEVICE_SESSION_KEY] = device.pk
     form = TokenForm(device, request.POST or None)
     if form.is_valid():
         confirm_totp_device(device=device)

@@ -82,6 +82,23 @@ def revoke_api_token(*, actor: User, token: ApiToken) -> ApiToken:
     return token
 
 
+@transaction.atomic
+def revoke_tokens_after_password_change(*, user: User) -> int:
+    """A new password ends every API token of the user (a stolen password may have made
+    one); each revocation is audited with the reason. How many were revoked."""
+    now = timezone.now()
+    tokens = list(ApiToken.objects.select_for_update().filter(user=user, revoked_at=None))
+    ApiToken.objects.filter(pk__in=[token.pk for token in tokens]).update(revoked_at=now)
+    for token in tokens:
+        record_audit(
+            actor=None,
+            action=AuditAction.API_TOKEN_REVOKED,
+            target=token,
+            changes={"revoked_at": (None, now.isoformat()), "reason": (None, "password changed")},
+        )
+    return len(tokens)
+
+
 def user_for_token(raw: str) -> tuple[User, ApiToken] | None:
     """The active user a live token belongs to, or None; notes when the token was used."""
     if not raw.startswith(TOKEN_MARK):

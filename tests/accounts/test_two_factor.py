@@ -157,3 +157,19 @@ def test_verify_page_sends_users_without_device_home(tenants):
 def test_login_helper_gives_a_verified_session(tenants):
     for user in (tenants.ada, tenants.alice, tenants.bob):
         assert login(user).get(reverse("home")).status_code == 200
+
+
+def test_each_enrolling_session_gets_its_own_secret(tenants):
+    owner, stranger = password_only(tenants.alice), password_only(tenants.alice)
+    owner_page = owner.get(SETUP).content.decode()
+    stranger_page = stranger.get(SETUP).content.decode()
+    owners, strangers = TOTPDevice.objects.filter(user=tenants.alice).order_by("pk")
+    owner_secret, stranger_secret = (b32encode(d.bin_key).decode() for d in (owners, strangers))
+    assert owner_secret in owner_page and owner_secret not in stranger_page
+    assert stranger_secret in stranger_page
+    assert owner_secret in owner.get(SETUP).content.decode()  # a reload keeps the scanned one
+    # The stranger's code does not confirm the owner's enrolment, and the owner's does.
+    assert owner.post(SETUP, {"token": device_token(strangers)}).status_code == 200
+    TOTPDevice.objects.filter(pk=owners.pk).update(throttling_failure_timestamp=None)
+    assert owner.post(SETUP, {"token": device_token(owners)}).status_code == 302
+    assert list(TOTPDevice.objects.filter(user=tenants.alice)) == [owners]  # the other dropped

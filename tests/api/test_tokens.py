@@ -193,3 +193,33 @@ def test_a_bearer_header_does_not_skip_two_factor_on_the_docs_page(tenants):
     assert client.login(request=request, username="alice", password=PASSWORD)
     response = client.get(reverse("api:docs"))
     assert response.status_code == 302 and "two-factor" in response["Location"]
+
+
+def test_a_new_password_revokes_the_users_tokens_audited(tenants):
+    new = create_api_token(actor=tenants.bob, owner=tenants.bob, name="script")
+    other = create_api_token(actor=tenants.dora, owner=tenants.dora, name="other")
+    tenants.bob.set_password("a-new-long-password-9")
+    tenants.bob.save()
+    assert portfolios(client_with(new.raw)).status_code == 401
+    assert portfolios(client_with(other.raw)).status_code == 200  # only the user's own
+    event = AuditEvent.objects.get(action=AuditAction.API_TOKEN_REVOKED)
+    assert event.actor is None and event.changes["reason"] == [None, "password changed"]
+
+
+def test_saving_a_user_without_a_new_password_keeps_the_tokens(tenants):
+    new = create_api_token(actor=tenants.bob, owner=tenants.bob, name="script")
+    tenants.bob.first_name = "Robert"
+    tenants.bob.save()
+    assert portfolios(client_with(new.raw)).status_code == 200
+
+
+@pytest.mark.parametrize(("keep", "status"), [(False, 401), (True, 200)])
+def test_an_admin_setting_a_password_may_keep_the_tokens(tenants, keep, status):
+    new = create_api_token(actor=tenants.bob, owner=tenants.bob, name="script")
+    client = login(tenants.ada)
+    url = reverse("admin:auth_user_password_change", args=[tenants.bob.pk])
+    assert "Keep this user&#x27;s API tokens" in client.get(url).content.decode()
+    form = {"password1": "a-new-long-password-9", "password2": "a-new-long-password-9"}
+    response = client.post(url, form | ({"keep_api_tokens": "on"} if keep else {}))
+    assert response.status_code == 302
+    assert portfolios(client_with(new.raw)).status_code == status
