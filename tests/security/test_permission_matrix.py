@@ -103,6 +103,8 @@ def test_every_url_answers_each_role_as_the_table_says(db, matrix_world, row, me
     response = send(client, method, url, row)
     got = f"{response.status_code} {response.get('Location', '')}".strip()
     assert answers(response, expected), f"{method} {url} as {role}: got {got}, want {expected!r}"
+    # Nothing a URL answers may be kept by a browser or a proxy (config.middleware).
+    assert "no-store" in response.get("Cache-Control", ""), f"{method} {url}: {response.headers}"
 
 
 def admin_pages_without_arguments() -> list[str]:
