@@ -272,7 +272,8 @@ def risk_queue_idle() -> bool:
     from config.celery import app
 
     with app.connection_for_write() as connection:
-        if connection.default_channel.client.llen("risk"):
+        # The Redis transport's channel has its Redis client; a queue is a list there.
+        if connection.default_channel.client.llen("risk"):  # type: ignore[attr-defined]
             return False
     active = app.control.inspect(timeout=0.5).active() or {}
     return not any(active.values())
