@@ -60,7 +60,22 @@ def investor_share(user: User, portfolio: Portfolio) -> Decimal | None:
     return stake.share if stake else None
 
 
+# Ids are bigint columns: anything else (a huge number, "²", a negative) names no row.
+MAX_ID = 2**63 - 1
+
+
+def id_or_404(value: object) -> int:
+    """An id from a URL or a form as an int, or 404: ASCII digits within the column's range.
+    (str.isdigit accepts "²" and other digits int() refuses; SQLite overflows on big ones.)"""
+    text = str(value)
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_ID:
+        raise Http404
+    return int(text)
+
+
 def _get_or_404(queryset: QuerySet[M], **lookup: object) -> M:
+    if "pk" in lookup:
+        lookup["pk"] = id_or_404(lookup["pk"])
     try:
         return queryset.get(**lookup)
     except ObjectDoesNotExist:  # each model's DoesNotExist subclasses it; .get raises no other

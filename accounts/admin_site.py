@@ -31,6 +31,19 @@ class CounterweightAdminSite(OTPAdminSite):
         return redirect_to_login(request.GET.get("next") or reverse("admin:index"))
 
 
+class BoundedIdAdmin(admin.ModelAdmin):
+    """For a model whose key is a one-to-one field: Django checks a plain integer key's range
+    before querying, not a related one's, and SQLite overflows on an id beyond bigint."""
+
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> Any:
+        text = str(object_id)
+        if from_field is None and not (text.isascii() and text.isdigit() and int(text) < 2**63):
+            return None  # the admin answers "no such object"
+        return super().get_object(request, object_id, from_field)
+
+
 def admin_user(request: HttpRequest) -> User:
     """The user acting on an admin page, for the audit trail.
 

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "accounts.client_address.ClientAddressMiddleware",  # first: everything after logs the client
     "config.middleware.NoStoreMiddleware",  # outside the rest: it sees every response
+    "config.middleware.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

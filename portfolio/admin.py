@@ -9,7 +9,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.admin import AuditedAccessMixin
-from accounts.admin_site import ReadOnlyAdmin, admin_user
+from accounts.admin_site import BoundedIdAdmin, ReadOnlyAdmin, admin_user
 from accounts.models import AccessGrant, InvestorStake
 from portfolio import exchanges
 from portfolio.account_forms import CREDENTIAL_FIELDS, WriteOnlyCredentials
@@ -149,7 +149,7 @@ class ExchangeAccountForm(forms.ModelForm, WriteOnlyCredentials):
 
 
 @admin.register(ExchangeAccount)
-class ExchangeAccountAdmin(admin.ModelAdmin):
+class ExchangeAccountAdmin(BoundedIdAdmin):
     form = ExchangeAccountForm
     list_display = ["location", "exchange_id", "credentials_updated_at", "credentials_broken_at"]
     list_filter = ["exchange_id"]
@@ -220,7 +220,7 @@ class HoldingAdmin(admin.ModelAdmin):
 
 # Set on the exchange account's page, where the change is audited and the report recomputed.
 @admin.register(OffExchangeSettlement)
-class OffExchangeSettlementAdmin(ReadOnlyAdmin):
+class OffExchangeSettlementAdmin(BoundedIdAdmin, ReadOnlyAdmin):
     list_display = ["account", "network", "custodian", "interval_hours", "settled_at"]
     list_select_related = ["account__location__portfolio", "custodian"]
 

@@ -146,6 +146,8 @@ def read_csv_path(path: Path) -> str:
         data = path.read_bytes()
     except OSError as error:
         raise CsvFileError(f"cannot read {path}: {error.strerror or error}") from None
+    except ValueError:  # a NUL in the name: no file can have it
+        raise CsvFileError(f"cannot read {str(path)!r}: a file name has no NUL") from None
     return decode_csv_bytes(data)
 
 

@@ -24,6 +24,7 @@ from accounts.access import (
     get_exposure_for_user,
     get_location_for_user,
     get_portfolio_for_user,
+    id_or_404,
     investor_share,
     portfolios_for,
 )
@@ -245,7 +246,7 @@ class AlertViewSet(Authenticated, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def acknowledge(self, request: AuthenticatedApiRequest, pk: str) -> Response:
         """Acknowledge a live alert with a reason: managers of its portfolio and admins."""
-        alert = get_alert_for_user(request.user, _int_or_404(pk), manage=True)
+        alert = get_alert_for_user(request.user, id_or_404(pk), manage=True)
         form = s.AcknowledgeSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         try:
@@ -255,12 +256,6 @@ class AlertViewSet(Authenticated, viewsets.ReadOnlyModelViewSet):
         except DjangoValidationError as error:
             raise ValidationError({"reason": error.messages}) from error
         return Response(self.get_serializer(alert).data)
-
-
-def _int_or_404(value: str) -> int:
-    if not value.isdigit():
-        raise Http404
-    return int(value)
 
 
 class WebhookListView(PortfolioScoped, generics.ListCreateAPIView):

@@ -458,7 +458,7 @@ def test_import_holdings_command_refuses_non_utf8_and_unknown_portfolio(fund, tm
     path.write_bytes(HEADER.encode() + "Caf\xe9,self_custody,,BTC,,1\n".encode("latin-1"))
     with pytest.raises(CommandError, match="line 2: the file is not UTF-8 text"):
         call_command("import_holdings", "fund", str(path))
-    with pytest.raises(CommandError, match="No portfolio with slug 'nope'"):
+    with pytest.raises(CommandError, match="No portfolio 'nope'"):
         call_command("import_holdings", "nope", str(path))
 
 

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from portfolio.imports import CsvFileError, ImportResult, import_holdings, read_csv_path
-from portfolio.models import Portfolio
+from portfolio.management.lookup import portfolio_or_error
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -26,10 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--user", help="username recorded as the author of the snapshots")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            portfolio = Portfolio.objects.get(slug=options["portfolio"])
-        except Portfolio.DoesNotExist:
-            raise CommandError(f"No portfolio with slug {options['portfolio']!r}.") from None
+        portfolio = portfolio_or_error(options["portfolio"])
         user = _user(options["user"])
         try:
             text = read_csv_path(options["file"])

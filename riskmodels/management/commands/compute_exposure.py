@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from portfolio.models import Portfolio
+from portfolio.management.lookup import portfolio_or_error
 from riskmodels.services import compute_exposure
 
 
@@ -17,9 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("portfolio", help="the portfolio's slug")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        portfolio = Portfolio.objects.filter(slug=options["portfolio"]).first()
-        if portfolio is None:
-            raise CommandError(f"No portfolio {options['portfolio']!r}.")
+        portfolio = portfolio_or_error(options["portfolio"])
         snapshot = compute_exposure(portfolio_id=portfolio.pk)
         if snapshot is None:  # deleted between the lookup and the computation
             raise CommandError(f"No portfolio {options['portfolio']!r}.")

@@ -10,16 +10,19 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from portfolio.models import Portfolio
+from portfolio.management.lookup import portfolio_or_error
 from riskmodels.reports import render_csv, snapshot_report
 from riskmodels.selectors import exposure_at, not_current_by_group
 
 
 def parse_at(text: str) -> datetime:
     """An ISO 8601 time or date; naive means the configured time zone, a date its end."""
-    moment = parse_datetime(text)
+    try:  # None for another shape, ValueError for a right shape with a wrong value (month 13)
+        moment = parse_datetime(text)
+        day = parse_date(text) if moment is None else None
+    except ValueError as error:
+        raise CommandError(f"--at: {text!r} is not a valid date or time ({error}).") from None
     if moment is None:
-        day = parse_date(text)
         if day is None:
             raise CommandError(f"--at: {text!r} is not an ISO 8601 date or time.")
         moment = datetime.combine(day, datetime.max.time())
@@ -37,9 +40,7 @@ class Command(BaseCommand):
         parser.add_argument("--at", help="the latest snapshot at or before this ISO time")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        portfolio = Portfolio.objects.filter(slug=options["portfolio"]).first()
-        if portfolio is None:
-            raise CommandError(f"No portfolio {options['portfolio']!r}.")
+        portfolio = portfolio_or_error(options["portfolio"])
         at = parse_at(options["at"]) if options["at"] else None
         snapshot = exposure_at(portfolio.pk, at)
         if snapshot is None:
