@@ -7,7 +7,7 @@ queries does not grow with the number of holdings and rows cost tuples, not obje
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -40,8 +40,6 @@ from portfolio.selectors import (
 from riskmodels import charts, engine
 from riskmodels.documents import (
     ExposureReport,
-    ExposureRow,
-    LimitRow,
     LiveAlertRow,
     ReportPage,
     Sections,
@@ -51,12 +49,19 @@ from riskmodels.engine import Report, investor_view
 from riskmodels.engine.arith import exact
 from riskmodels.engine.rules import SHARE_RULES, Rule
 from riskmodels.models import Alert, AlertState, ExposureSnapshot, StressShock
+from riskmodels.presenter import (
+    action_view,
+    decimal_text,
+    limit_rows,
+    percent,
+    with_percent,
+)
 from riskmodels.reports import (
     SECONDS_PER_HOUR,
-    decimal_text,
     live_alerts_at,
     load_report,
     render_report,
+    report_labels,
     to_json,
 )
 
@@ -441,36 +446,6 @@ def live_alerts(portfolio_id: int) -> list[Alert]:
     )
 
 
-def percent(text: str | None) -> Decimal | None:
-    """A share of NAV ("0.3") as a percentage (30), exactly; None stays None."""
-    return None if text is None else Decimal(text) * 100
-
-
-@exact
-def _headroom(row: ExposureRow, nav: Decimal) -> Decimal | None:
-    """What may still be added before the breach level: breach × NAV − exposure (negative: over)."""
-    if row["breach"] is None or row["total"] is None:
-        return None
-    return Decimal(row["breach"]) * nav - Decimal(row["total"])
-
-
-def _limit_rows(document: ExposureReport, nav: Decimal) -> list[LimitRow]:
-    return [
-        {
-            **row,
-            "share_pct": percent(row["share"]),
-            "warn_pct": percent(row["warn"]),
-            "breach_pct": percent(row["breach"]),
-            "headroom": _headroom(row, nav),
-        }
-        for row in document["exposures"]
-    ]
-
-
-def _with_percent(rows: Sequence[Mapping[str, Any]], key: str = "share") -> list[dict[str, Any]]:
-    return [{**row, f"{key}_pct": percent(row[key])} for row in rows]
-
-
 def _alert_rows(alerts: list[Alert]) -> list[LiveAlertRow]:
     """Live alerts with their value and threshold in the rule's unit (shares as percentages)."""
     rows: list[LiveAlertRow] = []
@@ -497,20 +472,21 @@ def _metrics(report: Report, document: ExposureReport) -> dict[str, object]:
         "top3_pct": percent(document["metrics"]["top3"]),
         "large_pct": percent(decimal_text(c.large_exposure_share)),
         "large_groups": c.large_groups,
-        "exchange_custody_pct": percent(decimal_text(report.exchange_custody.share)),
+        "exchange_custody_pct": percent(document["metrics"]["exchange_custody_share"]),
+        "largest_pct": percent(document["metrics"]["largest_share"]),
     }
 
 
 def _sections(parts: dict[str, Any]) -> Sections:
     """The report's lists (stress, wrong-way, stablecoins, earn, warnings) with percentages."""
     return {
-        "stress": _with_percent(parts["scenarios"], "loss_share"),
+        "stress": with_percent(parts["scenarios"], "loss_share"),
         "wrong_way": parts["wrong_way"],
-        "stablecoins": _with_percent(parts["stablecoin_issuers"]),
+        "stablecoins": with_percent(parts["stablecoin_issuers"]),
         "algo_stablecoins": {**parts["algo_stablecoins"]},
         "algo_pct": percent(parts["algo_stablecoins"]["share"]),
-        "exchange_tokens": _with_percent(parts["exchange_tokens"]),
-        "earn": _with_percent(parts["earn"]),
+        "exchange_tokens": with_percent(parts["exchange_tokens"]),
+        "earn": with_percent(parts["earn"]),
         "locked": parts.get("locked", []),
         "stale": parts["stale"],
         "unpriced": parts["unpriced"],
@@ -558,7 +534,10 @@ def _static_page(
     report = load_report(snapshot)
     if stake is not None:
         report = investor_view(report, stake)
-    document = render_report(report, snapshot=snapshot, alerts=live_alerts_at(snapshot))
+    labels = report_labels(portfolio.pk, report, investor=stake is not None)
+    document = render_report(
+        report, snapshot=snapshot, alerts=live_alerts_at(snapshot), labels=labels
+    )
     parts = to_json(report)
     figures = charts.report_figures(
         lines=holding_lines(portfolio, stake),
@@ -570,8 +549,9 @@ def _static_page(
         **_sections(parts),
         "document": document,
         "stake_pct": None if stake is None else stake * 100,
-        "limits": _limit_rows(document, report.nav),
-        "allocation": _with_percent(document["allocation"]),
+        "limits": limit_rows(document["exposures"], report.nav),
+        "actions": action_view(document["actions"]),
+        "allocation": with_percent(document["allocation"]),
         "metrics": _metrics(report, document),
         "charts": figures,
     }

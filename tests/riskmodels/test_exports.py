@@ -20,8 +20,8 @@ pytestmark = pytest.mark.django_db
 
 HOLDINGS_HEADER = "location,kind,custodian,group,asset,product,amount,price,value,not_current\n"
 EXPOSURES_HEADER = (
-    "group,entities,tier,custody,issuer,overlap,total,share,warn,breach,status,move_to_comply,"
-    "not_current\n"
+    "group,name,entities,tier,custody,issuer,overlap,total,share,warn,breach,status,move_to_comply,"
+    "convert_to_comply,blocked,not_current\n"
 )
 
 
@@ -75,17 +75,17 @@ def test_exposures_csv_is_exact(tenants, computed):
     response = export(tenants.alice, "export_exposures_csv")
     assert response["Content-Disposition"] == attachment("exposures") + '.csv"'
     assert response.content.decode() == EXPOSURES_HEADER + (
-        "binance,binance,A,3000000,0,0,3000000,0.3,0.2,0.25,breach,1000000,\n"
-        "coinbase,coinbase,A,2000000,0,0,2000000,0.2,0.2,0.25,ok,,\n"
-        "okx,okx,A,1500000,0,0,1500000,0.15,0.2,0.25,ok,,\n"
-        "kraken,kraken,A,1000000,0,0,1000000,0.1,0.2,0.25,ok,,\n"
+        "binance,Binance,binance,A,3000000,0,0,3000000,0.3,0.2,0.25,breach,1000000,,,\n"
+        "coinbase,Coinbase,coinbase,A,2000000,0,0,2000000,0.2,0.2,0.25,ok,,,,\n"
+        "okx,Okx,okx,A,1500000,0,0,1500000,0.15,0.2,0.25,ok,,,,\n"
+        "kraken,Kraken,kraken,A,1000000,0,0,1000000,0.1,0.2,0.25,ok,,,,\n"
     )
 
 
 def test_investor_exposures_csv_scales_money_not_shares(tenants, computed):
     response = export(tenants.bob, "export_exposures_csv")
     lines = response.content.decode().splitlines()
-    assert lines[1] == "binance,binance,A,750000,0,0,750000,0.3,0.2,0.25,breach,250000,"
+    assert lines[1] == "binance,Binance,binance,A,750000,0,0,750000,0.3,0.2,0.25,breach,250000,,,"
 
 
 def test_exposures_csv_before_any_report_is_404(tenants):
@@ -279,8 +279,8 @@ def test_exposures_csv_marks_a_group_whose_location_is_not_current(tenants, comp
     manager = export(tenants.alice, "export_exposures_csv").content.decode().splitlines()
     investor = export(tenants.bob, "export_exposures_csv").content.decode().splitlines()
     assert manager[1].endswith(
-        f",breach,1000000,Not current: binance since {taken} "
+        f",breach,1000000,,,Not current: binance since {taken} "
         "(The last sync failed: Binance is unavailable or under maintenance.)"
     )
     assert investor[1].endswith(f",Not current: binance since {taken}")
-    assert manager[2].endswith(",ok,,")  # coinbase is current
+    assert manager[2].endswith(",ok,,,,")  # coinbase is current
