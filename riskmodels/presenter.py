@@ -135,8 +135,9 @@ def action_words(finding: Finding, cure: CureAction | None, name: str) -> str:
 
 def _split_words(cure: CureAction, name: str) -> str:
     parts = []
+    source = "off exchanges" if cure.rule == Rule.EXCHANGE_CUSTODY else f"from {name}"
     if cure.move:
-        parts.append(f"Move {_usd(cure.move)} from {name} to self-custody or another custodian")
+        parts.append(f"Move {_usd(cure.move)} {source} to self-custody or another custodian")
     if cure.convert:
         parts.append(f"convert {_usd(cure.convert)} (sell or swap what {name} issued)")
     if cure.blocked:
@@ -304,24 +305,28 @@ def with_percent(rows: Sequence[Mapping[str, Any]], key: str = "share") -> list[
     return [{**row, f"{key}_pct": percent(row[key])} for row in rows]
 
 
+SUFFIXES = {"share": "%", "points": ""}
+
+
+def _shown(text: str | None, unit: str) -> Decimal | None:
+    if text is None:
+        return None
+    return percent(text) if unit == "share" else Decimal(text)
+
+
 def action_view(rows: Sequence[ActionRow]) -> list[dict[str, Any]]:
-    """Action rows for the page: value and limits in the rule's unit (shares as percentages)."""
-
-    def shown(text: str | None, unit: str) -> Decimal | None:
-        if text is None:
-            return None
-        return percent(text) if unit == "share" else Decimal(text)
-
+    """Action rows for the page: value and the limit crossed in the rule's unit (shares as
+    percentages, counts whole), and the time the alert was opened."""
     return [
         {
             **row,
-            "value_shown": shown(row["value"], row["unit"]),
-            "limit_shown": shown(
+            "value_shown": _shown(row["value"], row["unit"]),
+            "limit_shown": _shown(
                 row["breach"] if row["level"] == "breach" else row["warn"], row["unit"]
             ),
-            "suffix": "%"
-            if row["unit"] == "share"
-            else ("" if row["unit"] == "points" else f" {row['unit']}"),
+            "suffix": SUFFIXES.get(row["unit"], f" {row['unit']}"),
+            "format": "0g" if row["unit"] == "holdings" else "2g",
+            "since_at": None if row["since"] is None else datetime.fromisoformat(row["since"]),
         }
         for row in rows
     ]
@@ -377,3 +382,8 @@ def alert_rows(
             }
         )
     return rows
+
+
+def allocation_view(rows: Sequence[Mapping[str, Any]], labels: Labels) -> list[dict[str, Any]]:
+    """Allocation buckets with their display names and shares as percentages."""
+    return with_percent([{**row, "name": labels.counterparty(row["bucket"])} for row in rows])

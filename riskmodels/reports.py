@@ -115,13 +115,16 @@ def live_alerts_at(snapshot: ExposureSnapshot) -> dict[tuple[str, str], Alert]:
     return {(a.rule, a.subject): a for a in alerts}
 
 
+def counterparty_names() -> dict[str, str]:
+    """Every counterparty's display name by slug (one query)."""
+    rows = Counterparty.objects.values_list("slug", "name", "legal_name")
+    return {slug: display_name(slug, name, legal) for slug, name, legal in rows}
+
+
 def report_labels(portfolio_id: int, report: Report, *, investor: bool) -> Labels:
     """The names the presenter shows: counterparties, the portfolio's locations, and why each
     unpriced asset has no price (three queries)."""
-    counterparties = {
-        slug: display_name(slug, name, legal)
-        for slug, name, legal in Counterparty.objects.values_list("slug", "name", "legal_name")
-    }
+    counterparties = counterparty_names()
     rows = CustodyLocation.objects.filter(portfolio_id=portfolio_id).values_list(
         "pk", "name", "custodian__slug"
     )

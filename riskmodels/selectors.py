@@ -7,7 +7,7 @@ queries does not grow with the number of holdings and rows cost tuples, not obje
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -51,13 +51,17 @@ from riskmodels.engine.rules import SHARE_RULES, Rule
 from riskmodels.models import Alert, AlertState, ExposureSnapshot, StressShock
 from riskmodels.presenter import (
     action_view,
+    allocation_view,
     decimal_text,
+    group_status,
     limit_rows,
     percent,
     with_percent,
+    worst,
 )
 from riskmodels.reports import (
     SECONDS_PER_HOUR,
+    counterparty_names,
     live_alerts_at,
     load_report,
     render_report,
@@ -345,6 +349,8 @@ def exposure_at(portfolio_id: int, at: datetime | None = None) -> ExposureSnapsh
 
 HISTORY_POINTS = 200  # snapshots drawn in the over-time charts, newest last
 REPORT_CACHE_SECONDS = 3600
+# Part of every cached page's key: a new layout of the page must never read an old one's cache.
+PAGE_LAYOUT = "actions-1"
 # Price notes change with a sync (a new holdings snapshot, so a new page version) or with the
 # clock (a price growing old, in hours): kept a few minutes per version.
 PRICE_NOTES_SECONDS = 300
@@ -507,7 +513,10 @@ def report_page(
     if snapshot is None:
         return None
     # The digest keeps a key from ever naming another database's snapshot of the same id.
-    version = f"{snapshot.pk}-{snapshot.inputs_digest[:16]}:{latest_holdings_id(portfolio)}:{stake}"
+    version = (
+        f"{PAGE_LAYOUT}:{snapshot.pk}-{snapshot.inputs_digest[:16]}:"
+        f"{latest_holdings_id(portfolio)}:{stake}"
+    )
     static: StaticPage | None = cache.get(f"report-page:{version}")
     if static is None:
         static = _static_page(portfolio, snapshot, stake)
@@ -551,7 +560,7 @@ def _static_page(
         "stake_pct": None if stake is None else stake * 100,
         "limits": limit_rows(document["exposures"], report.nav),
         "actions": action_view(document["actions"]),
-        "allocation": with_percent(document["allocation"]),
+        "allocation": allocation_view(document["allocation"], labels),
         "metrics": _metrics(report, document),
         "charts": figures,
     }
@@ -578,6 +587,7 @@ class DashboardRow:
     stake_pct: Decimal | None  # an investor's share of the portfolio, in percent
     top: dict | None  # the largest exposure with its levels and status
     alerts: dict[str, int]  # open alerts by level
+    status: str  # the worst finding over every rule (and open alert)
     locations: list[CustodyLocation]
 
 
@@ -621,8 +631,9 @@ def _open_alert_counts(portfolio_ids: list[int]) -> dict[int, dict[str, int]]:
     return counts
 
 
-def _largest_exposure(summary: dict) -> dict | None:
-    """The group with the largest look-through share, with its group limit's levels."""
+def _largest_exposure(summary: dict, names: Mapping[str, str]) -> dict | None:
+    """The group with the largest look-through share, its group limit's levels, and its status
+    over every rule."""
     rows = [e for e in summary["exposures"] if e.get("share") is not None]
     if not rows:
         return None
@@ -636,13 +647,21 @@ def _largest_exposure(summary: dict) -> dict | None:
         None,
     )
     warn, breach = (finding["warn"], finding["breach"]) if finding else (None, None)
+    levels = [(f["subject"], f["level"]) for f in summary["findings"]]
     return {
         "group": top["group"],
+        "name": names.get(top["group"], top["group"]),
         "share_pct": percent(top["share"]),
         "warn_pct": percent(warn),
         "breach_pct": percent(breach),
-        "status": finding["level"] if finding else "ok",
+        "status": group_status(top["group"], top.get("entities", ()), levels),
     }
+
+
+def portfolio_status(summary: dict | None, open_alerts: Mapping[str, int]) -> str:
+    """The worst of the latest report's findings, over every rule, and of the open alerts."""
+    findings = (summary or {}).get("findings", [])
+    return worst([*(f["level"] for f in findings), *(lvl for lvl, n in open_alerts.items() if n)])
 
 
 def _stale_hours(summary: dict | None) -> Decimal:
@@ -673,6 +692,7 @@ def _dashboard_row(
     locations: list,
     stake: Decimal | None,
     now: datetime,
+    names: Mapping[str, str],
 ) -> DashboardRow:
     oldest = min((loc.data_as_of for loc in locations if loc.data_as_of), default=None)
     if not locations and summary:
@@ -685,8 +705,9 @@ def _dashboard_row(
         data_as_of=oldest,
         stale=_is_stale(oldest, summary, now),
         stake_pct=None if stake is None else stake * 100,
-        top=_largest_exposure(summary) if summary else None,
+        top=_largest_exposure(summary, names) if summary else None,
         alerts={},
+        status=portfolio_status(summary, {}),
         locations=locations,
     )
 
@@ -707,12 +728,15 @@ def dashboard(
     ids = [p.pk for p in portfolios]
     summaries = _latest_summaries(ids)
     alerts = _open_alert_counts(ids) if stakes is None else {}
+    names = counterparty_names()
     rows = []
     for portfolio in portfolios:
         locations = list(locations_with_health(portfolio)) if stakes is None else []
         stake = None if stakes is None else stakes.get(portfolio.pk)
-        row = _dashboard_row(portfolio, summaries.get(portfolio.pk), locations, stake, now)
-        rows.append(replace(row, alerts=alerts.get(portfolio.pk, {})))
+        summary = summaries.get(portfolio.pk)
+        row = _dashboard_row(portfolio, summary, locations, stake, now, names)
+        counts = alerts.get(portfolio.pk, {})
+        rows.append(replace(row, alerts=counts, status=portfolio_status(summary, counts)))
     return rows
 
 

@@ -204,7 +204,7 @@ def test_pdf_is_printed_by_chromium(tenants, computed):
     assert len(response.content) > 20_000  # tables and the vector charts, not a blank page
     text = pdf_text(response.content)
     assert "NAV 10,000,000 USD" in text
-    assert "Custody split Custodian group Value (USD) Share binance 3,000,000 30.00% " in text
+    assert "Custody split Custodian group Value (USD) Share Binance 3,000,000 30.00% " in text
     assert "Your share" not in text
 
 
@@ -217,14 +217,17 @@ def test_investor_pdf_shows_their_share_not_the_funds_figures(tenants, computed)
     text = pdf_text(response.content)
     assert "Your share: 25.00% of Fund A. Every amount on this page is your share." in text
     assert "YOUR NAV 2,500,000 USD" in text
-    assert "count as zero in every \ufb01gure until priced: 1.75000000 NOPRICE." in text
+    assert (
+        "Unpriced holdings: counted as zero until priced Asset Amount Product Location Held by "
+        "Why NOPRICE 1.75000000 spot Self-custody Self-custody no price has been fetched"
+    ) in text
     assert (
         "Top counterparties Group Tier Exposure (USD) Share of NAV Status "
-        "binance A 750,000 30.00% breach coinbase A 500,000 20.00% ok "
-        "okx A 375,000 15.00% ok kraken A 250,000 10.00% ok "
-        "Custody split Custodian group Value (USD) Share binance 750,000 30.00% "
-        "self-custody 625,000 25.00% coinbase 500,000 20.00% "
-        "okx 375,000 15.00% kraken 250,000 10.00% "
+        "Binance A 750,000 30.00% breach Coinbase A 500,000 20.00% ok "
+        "Okx A 375,000 15.00% ok Kraken A 250,000 10.00% ok "
+        "Custody split Custodian group Value (USD) Share Binance 750,000 30.00% "
+        "Self-custody 625,000 25.00% Coinbase 500,000 20.00% "
+        "Okx 375,000 15.00% Kraken 250,000 10.00% "
     ) in text
     assert "binance default (severe) 675,000 27.00% 750,000 " in text
     for fund_figure in ("10,000,000", "3,000,000", "2,000,000", "1,500,000", "1,000,000"):
