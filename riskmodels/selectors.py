@@ -47,6 +47,7 @@ from riskmodels.documents import (
 )
 from riskmodels.engine import Report, investor_view
 from riskmodels.engine.arith import exact
+from riskmodels.engine.investor import scale_money
 from riskmodels.engine.rules import SHARE_RULES, Rule
 from riskmodels.models import Alert, AlertState, ExposureSnapshot, StressShock
 from riskmodels.presenter import (
@@ -387,7 +388,7 @@ def _line(
     names: dict[int, str], registry: Registry, row: tuple, asset: AssetRow, stake: Decimal
 ) -> HoldingLine:
     location_id, kind, custodian_id, _, product, amount = row
-    amount = amount * stake
+    amount = scale_money(amount, stake)
     return HoldingLine(
         location=names[location_id],
         kind=kind,
@@ -681,11 +682,6 @@ def _is_stale(oldest: datetime | None, summary: dict | None, now: datetime) -> b
     return age_hours > _stale_hours(summary)
 
 
-@exact
-def _times(amount: Decimal, stake: Decimal) -> Decimal:
-    return amount * stake
-
-
 def _dashboard_row(
     portfolio: Portfolio,
     summary: dict | None,
@@ -700,7 +696,7 @@ def _dashboard_row(
     nav = summary["nav"] if summary else None
     return DashboardRow(
         portfolio=portfolio,
-        nav=nav if nav is None or stake is None else _times(nav, stake),
+        nav=nav if nav is None or stake is None else scale_money(nav, stake),
         computed_at=summary["computed_at"] if summary else None,
         data_as_of=oldest,
         stale=_is_stale(oldest, summary, now),

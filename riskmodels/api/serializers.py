@@ -3,15 +3,13 @@ stake × every money figure (the views pass `stake`), and no location's sync err
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from rest_framework import serializers
 
 from accounts.models import User
 from portfolio.models import Counterparty, CustodyLocation, Portfolio
 from portfolio.selectors import not_current_reasons
 from riskmodels.api.fields import ExactDecimalField
-from riskmodels.engine.arith import exact
+from riskmodels.engine.investor import scale_money
 from riskmodels.models import (
     Alert,
     ExposureSnapshot,
@@ -19,11 +17,6 @@ from riskmodels.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
-
-
-@exact
-def scaled(amount: Decimal, stake: Decimal | None) -> Decimal:
-    return amount if stake is None else amount * stake
 
 
 class PortfolioSerializer(serializers.ModelSerializer):
@@ -115,7 +108,8 @@ class ExposureSummarySerializer(serializers.ModelSerializer):
         fields = ["id", "portfolio", "computed_at", "data_as_of", "nav"]
 
     def get_nav(self, snapshot: ExposureSnapshot) -> str:
-        return ExactDecimalField().to_representation(scaled(snapshot.nav, self.context["stake"]))
+        nav = scale_money(snapshot.nav, self.context["stake"])
+        return ExactDecimalField().to_representation(nav)
 
 
 def _text(help_text: str = "") -> serializers.CharField:

@@ -165,7 +165,7 @@ def test_the_json_reconciles_and_lists_unpriced_holdings(tenants):
     assert document["metrics"]["exchange_custody_share"] == decimal_share("7500000", "9600000")
 
 
-def decimal_share(amount: str, nav: str) -> str:
+def decimal_share(amount: str, nav: str) -> str | None:
     from riskmodels.engine.arith import share
     from riskmodels.presenter import decimal_text
 
