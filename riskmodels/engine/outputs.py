@@ -132,7 +132,8 @@ class MoveSuggestion:
 
     ``amount`` = E(X) - warn * NAV; moving to self-custody leaves NAV unchanged. Only the part held
     by the group and not issued by it (``movable`` = custody - overlap) can be moved: its own
-    tokens stay an issuer exposure wherever they sit. ``sufficient`` says whether moving alone can
+    tokens stay an issuer exposure wherever they sit, and a halted or insolvent venue moves
+    nothing. ``sufficient`` says whether moving alone can
     do it; ``share_after`` is the share once min(amount, movable) is moved.
     """
 

@@ -154,3 +154,11 @@ def test_every_action_of_a_report_adds_up(custody, issued, rest, status):
         assert min(a.move, a.convert, a.blocked) >= 0
         if status != "operating" and a.subject == "venue":
             assert a.move == 0
+
+
+def test_the_move_suggestion_offers_nothing_at_a_halted_venue():
+    rows = [cp("venue", status="withdrawals_halted", tier="B")]
+    rep = report([held("venue", "2000"), held(None, "8000")], rows)
+    [move] = rep.moves
+    assert (move.amount, move.movable, move.sufficient) == (D(1000), D(0), False)
+    assert parts(action(rep, "group", "venue")) == (D(1000), D(0), D(0), D(1000))
