@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from portfolio.models import CustodyLocation
     from portfolio.selectors import NotCurrent, PriceNote
     from riskmodels.models import Alert, ExposureSnapshot
+    from riskmodels.presenter import Labels
 
 Level = Literal["ok", "warn", "breach"]
 
@@ -202,6 +203,7 @@ class LiveAlertRow(TypedDict):
     value: Decimal
     threshold: Decimal
     unit: str
+    name: str  # the subject in words
 
 
 class Sections(TypedDict):
@@ -228,6 +230,8 @@ class StaticPage(Sections):
     limits: list[LimitRow]
     # The action list, worst first, with value and limit in the rule's unit.
     actions: list[dict[str, Any]]
+    # The names shown for counterparties and locations (the live alerts use them too).
+    labels: Labels
     allocation: list[dict[str, Any]]
     metrics: dict[str, object]
     charts: dict[str, Any]

@@ -387,3 +387,10 @@ def alert_rows(
 def allocation_view(rows: Sequence[Mapping[str, Any]], labels: Labels) -> list[dict[str, Any]]:
     """Allocation buckets with their display names and shares as percentages."""
     return with_percent([{**row, "name": labels.counterparty(row["bucket"])} for row in rows])
+
+
+def with_names(
+    rows: Sequence[Mapping[str, Any]], labels: Labels, rule: str, key: str = "subject"
+) -> list[dict[str, Any]]:
+    """Rows whose ``key`` names a subject of ``rule``, with ``<key>_name``: it in words."""
+    return [{**row, f"{key}_name": subject_name(rule, row[key], labels)} for row in rows]

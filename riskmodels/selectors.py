@@ -51,12 +51,15 @@ from riskmodels.engine.investor import scale_money
 from riskmodels.engine.rules import SHARE_RULES, Rule
 from riskmodels.models import Alert, AlertState, ExposureSnapshot, StressShock
 from riskmodels.presenter import (
+    Labels,
     action_view,
     allocation_view,
     decimal_text,
     group_status,
     limit_rows,
     percent,
+    subject_name,
+    with_names,
     with_percent,
     worst,
 )
@@ -351,7 +354,7 @@ def exposure_at(portfolio_id: int, at: datetime | None = None) -> ExposureSnapsh
 HISTORY_POINTS = 200  # snapshots drawn in the over-time charts, newest last
 REPORT_CACHE_SECONDS = 3600
 # Part of every cached page's key: a new layout of the page must never read an old one's cache.
-PAGE_LAYOUT = "actions-1"
+PAGE_LAYOUT = "actions-2"
 # Price notes change with a sync (a new holdings snapshot, so a new page version) or with the
 # clock (a price growing old, in hours): kept a few minutes per version.
 PRICE_NOTES_SECONDS = 300
@@ -453,8 +456,10 @@ def live_alerts(portfolio_id: int) -> list[Alert]:
     )
 
 
-def _alert_rows(alerts: list[Alert]) -> list[LiveAlertRow]:
-    """Live alerts with their value and threshold in the rule's unit (shares as percentages)."""
+def _alert_rows(alerts: list[Alert], labels: Labels | None = None) -> list[LiveAlertRow]:
+    """Live alerts with their value and threshold in the rule's unit (shares as percentages),
+    and their subject in words."""
+    labels = labels or Labels()
     rows: list[LiveAlertRow] = []
     for alert in alerts:
         is_share = alert.rule in SHARE_RULES
@@ -465,6 +470,7 @@ def _alert_rows(alerts: list[Alert]) -> list[LiveAlertRow]:
                 "value": alert.value * scale,
                 "threshold": alert.threshold * scale,
                 "unit": "%" if is_share else "",
+                "name": subject_name(alert.rule, alert.subject, labels),
             }
         )
     return rows
@@ -484,17 +490,28 @@ def _metrics(report: Report, document: ExposureReport) -> dict[str, object]:
     }
 
 
-def _sections(parts: dict[str, Any]) -> Sections:
-    """The report's lists (stress, wrong-way, stablecoins, earn, warnings) with percentages."""
+def _sections(parts: dict[str, Any], labels: Labels) -> Sections:
+    """The report's lists (stress, wrong-way, stablecoins, earn, warnings) with percentages and
+    the names of the counterparties they are about."""
+    wrong_way = [
+        {
+            **h,
+            "issuer_name": labels.counterparty(h["issuer"]),
+            "custodian_name": labels.counterparty(h["custodian"]),
+        }
+        for h in parts["wrong_way"]
+    ]
     return {
         "stress": with_percent(parts["scenarios"], "loss_share"),
-        "wrong_way": parts["wrong_way"],
-        "stablecoins": with_percent(parts["stablecoin_issuers"]),
+        "wrong_way": wrong_way,
+        "stablecoins": with_percent(
+            with_names(parts["stablecoin_issuers"], labels, Rule.STABLECOIN_ISSUER)
+        ),
         "algo_stablecoins": {**parts["algo_stablecoins"]},
         "algo_pct": percent(parts["algo_stablecoins"]["share"]),
         "exchange_tokens": with_percent(parts["exchange_tokens"]),
-        "earn": with_percent(parts["earn"]),
-        "locked": parts.get("locked", []),
+        "earn": with_percent(with_names(parts["earn"], labels, Rule.EARN_PER_GROUP)),
+        "locked": with_names(parts.get("locked", []), labels, Rule.GROUP, key="group"),
         "stale": parts["stale"],
         "unpriced": parts["unpriced"],
         "unclassified": parts["unclassified"],
@@ -522,7 +539,7 @@ def report_page(
     if static is None:
         static = _static_page(portfolio, snapshot, stake)
         cache.set(f"report-page:{version}", static, REPORT_CACHE_SECONDS)
-    live = _alert_rows(live_alerts(portfolio.pk)) if alerts else []
+    live = _alert_rows(live_alerts(portfolio.pk), static["labels"]) if alerts else []
     marks = exchange_location_marks(portfolio)
     return {
         **static,
@@ -556,7 +573,8 @@ def _static_page(
         findings=parts["findings"],
     )
     return {
-        **_sections(parts),
+        **_sections(parts, labels),
+        "labels": labels,
         "document": document,
         "stake_pct": None if stake is None else stake * 100,
         "limits": limit_rows(document["exposures"], report.nav),
