@@ -75,6 +75,8 @@ def test_the_report_opens_with_the_action_list(visit, site):
     assert "Move 1,000,000 USD from Binance to self-custody or another custodian." in binance
     headline = alice.page.locator("#largest-counterparty").inner_text()
     assert "Binance · 30.00%" in headline
+    metrics = alice.page.locator("section.metrics").inner_text()
+    assert "75.00% · 7,500,000 USD" in metrics  # the exchange custody share beside its USD
     accounting = alice.page.locator("#accounting").inner_text()
     assert "Gross assets\t10,000,000 USD" in accounting and "= NAV\t10,000,000 USD" in accounting
 
