@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from portfolio.models import CustodyLocation
     from portfolio.selectors import NotCurrent, PriceNote
     from riskmodels.models import Alert, ExposureSnapshot
+    from riskmodels.presenter import Labels
 
 Level = Literal["ok", "warn", "breach"]
 
@@ -32,6 +33,7 @@ class ExposureRow(TypedDict):
     """Look-through exposure to one counterparty group, with its limit."""
 
     group: str
+    name: str
     entities: list[str]
     tier: str
     custody: str | None
@@ -41,8 +43,13 @@ class ExposureRow(TypedDict):
     share: str | None
     warn: str | None
     breach: str | None
+    # The worst finding, over every rule, on the group or one of its entities.
     status: str
+    # The cure of the group limit, split: what can move (custody part), what must be sold or
+    # swapped (issuer part), what is blocked at a venue that halted withdrawals or is insolvent.
     move_to_comply: str | None
+    convert_to_comply: str | None
+    blocked: str | None
 
 
 class Metrics(TypedDict):
@@ -55,6 +62,11 @@ class Metrics(TypedDict):
     top3: str | None
     large_sum: str | None
     exchange_custody: str | None
+    exchange_custody_share: str | None
+    # The largest look-through exposure: its group, display name and share of NAV.
+    largest_group: str | None
+    largest_name: str | None
+    largest_share: str | None
 
 
 class AlertRow(TypedDict):
@@ -65,12 +77,63 @@ class AlertRow(TypedDict):
     value: str | None
     warn: str | None
     breach: str | None
+    name: str
     level: str
     amount: str | None
     state: str | None
     first_seen: str | None
     over_limit_hours: str | None
     cause: str | None
+
+
+class ActionRow(TypedDict):
+    """A finding that needs action, worst first: what, against which limit, since when, and the
+    action that would cure it. ``unit``: share (of NAV), points, hours or holdings. ``amount``
+    (to cure, USD) = ``move`` + ``convert`` + ``blocked`` for share rules; null otherwise."""
+
+    rule: str
+    rule_label: str
+    subject: str
+    name: str
+    level: str
+    unit: str
+    value: str | None
+    warn: str | None
+    breach: str | None
+    since: str | None
+    amount: str | None
+    move: str | None
+    convert: str | None
+    blocked: str | None
+    action: str
+
+
+class LiabilityRow(TypedDict):
+    """Debts (negative margin, futures, loans) owed at one custody bucket, as a positive USD."""
+
+    bucket: str
+    name: str
+    value: str | None
+
+
+class Accounting(TypedDict):
+    """Every dollar: gross_assets - liabilities_total = nav, exactly."""
+
+    gross_assets: str | None
+    liabilities: list[LiabilityRow]
+    liabilities_total: str | None
+    nav: str | None
+
+
+class UnpricedRow(TypedDict):
+    """A holding with no price: it counts as zero in every figure until priced."""
+
+    asset: str
+    amount: str | None
+    product: str
+    location: str
+    custodian: str | None
+    reason: str
 
 
 class StressRow(TypedDict):
@@ -97,10 +160,15 @@ class ExposureReport(TypedDict):
     nav: str | None
     generated_at: str
     data_as_of: str | None
+    # The worst finding of the portfolio over every rule.
+    status: str
+    actions: list[ActionRow]
+    accounting: Accounting
     allocation: list[AllocationRow]
     exposures: list[ExposureRow]
     metrics: Metrics
     alerts: list[AlertRow]
+    unpriced: list[UnpricedRow]
     stress: list[StressRow]
     locked: list[LockedRow]
 
@@ -135,6 +203,7 @@ class LiveAlertRow(TypedDict):
     value: Decimal
     threshold: Decimal
     unit: str
+    name: str  # the subject in words
 
 
 class Sections(TypedDict):
@@ -159,6 +228,10 @@ class StaticPage(Sections):
     document: ExposureReport
     stake_pct: Decimal | None
     limits: list[LimitRow]
+    # The action list, worst first, with value and limit in the rule's unit.
+    actions: list[dict[str, Any]]
+    # The names shown for counterparties and locations (the live alerts use them too).
+    labels: Labels
     allocation: list[dict[str, Any]]
     metrics: dict[str, object]
     charts: dict[str, Any]

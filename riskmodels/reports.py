@@ -19,14 +19,17 @@ from dataclasses import fields, is_dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import OuterRef, Subquery
 
 from accounts.access import investor_share
-from riskmodels.documents import AlertRow, ExposureReport, ExposureRow, Metrics
+from portfolio.models import Asset, Counterparty, CustodyLocation, Price
+from riskmodels import presenter
+from riskmodels.documents import ExposureReport
 from riskmodels.engine import Report, investor_view
-from riskmodels.engine.arith import HOURS_QUANTUM
-from riskmodels.engine.rules import Rule
 from riskmodels.models import Alert, AlertState, ExposureSnapshot
+from riskmodels.presenter import Labels, decimal_text, display_name
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
 SECONDS_PER_HOUR = Decimal(3600)
 CSV_COLUMNS = (
     "group",
+    "name",
     "entities",
     "tier",
     "custody",
@@ -45,24 +49,10 @@ CSV_COLUMNS = (
     "breach",
     "status",
     "move_to_comply",
+    "convert_to_comply",
+    "blocked",
     "not_current",
 )
-
-
-@overload
-def decimal_text(value: Decimal) -> str: ...
-@overload
-def decimal_text(value: None) -> None: ...
-@overload
-def decimal_text(value: Decimal | None) -> str | None: ...
-def decimal_text(value: Decimal | None) -> str | None:
-    """Fixed-point text without trailing zeros, exactly the value (no rounding, no exponent)."""
-    if value is None:
-        return None
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
 
 
 def to_json(item: Any) -> Any:
@@ -116,10 +106,6 @@ def load_report(snapshot: ExposureSnapshot) -> Report:
     return from_json(Report, snapshot.report)
 
 
-def _hours(seconds: float | Decimal) -> str | None:
-    return decimal_text((Decimal(seconds) / SECONDS_PER_HOUR).quantize(HOURS_QUANTUM))
-
-
 def live_alerts_at(snapshot: ExposureSnapshot) -> dict[tuple[str, str], Alert]:
     """The portfolio's alerts that were live when the snapshot was computed, by rule and subject."""
     at = snapshot.computed_at
@@ -129,85 +115,72 @@ def live_alerts_at(snapshot: ExposureSnapshot) -> dict[tuple[str, str], Alert]:
     return {(a.rule, a.subject): a for a in alerts}
 
 
-def _alert_rows(report: Report, alerts: dict[tuple[str, str], Alert]) -> list[AlertRow]:
-    """Every finding at warn or breach, with its alert's state, age and cause when known."""
-    rows: list[AlertRow] = []
-    for finding in report.findings:
-        if finding.level == "ok":
-            continue
-        alert = alerts.get((finding.rule, finding.subject))
-        over_for = None if alert is None else (report.as_of - alert.first_seen).total_seconds()
-        rows.append(
-            {
-                "rule": finding.rule,
-                "subject": finding.subject,
-                "value": decimal_text(finding.value),
-                "warn": decimal_text(finding.warn),
-                "breach": decimal_text(finding.breach),
-                "level": finding.level,
-                "amount": decimal_text(finding.amount),
-                "state": None if alert is None else alert.state,
-                "first_seen": None if alert is None else alert.first_seen.isoformat(),
-                "over_limit_hours": None if over_for is None else _hours(max(over_for, 0)),
-                "cause": None if alert is None else (alert.cause or None),
-            }
-        )
-    return rows
+def counterparty_names() -> dict[str, str]:
+    """Every counterparty's display name by slug (one query)."""
+    rows = Counterparty.objects.values_list("slug", "name", "legal_name")
+    return {slug: display_name(slug, name, legal) for slug, name, legal in rows}
 
 
-def _exposure_rows(report: Report) -> list[ExposureRow]:
-    limits = {f.subject: f for f in report.findings_for(Rule.GROUP)}
-    moves = {m.group: m.amount for m in report.moves}
-    rows: list[ExposureRow] = []
-    for e in report.exposures:
-        finding = limits.get(e.group)
-        rows.append(
-            {
-                "group": e.group,
-                "entities": list(e.entities),
-                "tier": e.tier,
-                "custody": decimal_text(e.custody),
-                "issuer": decimal_text(e.issuer),
-                "overlap": decimal_text(e.overlap),
-                "total": decimal_text(e.total),
-                "share": decimal_text(e.share),
-                "warn": decimal_text(finding.warn) if finding else None,
-                "breach": decimal_text(finding.breach) if finding else None,
-                "status": finding.level if finding else "ok",
-                "move_to_comply": decimal_text(moves.get(e.group)),
-            }
-        )
-    return rows
+def report_labels(portfolio_id: int, report: Report, *, investor: bool) -> Labels:
+    """The names the presenter shows: counterparties, the portfolio's locations, and why each
+    unpriced asset has no price (three queries)."""
+    counterparties = counterparty_names()
+    rows = CustodyLocation.objects.filter(portfolio_id=portfolio_id).values_list(
+        "pk", "name", "custodian__slug"
+    )
+    locations = {str(pk): name for pk, name, _ in rows}
+    custodians = {str(pk): slug for pk, _, slug in rows}
+    return Labels(
+        counterparties=counterparties,
+        locations=locations,
+        location_custodians=custodians,
+        unpriced_reasons=unpriced_reasons({h.asset for h in report.unpriced}),
+        investor=investor,
+    )
 
 
-def _metrics(report: Report) -> Metrics:
-    c = report.concentration
+def unpriced_reasons(codes: set[str]) -> dict[str, str]:
+    """Why each asset has no price: its latest price was refused (and why), or none was ever
+    fetched (one query)."""
+    if not codes:
+        return {}
+    latest = Price.objects.filter(asset=OuterRef("pk")).order_by("-as_of", "-pk")
+    rows = (
+        Asset.objects.filter(code__in=sorted(codes))
+        .annotate(reason=Subquery(latest.values("refused_reason")[:1]))
+        .values_list("code", "reason")
+    )
     return {
-        "hhi": decimal_text(c.hhi),
-        "hhi_third_party": decimal_text(c.hhi_third_party),
-        "effective_n": decimal_text(c.effective_n),
-        "top1": decimal_text(c.top1_share),
-        "top3": decimal_text(c.top3_share),
-        "large_sum": decimal_text(c.large_exposure_total),
-        "exchange_custody": decimal_text(report.exchange_custody.value),
+        code: f"price refused: {reason}" if reason else "no price has been fetched"
+        for code, reason in rows
     }
 
 
 def render_report(
-    report: Report, *, snapshot: ExposureSnapshot, alerts: dict[tuple[str, str], Alert]
+    report: Report,
+    *,
+    snapshot: ExposureSnapshot,
+    alerts: dict[tuple[str, str], Alert],
+    labels: Labels | None = None,
 ) -> ExposureReport:
-    """The documented exposure report (README, "Exposure report")."""
+    """The documented exposure report (README, "Exposure report"), through the presenter."""
+    labels = labels or Labels()
+    since = {key: alert.first_seen for key, alert in alerts.items()}
     return {
         "nav": decimal_text(report.nav),
         "generated_at": snapshot.computed_at.isoformat(),
         "data_as_of": None if snapshot.data_as_of is None else snapshot.data_as_of.isoformat(),
+        "status": presenter.worst(f.level for f in report.findings),
+        "actions": presenter.action_rows(report, labels, since),
+        "accounting": presenter.accounting(report, labels),
         "allocation": [
             {"bucket": b.bucket, "value": decimal_text(b.value), "share": decimal_text(b.share)}
             for b in report.allocation
         ],
-        "exposures": _exposure_rows(report),
-        "metrics": _metrics(report),
-        "alerts": _alert_rows(report, alerts),
+        "exposures": presenter.exposure_rows(report, labels),
+        "metrics": presenter.metrics(report, labels),
+        "alerts": presenter.alert_rows(report, alerts, labels),
+        "unpriced": presenter.unpriced_rows(report, labels),
         "stress": [
             {
                 "scenario": s.name,
@@ -250,7 +223,8 @@ def snapshot_report(snapshot: ExposureSnapshot, stake: Decimal | None = None) ->
     report = load_report(snapshot)
     if stake is not None:
         report = investor_view(report, stake)
-    return render_report(report, snapshot=snapshot, alerts=live_alerts_at(snapshot))
+    labels = report_labels(snapshot.portfolio_id, report, investor=stake is not None)
+    return render_report(report, snapshot=snapshot, alerts=live_alerts_at(snapshot), labels=labels)
 
 
 def report_for_user(user: User, snapshot: ExposureSnapshot) -> ExposureReport:

@@ -7,7 +7,7 @@ queries does not grow with the number of holdings and rows cost tuples, not obje
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -40,8 +40,6 @@ from portfolio.selectors import (
 from riskmodels import charts, engine
 from riskmodels.documents import (
     ExposureReport,
-    ExposureRow,
-    LimitRow,
     LiveAlertRow,
     ReportPage,
     Sections,
@@ -49,14 +47,29 @@ from riskmodels.documents import (
 )
 from riskmodels.engine import Report, investor_view
 from riskmodels.engine.arith import exact
+from riskmodels.engine.investor import scale_money
 from riskmodels.engine.rules import SHARE_RULES, Rule
 from riskmodels.models import Alert, AlertState, ExposureSnapshot, StressShock
+from riskmodels.presenter import (
+    Labels,
+    action_view,
+    allocation_view,
+    decimal_text,
+    group_status,
+    limit_rows,
+    percent,
+    subject_name,
+    with_names,
+    with_percent,
+    worst,
+)
 from riskmodels.reports import (
     SECONDS_PER_HOUR,
-    decimal_text,
+    counterparty_names,
     live_alerts_at,
     load_report,
     render_report,
+    report_labels,
     to_json,
 )
 
@@ -340,6 +353,8 @@ def exposure_at(portfolio_id: int, at: datetime | None = None) -> ExposureSnapsh
 
 HISTORY_POINTS = 200  # snapshots drawn in the over-time charts, newest last
 REPORT_CACHE_SECONDS = 3600
+# Part of every cached page's key: a new layout of the page must never read an old one's cache.
+PAGE_LAYOUT = "actions-2"
 # Price notes change with a sync (a new holdings snapshot, so a new page version) or with the
 # clock (a price growing old, in hours): kept a few minutes per version.
 PRICE_NOTES_SECONDS = 300
@@ -376,7 +391,7 @@ def _line(
     names: dict[int, str], registry: Registry, row: tuple, asset: AssetRow, stake: Decimal
 ) -> HoldingLine:
     location_id, kind, custodian_id, _, product, amount = row
-    amount = amount * stake
+    amount = scale_money(amount, stake)
     return HoldingLine(
         location=names[location_id],
         kind=kind,
@@ -441,38 +456,10 @@ def live_alerts(portfolio_id: int) -> list[Alert]:
     )
 
 
-def percent(text: str | None) -> Decimal | None:
-    """A share of NAV ("0.3") as a percentage (30), exactly; None stays None."""
-    return None if text is None else Decimal(text) * 100
-
-
-@exact
-def _headroom(row: ExposureRow, nav: Decimal) -> Decimal | None:
-    """What may still be added before the breach level: breach × NAV − exposure (negative: over)."""
-    if row["breach"] is None or row["total"] is None:
-        return None
-    return Decimal(row["breach"]) * nav - Decimal(row["total"])
-
-
-def _limit_rows(document: ExposureReport, nav: Decimal) -> list[LimitRow]:
-    return [
-        {
-            **row,
-            "share_pct": percent(row["share"]),
-            "warn_pct": percent(row["warn"]),
-            "breach_pct": percent(row["breach"]),
-            "headroom": _headroom(row, nav),
-        }
-        for row in document["exposures"]
-    ]
-
-
-def _with_percent(rows: Sequence[Mapping[str, Any]], key: str = "share") -> list[dict[str, Any]]:
-    return [{**row, f"{key}_pct": percent(row[key])} for row in rows]
-
-
-def _alert_rows(alerts: list[Alert]) -> list[LiveAlertRow]:
-    """Live alerts with their value and threshold in the rule's unit (shares as percentages)."""
+def _alert_rows(alerts: list[Alert], labels: Labels | None = None) -> list[LiveAlertRow]:
+    """Live alerts with their value and threshold in the rule's unit (shares as percentages),
+    and their subject in words."""
+    labels = labels or Labels()
     rows: list[LiveAlertRow] = []
     for alert in alerts:
         is_share = alert.rule in SHARE_RULES
@@ -483,6 +470,7 @@ def _alert_rows(alerts: list[Alert]) -> list[LiveAlertRow]:
                 "value": alert.value * scale,
                 "threshold": alert.threshold * scale,
                 "unit": "%" if is_share else "",
+                "name": subject_name(alert.rule, alert.subject, labels),
             }
         )
     return rows
@@ -497,21 +485,33 @@ def _metrics(report: Report, document: ExposureReport) -> dict[str, object]:
         "top3_pct": percent(document["metrics"]["top3"]),
         "large_pct": percent(decimal_text(c.large_exposure_share)),
         "large_groups": c.large_groups,
-        "exchange_custody_pct": percent(decimal_text(report.exchange_custody.share)),
+        "exchange_custody_pct": percent(document["metrics"]["exchange_custody_share"]),
+        "largest_pct": percent(document["metrics"]["largest_share"]),
     }
 
 
-def _sections(parts: dict[str, Any]) -> Sections:
-    """The report's lists (stress, wrong-way, stablecoins, earn, warnings) with percentages."""
+def _sections(parts: dict[str, Any], labels: Labels) -> Sections:
+    """The report's lists (stress, wrong-way, stablecoins, earn, warnings) with percentages and
+    the names of the counterparties they are about."""
+    wrong_way = [
+        {
+            **h,
+            "issuer_name": labels.counterparty(h["issuer"]),
+            "custodian_name": labels.counterparty(h["custodian"]),
+        }
+        for h in parts["wrong_way"]
+    ]
     return {
-        "stress": _with_percent(parts["scenarios"], "loss_share"),
-        "wrong_way": parts["wrong_way"],
-        "stablecoins": _with_percent(parts["stablecoin_issuers"]),
+        "stress": with_percent(parts["scenarios"], "loss_share"),
+        "wrong_way": wrong_way,
+        "stablecoins": with_percent(
+            with_names(parts["stablecoin_issuers"], labels, Rule.STABLECOIN_ISSUER)
+        ),
         "algo_stablecoins": {**parts["algo_stablecoins"]},
         "algo_pct": percent(parts["algo_stablecoins"]["share"]),
-        "exchange_tokens": _with_percent(parts["exchange_tokens"]),
-        "earn": _with_percent(parts["earn"]),
-        "locked": parts.get("locked", []),
+        "exchange_tokens": with_percent(parts["exchange_tokens"]),
+        "earn": with_percent(with_names(parts["earn"], labels, Rule.EARN_PER_GROUP)),
+        "locked": with_names(parts.get("locked", []), labels, Rule.GROUP, key="group"),
         "stale": parts["stale"],
         "unpriced": parts["unpriced"],
         "unclassified": parts["unclassified"],
@@ -531,12 +531,15 @@ def report_page(
     if snapshot is None:
         return None
     # The digest keeps a key from ever naming another database's snapshot of the same id.
-    version = f"{snapshot.pk}-{snapshot.inputs_digest[:16]}:{latest_holdings_id(portfolio)}:{stake}"
+    version = (
+        f"{PAGE_LAYOUT}:{snapshot.pk}-{snapshot.inputs_digest[:16]}:"
+        f"{latest_holdings_id(portfolio)}:{stake}"
+    )
     static: StaticPage | None = cache.get(f"report-page:{version}")
     if static is None:
         static = _static_page(portfolio, snapshot, stake)
         cache.set(f"report-page:{version}", static, REPORT_CACHE_SECONDS)
-    live = _alert_rows(live_alerts(portfolio.pk)) if alerts else []
+    live = _alert_rows(live_alerts(portfolio.pk), static["labels"]) if alerts else []
     marks = exchange_location_marks(portfolio)
     return {
         **static,
@@ -558,7 +561,10 @@ def _static_page(
     report = load_report(snapshot)
     if stake is not None:
         report = investor_view(report, stake)
-    document = render_report(report, snapshot=snapshot, alerts=live_alerts_at(snapshot))
+    labels = report_labels(portfolio.pk, report, investor=stake is not None)
+    document = render_report(
+        report, snapshot=snapshot, alerts=live_alerts_at(snapshot), labels=labels
+    )
     parts = to_json(report)
     figures = charts.report_figures(
         lines=holding_lines(portfolio, stake),
@@ -567,11 +573,13 @@ def _static_page(
         findings=parts["findings"],
     )
     return {
-        **_sections(parts),
+        **_sections(parts, labels),
+        "labels": labels,
         "document": document,
         "stake_pct": None if stake is None else stake * 100,
-        "limits": _limit_rows(document, report.nav),
-        "allocation": _with_percent(document["allocation"]),
+        "limits": limit_rows(document["exposures"], report.nav),
+        "actions": action_view(document["actions"]),
+        "allocation": allocation_view(document["allocation"], labels),
         "metrics": _metrics(report, document),
         "charts": figures,
     }
@@ -598,6 +606,7 @@ class DashboardRow:
     stake_pct: Decimal | None  # an investor's share of the portfolio, in percent
     top: dict | None  # the largest exposure with its levels and status
     alerts: dict[str, int]  # open alerts by level
+    status: str  # the worst finding over every rule (and open alert)
     locations: list[CustodyLocation]
 
 
@@ -641,8 +650,9 @@ def _open_alert_counts(portfolio_ids: list[int]) -> dict[int, dict[str, int]]:
     return counts
 
 
-def _largest_exposure(summary: dict) -> dict | None:
-    """The group with the largest look-through share, with its group limit's levels."""
+def _largest_exposure(summary: dict, names: Mapping[str, str]) -> dict | None:
+    """The group with the largest look-through share, its group limit's levels, and its status
+    over every rule."""
     rows = [e for e in summary["exposures"] if e.get("share") is not None]
     if not rows:
         return None
@@ -656,13 +666,21 @@ def _largest_exposure(summary: dict) -> dict | None:
         None,
     )
     warn, breach = (finding["warn"], finding["breach"]) if finding else (None, None)
+    levels = [(f["subject"], f["level"]) for f in summary["findings"]]
     return {
         "group": top["group"],
+        "name": names.get(top["group"], top["group"]),
         "share_pct": percent(top["share"]),
         "warn_pct": percent(warn),
         "breach_pct": percent(breach),
-        "status": finding["level"] if finding else "ok",
+        "status": group_status(top["group"], top.get("entities", ()), levels),
     }
+
+
+def portfolio_status(summary: dict | None, open_alerts: Mapping[str, int]) -> str:
+    """The worst of the latest report's findings, over every rule, and of the open alerts."""
+    findings = (summary or {}).get("findings", [])
+    return worst([*(f["level"] for f in findings), *(lvl for lvl, n in open_alerts.items() if n)])
 
 
 def _stale_hours(summary: dict | None) -> Decimal:
@@ -682,17 +700,13 @@ def _is_stale(oldest: datetime | None, summary: dict | None, now: datetime) -> b
     return age_hours > _stale_hours(summary)
 
 
-@exact
-def _times(amount: Decimal, stake: Decimal) -> Decimal:
-    return amount * stake
-
-
 def _dashboard_row(
     portfolio: Portfolio,
     summary: dict | None,
     locations: list,
     stake: Decimal | None,
     now: datetime,
+    names: Mapping[str, str],
 ) -> DashboardRow:
     oldest = min((loc.data_as_of for loc in locations if loc.data_as_of), default=None)
     if not locations and summary:
@@ -700,13 +714,14 @@ def _dashboard_row(
     nav = summary["nav"] if summary else None
     return DashboardRow(
         portfolio=portfolio,
-        nav=nav if nav is None or stake is None else _times(nav, stake),
+        nav=nav if nav is None or stake is None else scale_money(nav, stake),
         computed_at=summary["computed_at"] if summary else None,
         data_as_of=oldest,
         stale=_is_stale(oldest, summary, now),
         stake_pct=None if stake is None else stake * 100,
-        top=_largest_exposure(summary) if summary else None,
+        top=_largest_exposure(summary, names) if summary else None,
         alerts={},
+        status=portfolio_status(summary, {}),
         locations=locations,
     )
 
@@ -727,12 +742,15 @@ def dashboard(
     ids = [p.pk for p in portfolios]
     summaries = _latest_summaries(ids)
     alerts = _open_alert_counts(ids) if stakes is None else {}
+    names = counterparty_names()
     rows = []
     for portfolio in portfolios:
         locations = list(locations_with_health(portfolio)) if stakes is None else []
         stake = None if stakes is None else stakes.get(portfolio.pk)
-        row = _dashboard_row(portfolio, summaries.get(portfolio.pk), locations, stake, now)
-        rows.append(replace(row, alerts=alerts.get(portfolio.pk, {})))
+        summary = summaries.get(portfolio.pk)
+        row = _dashboard_row(portfolio, summary, locations, stake, now, names)
+        counts = alerts.get(portfolio.pk, {})
+        rows.append(replace(row, alerts=counts, status=portfolio_status(summary, counts)))
     return rows
 
 

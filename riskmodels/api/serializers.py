@@ -3,15 +3,13 @@ stake × every money figure (the views pass `stake`), and no location's sync err
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from rest_framework import serializers
 
 from accounts.models import User
 from portfolio.models import Counterparty, CustodyLocation, Portfolio
 from portfolio.selectors import not_current_reasons
 from riskmodels.api.fields import ExactDecimalField
-from riskmodels.engine.arith import exact
+from riskmodels.engine.investor import scale_money
 from riskmodels.models import (
     Alert,
     ExposureSnapshot,
@@ -19,11 +17,6 @@ from riskmodels.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
-
-
-@exact
-def scaled(amount: Decimal, stake: Decimal | None) -> Decimal:
-    return amount if stake is None else amount * stake
 
 
 class PortfolioSerializer(serializers.ModelSerializer):
@@ -115,7 +108,8 @@ class ExposureSummarySerializer(serializers.ModelSerializer):
         fields = ["id", "portfolio", "computed_at", "data_as_of", "nav"]
 
     def get_nav(self, snapshot: ExposureSnapshot) -> str:
-        return ExactDecimalField().to_representation(scaled(snapshot.nav, self.context["stake"]))
+        nav = scale_money(snapshot.nav, self.context["stake"])
+        return ExactDecimalField().to_representation(nav)
 
 
 def _text(help_text: str = "") -> serializers.CharField:
@@ -132,6 +126,7 @@ class AllocationRowSerializer(serializers.Serializer):
 
 class ExposureRowSerializer(serializers.Serializer):
     group = serializers.CharField()
+    name = serializers.CharField(help_text="The group's display name, e.g. Kraken (Payward).")
     entities = serializers.ListField(child=serializers.CharField())
     tier = serializers.CharField()
     custody = _text("USD")
@@ -141,8 +136,16 @@ class ExposureRowSerializer(serializers.Serializer):
     share = _text("A share of NAV (0 to 1).")
     warn = _text()
     breach = _text()
-    status = serializers.CharField(help_text="ok, warn or breach")
-    move_to_comply = _text("USD to move to self-custody to be back at warn")
+    status = serializers.CharField(
+        help_text="ok, warn or breach: the worst finding, over every rule, on the group or one "
+        "of its entities"
+    )
+    move_to_comply = _text(
+        "USD held by the group (not issued by it) to move to self-custody or another custodian "
+        "to be back at warn"
+    )
+    convert_to_comply = _text("USD of assets the group issued to sell or swap to be back at warn")
+    blocked = _text("USD that cannot leave: withdrawals halted or insolvent (a claim)")
 
 
 class MetricsSerializer(serializers.Serializer):
@@ -153,6 +156,10 @@ class MetricsSerializer(serializers.Serializer):
     top3 = _text()
     large_sum = _text("USD")
     exchange_custody = _text("USD")
+    exchange_custody_share = _text("A share of NAV (0 to 1).")
+    largest_group = _text("The group with the largest look-through exposure")
+    largest_name = _text("Its display name")
+    largest_share = _text("Its share of NAV (0 to 1).")
 
 
 class AlertRowSerializer(serializers.Serializer):
@@ -161,12 +168,53 @@ class AlertRowSerializer(serializers.Serializer):
     value = _text("In the rule's unit")
     warn = _text()
     breach = _text()
+    name = serializers.CharField(help_text="The subject in words (display name).")
     level = serializers.CharField()
     amount = _text("USD")
     state = _text()
     first_seen = _text()
     over_limit_hours = _text()
     cause = _text()
+
+
+class ActionRowSerializer(serializers.Serializer):
+    rule = serializers.CharField()
+    rule_label = serializers.CharField(help_text="The rule in words.")
+    subject = serializers.CharField()
+    name = serializers.CharField(help_text="The subject in words (display name).")
+    level = serializers.CharField(help_text="warn or breach")
+    unit = serializers.CharField(help_text="share (of NAV), points, hours or holdings")
+    value = _text("In the rule's unit")
+    warn = _text()
+    breach = _text()
+    since = _text("When its alert was opened (ISO 8601)")
+    amount = _text("USD to cure (to the warn level) = move + convert + blocked")
+    move = _text("USD to move to self-custody or another custodian")
+    convert = _text("USD to sell or swap (issuer exposure)")
+    blocked = _text("USD blocked at a venue that halted withdrawals or is insolvent")
+    action = serializers.CharField(help_text="The action that would cure it, in words.")
+
+
+class LiabilityRowSerializer(serializers.Serializer):
+    bucket = serializers.CharField()
+    name = serializers.CharField()
+    value = _text("USD owed (positive)")
+
+
+class AccountingSerializer(serializers.Serializer):
+    gross_assets = _text("USD")
+    liabilities = LiabilityRowSerializer(many=True)
+    liabilities_total = _text("USD; gross_assets - liabilities_total = nav")
+    nav = _text("USD")
+
+
+class UnpricedRowSerializer(serializers.Serializer):
+    asset = serializers.CharField()
+    amount = _text("Units of the asset")
+    product = serializers.CharField()
+    location = serializers.CharField()
+    custodian = _text()
+    reason = serializers.CharField()
 
 
 class StressRowSerializer(serializers.Serializer):
@@ -188,10 +236,14 @@ class ExposureDocumentSerializer(serializers.Serializer):
     nav = _text("USD")
     generated_at = serializers.CharField()
     data_as_of = _text()
+    status = serializers.CharField(help_text="The worst finding over every rule")
+    actions = ActionRowSerializer(many=True)
+    accounting = AccountingSerializer()
     allocation = AllocationRowSerializer(many=True)
     exposures = ExposureRowSerializer(many=True)
     metrics = MetricsSerializer()
     alerts = AlertRowSerializer(many=True)
+    unpriced = UnpricedRowSerializer(many=True)
     stress = StressRowSerializer(many=True)
     locked = LockedRowSerializer(many=True)
 

@@ -63,6 +63,8 @@ class Rollup:
     bucket_debts: dict[str, Decimal] = field(default_factory=dict)
     groups: dict[str, GroupParts] = field(default_factory=dict)
     entities: dict[str, Decimal] = field(default_factory=dict)
+    # Assets each custodian entity holds (the custody part of ``entities``).
+    entity_custody: dict[str, Decimal] = field(default_factory=dict)
     exchange_custody: Decimal = ZERO
     stablecoins: dict[str, Decimal] = field(default_factory=dict)
     algo: Decimal = ZERO
@@ -125,6 +127,7 @@ def _add_custody(rollup: Rollup, custodian: str, group: str, earn: bool, value: 
     parts.custody += value
     parts.entities.add(custodian)
     _add(rollup.entities, custodian, value)
+    _add(rollup.entity_custody, custodian, value)
     if earn:
         parts.earn += value
     # Exchange custody follows the legal entity that holds the assets, not the account type:

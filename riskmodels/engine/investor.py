@@ -25,6 +25,13 @@ def investor_view(report: Report, stake: Decimal) -> Report:
     return replace(scaled, stake=report.stake * stake)
 
 
+@exact
+def scale_money(amount: Decimal, stake: Decimal | None) -> Decimal:
+    """One money figure as an investor with ``stake`` owns it (the whole without a stake): the
+    one place, with :func:`investor_view`, where a stake multiplies money."""
+    return amount if stake is None else amount * stake
+
+
 def _scale(item: T, stake: Decimal) -> T:
     """Multiply every field marked ``scaled`` by the stake, recursing into parts and tuples."""
     if isinstance(item, tuple):
@@ -36,7 +43,7 @@ def _scale(item: T, stake: Decimal) -> T:
     for f in fields(item):
         value = getattr(item, f.name)
         if f.metadata.get(SCALED):
-            changes[f.name] = None if value is None else value * stake
+            changes[f.name] = None if value is None else scale_money(value, stake)
         elif isinstance(value, tuple) or is_dataclass(value):
             changes[f.name] = _scale(value, stake)
     return replace(item, **changes)

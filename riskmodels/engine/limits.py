@@ -212,7 +212,8 @@ def moves(
 
 def _move(exposure: GroupExposure, target: Decimal, nav: Decimal) -> MoveSuggestion:
     amount = exposure.total - target * nav
-    movable = exposure.custody - exposure.overlap
+    # A venue that halted withdrawals, or is insolvent, pays nothing out: nothing moves.
+    movable = ZERO if exposure.status in DISTRESSED else exposure.custody - exposure.overlap
     return MoveSuggestion(
         group=exposure.group,
         target_share=target,

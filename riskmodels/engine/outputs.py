@@ -132,7 +132,8 @@ class MoveSuggestion:
 
     ``amount`` = E(X) - warn * NAV; moving to self-custody leaves NAV unchanged. Only the part held
     by the group and not issued by it (``movable`` = custody - overlap) can be moved: its own
-    tokens stay an issuer exposure wherever they sit. ``sufficient`` says whether moving alone can
+    tokens stay an issuer exposure wherever they sit, and a halted or insolvent venue moves
+    nothing. ``sufficient`` says whether moving alone can
     do it; ``share_after`` is the share once min(amount, movable) is moved.
     """
 
@@ -143,6 +144,27 @@ class MoveSuggestion:
     exposure: Decimal = field(metadata=MONEY)
     amount: Decimal = field(metadata=MONEY)
     movable: Decimal = field(metadata=MONEY)
+
+
+@dataclass(frozen=True, slots=True)
+class CureAction:
+    """What would bring one finding over a share-of-NAV limit back to its target share.
+
+    ``amount`` = value - target * NAV (the target is the warn level, else the breach level),
+    split into ``move`` (held by the subject, issued by another, at a venue that pays out: to
+    self-custody or another custodian), ``convert`` (issued by the subject: sell or swap it)
+    and ``blocked`` (held where withdrawals are halted or the venue is insolvent: a claim).
+    move + convert + blocked = amount, each part >= 0.
+    """
+
+    rule: str
+    subject: str
+    level: str
+    target_share: Decimal
+    amount: Decimal = field(metadata=MONEY)
+    move: Decimal = field(metadata=MONEY)
+    convert: Decimal = field(metadata=MONEY)
+    blocked: Decimal = field(metadata=MONEY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +203,8 @@ class Report:
     debts: Decimal = field(metadata=MONEY)
     # Locked earn and staking per custody group (reports stored before it existed: none).
     locked: tuple[LockedGroup, ...] = ()
+    # What would cure each share finding over its limit (reports stored before it: none).
+    actions: tuple[CureAction, ...] = ()
 
     def exposure(self, group: str) -> GroupExposure | None:
         """The look-through exposure of one group, if the portfolio has any."""

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 
+from riskmodels.engine.actions import cure_actions
 from riskmodels.engine.arith import ONE, exact, share
 from riskmodels.engine.book import Book, build_book, build_registry
 from riskmodels.engine.exposure import (
@@ -43,7 +44,8 @@ def build_report(
     1. Aggregate positions per key (one pass) and check them against the registry.
     2. Roll the aggregates up into buckets, groups and categories.
     3. Derive allocation, look-through exposures and concentration.
-    4. Evaluate limits and what to move, then the preset and the given stress scenarios.
+    4. Evaluate limits, what to move and what would cure each finding (move, convert or
+       blocked), then the preset and the given stress scenarios.
     """
     if as_of.utcoffset() is None:
         raise ValueError("as_of must be timezone-aware")
@@ -53,6 +55,7 @@ def build_report(
     exposures = group_exposures(rollup)
     nav = rollup.nav
     all_scenarios = (*(_presets(rollup, exposures) if presets else ()), *scenarios)
+    found = findings(rollup, exposures, book, policy, as_of)
     return Report(
         as_of=as_of,
         stake=ONE,
@@ -70,13 +73,14 @@ def build_report(
         stale=stale_locations(book, as_of, policy),
         unpriced=tuple(_holding(book, p, None) for p in book.unpriced),
         unclassified=tuple(_holding(book, p, _value(p)) for p in book.unclassified),
-        findings=findings(rollup, exposures, book, policy, as_of),
+        findings=found,
         moves=moves(exposures, policy, nav),
         scenarios=run_scenarios(StressBook(rollup.stress), all_scenarios, nav),
         nav=nav,
         gross_assets=rollup.gross,
         debts=rollup.debts,
         locked=locked_by_group(locks, registry, as_of),
+        actions=cure_actions(rollup, exposures, found),
     )
 
 

@@ -61,7 +61,8 @@ def test_manager_sees_value_limit_alerts_and_sync_health(tenants, fund_a):
     text = text_of(login(tenants.alice).get(reverse("home")))
     assert "Your portfolios" in text
     assert "Fund A holdings 10,000,000" in text
-    assert "binance · 30.00% 20.00% / 25.00% breach" in text
+    # The status is the worst over every rule, beside the largest exposure by name.
+    assert "breach Binance · 30.00% breach 20.00% / 25.00%" in text
     # compute_exposure opened 3 breaches (binance, exchange custody, third-party HHI); the
     # acknowledged alert is not open.
     assert "4 breach 2 warn" in text
@@ -86,7 +87,7 @@ def test_investor_dashboard_shows_their_share_only(tenants, fund_a):
     AlertFactory.create(portfolio=tenants.fund_a, subject="x", level=AlertLevel.BREACH)
     text = text_of(login(tenants.bob).get(reverse("home")))
     assert "Fund A 25.00% 2,500,000" in text
-    assert "binance · 30.00%" in text
+    assert "Binance · 30.00%" in text
     assert "10,000,000" not in text
     assert "revoked" not in text and "breach" not in text
     assert "Turn on two-factor authentication" in text

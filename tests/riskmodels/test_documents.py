@@ -27,6 +27,10 @@ PARTS = [
     (documents.Metrics, s.MetricsSerializer),
     (documents.AlertRow, s.AlertRowSerializer),
     (documents.StressRow, s.StressRowSerializer),
+    (documents.ActionRow, s.ActionRowSerializer),
+    (documents.Accounting, s.AccountingSerializer),
+    (documents.LiabilityRow, s.LiabilityRowSerializer),
+    (documents.UnpricedRow, s.UnpricedRowSerializer),
 ]
 
 

@@ -20,8 +20,8 @@ pytestmark = pytest.mark.django_db
 
 HOLDINGS_HEADER = "location,kind,custodian,group,asset,product,amount,price,value,not_current\n"
 EXPOSURES_HEADER = (
-    "group,entities,tier,custody,issuer,overlap,total,share,warn,breach,status,move_to_comply,"
-    "not_current\n"
+    "group,name,entities,tier,custody,issuer,overlap,total,share,warn,breach,status,move_to_comply,"
+    "convert_to_comply,blocked,not_current\n"
 )
 
 
@@ -75,17 +75,17 @@ def test_exposures_csv_is_exact(tenants, computed):
     response = export(tenants.alice, "export_exposures_csv")
     assert response["Content-Disposition"] == attachment("exposures") + '.csv"'
     assert response.content.decode() == EXPOSURES_HEADER + (
-        "binance,binance,A,3000000,0,0,3000000,0.3,0.2,0.25,breach,1000000,\n"
-        "coinbase,coinbase,A,2000000,0,0,2000000,0.2,0.2,0.25,ok,,\n"
-        "okx,okx,A,1500000,0,0,1500000,0.15,0.2,0.25,ok,,\n"
-        "kraken,kraken,A,1000000,0,0,1000000,0.1,0.2,0.25,ok,,\n"
+        "binance,Binance,binance,A,3000000,0,0,3000000,0.3,0.2,0.25,breach,1000000,,,\n"
+        "coinbase,Coinbase,coinbase,A,2000000,0,0,2000000,0.2,0.2,0.25,ok,,,,\n"
+        "okx,Okx,okx,A,1500000,0,0,1500000,0.15,0.2,0.25,ok,,,,\n"
+        "kraken,Kraken,kraken,A,1000000,0,0,1000000,0.1,0.2,0.25,ok,,,,\n"
     )
 
 
 def test_investor_exposures_csv_scales_money_not_shares(tenants, computed):
     response = export(tenants.bob, "export_exposures_csv")
     lines = response.content.decode().splitlines()
-    assert lines[1] == "binance,binance,A,750000,0,0,750000,0.3,0.2,0.25,breach,250000,"
+    assert lines[1] == "binance,Binance,binance,A,750000,0,0,750000,0.3,0.2,0.25,breach,250000,,,"
 
 
 def test_exposures_csv_before_any_report_is_404(tenants):
@@ -204,7 +204,7 @@ def test_pdf_is_printed_by_chromium(tenants, computed):
     assert len(response.content) > 20_000  # tables and the vector charts, not a blank page
     text = pdf_text(response.content)
     assert "NAV 10,000,000 USD" in text
-    assert "Custody split Custodian group Value (USD) Share binance 3,000,000 30.00% " in text
+    assert "Custody split Custodian group Value (USD) Share Binance 3,000,000 30.00% " in text
     assert "Your share" not in text
 
 
@@ -217,14 +217,17 @@ def test_investor_pdf_shows_their_share_not_the_funds_figures(tenants, computed)
     text = pdf_text(response.content)
     assert "Your share: 25.00% of Fund A. Every amount on this page is your share." in text
     assert "YOUR NAV 2,500,000 USD" in text
-    assert "count as zero in every \ufb01gure until priced: 1.75000000 NOPRICE." in text
+    assert (
+        "Unpriced holdings: counted as zero until priced Asset Amount Product Location Held by "
+        "Why NOPRICE 1.75000000 spot Self-custody Self-custody no price has been fetched"
+    ) in text
     assert (
         "Top counterparties Group Tier Exposure (USD) Share of NAV Status "
-        "binance A 750,000 30.00% breach coinbase A 500,000 20.00% ok "
-        "okx A 375,000 15.00% ok kraken A 250,000 10.00% ok "
-        "Custody split Custodian group Value (USD) Share binance 750,000 30.00% "
-        "self-custody 625,000 25.00% coinbase 500,000 20.00% "
-        "okx 375,000 15.00% kraken 250,000 10.00% "
+        "Binance A 750,000 30.00% breach Coinbase A 500,000 20.00% ok "
+        "Okx A 375,000 15.00% ok Kraken A 250,000 10.00% ok "
+        "Custody split Custodian group Value (USD) Share Binance 750,000 30.00% "
+        "Self-custody 625,000 25.00% Coinbase 500,000 20.00% "
+        "Okx 375,000 15.00% Kraken 250,000 10.00% "
     ) in text
     assert "binance default (severe) 675,000 27.00% 750,000 " in text
     for fund_figure in ("10,000,000", "3,000,000", "2,000,000", "1,500,000", "1,000,000"):
@@ -279,8 +282,8 @@ def test_exposures_csv_marks_a_group_whose_location_is_not_current(tenants, comp
     manager = export(tenants.alice, "export_exposures_csv").content.decode().splitlines()
     investor = export(tenants.bob, "export_exposures_csv").content.decode().splitlines()
     assert manager[1].endswith(
-        f",breach,1000000,Not current: binance since {taken} "
+        f",breach,1000000,,,Not current: binance since {taken} "
         "(The last sync failed: Binance is unavailable or under maintenance.)"
     )
     assert investor[1].endswith(f",Not current: binance since {taken}")
-    assert manager[2].endswith(",ok,,")  # coinbase is current
+    assert manager[2].endswith(",ok,,,,")  # coinbase is current

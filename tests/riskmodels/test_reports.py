@@ -38,16 +38,21 @@ def test_json_keys(worked):
         "nav",
         "generated_at",
         "data_as_of",
+        "status",
+        "actions",
+        "accounting",
         "allocation",
         "exposures",
         "metrics",
         "alerts",
+        "unpriced",
         "stress",
         "locked",
     ]
     assert set(document["allocation"][0]) == {"bucket", "value", "share"}
     assert list(document["exposures"][0]) == [
         "group",
+        "name",
         "entities",
         "tier",
         "custody",
@@ -59,6 +64,8 @@ def test_json_keys(worked):
         "breach",
         "status",
         "move_to_comply",
+        "convert_to_comply",
+        "blocked",
     ]
     assert list(document["metrics"]) == [
         "hhi",
@@ -68,6 +75,10 @@ def test_json_keys(worked):
         "top3",
         "large_sum",
         "exchange_custody",
+        "exchange_custody_share",
+        "largest_group",
+        "largest_name",
+        "largest_share",
     ]
     assert set(document["stress"][0]) == {"scenario", "loss", "loss_share"}
 
@@ -87,6 +98,7 @@ def test_json_values_of_the_worked_check(worked):
     binance = document["exposures"][0]
     assert binance == {
         "group": "binance",
+        "name": "Binance",
         "entities": ["binance"],
         "tier": "A",
         "custody": "3000000",
@@ -98,6 +110,8 @@ def test_json_values_of_the_worked_check(worked):
         "breach": "0.25",
         "status": "breach",
         "move_to_comply": "1000000",
+        "convert_to_comply": None,
+        "blocked": None,
     }
     coinbase = document["exposures"][1]
     assert (coinbase["status"], coinbase["move_to_comply"]) == ("ok", None)
@@ -109,6 +123,10 @@ def test_json_values_of_the_worked_check(worked):
         "top3": "0.65",
         "large_sum": "7500000",
         "exchange_custody": "7500000",
+        "exchange_custody_share": "0.75",
+        "largest_group": "binance",
+        "largest_name": "Binance",
+        "largest_share": "0.3",
     }
     base = next(s for s in document["stress"] if s["scenario"] == "binance default (base)")
     assert (base["loss"], base["loss_share"]) == ("1800000", "0.18")
