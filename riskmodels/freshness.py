@@ -277,7 +277,7 @@ def location_ages(portfolio: Portfolio, *, investor: bool, now: datetime) -> lis
     return [
         LocationAge(_location_name(location, investor), taken, _hours(now - taken))
         for location in locations
-        if (taken := location.taken_at) is not None  # type: ignore[attr-defined]  # annotated
+        if (taken := location.taken_at) is not None
     ]
 
 
