@@ -285,3 +285,45 @@ def test_the_stale_level_follows_the_policy(tenants):
     # The report's own level, read from it (no query), while it is the report shown.
     assert freshness.stale_warn_hours(tenants.fund_a.pk, snapshot) == Decimal("2")
     assert freshness.stale_warn_hours(tenants.fund_a.pk, None) == Decimal("3")
+
+
+# --- a sync -----------------------------------------------------------------------------------
+
+
+def test_a_sync_is_pending_until_its_round_computes(
+    db, emulator, django_capture_on_commit_callbacks
+):
+    from tests.portfolio.test_sync import make_account, run
+
+    account = make_account("binance")
+    portfolio = account.location.portfolio
+    with django_capture_on_commit_callbacks(execute=True):
+        run(account)  # outside a round: it schedules its own recompute
+    snapshot = account.location.snapshots.get()
+    change = PendingChange.objects.get(portfolio=portfolio)
+    assert (change.kind, change.summary, change.changed_at, change.changed_by_name) == (
+        "holdings",
+        "Synced from the exchange: binance main",
+        snapshot.taken_at,
+        "",
+    )
+    assert cache.get(freshness.debounce_key(portfolio.pk)) is not None
+    computed_exposure(portfolio)
+    assert not PendingChange.objects.filter(portfolio=portfolio).exists()
+
+
+def test_a_sync_in_a_round_leaves_the_computation_to_the_round(
+    db, emulator, django_capture_on_commit_callbacks
+):
+    from portfolio.models import SyncRound
+    from tests.portfolio.test_sync import make_account, run
+
+    account = make_account("binance")
+    portfolio = account.location.portfolio
+    sync_round = SyncRound.objects.create(
+        portfolio=portfolio, started_at=timezone.now(), location_count=1, location_ids=[account.pk]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        run(account, round_id=sync_round.pk)
+    assert PendingChange.objects.filter(portfolio=portfolio).count() == 1
+    assert cache.get(freshness.debounce_key(portfolio.pk)) is None
