@@ -488,6 +488,7 @@ class ChangeKind(models.TextChoices):
     HOLDINGS = "holdings", "Holdings"
     PRICES = "prices", "Prices"
     POLICY = "policy", "Policy"
+    CUSTODY = "custody", "Custody"
 
 
 class PendingChange(models.Model):

@@ -71,9 +71,7 @@ def test_holdings_pages_show_prices_values_shares_and_totals(visit, site):
         "binance", "BTC", "Spot", "60", "50,000.00 manual", "3,000,000.00", "30.00%",
     ]  # fmt: skip
     cold = site.locations["cold"]
-    alice.visit(
-        reverse("portfolio:location_detail", args=[cold.pk]), shot="i15-fresh-location"
-    )
+    alice.visit(reverse("portfolio:location_detail", args=[cold.pk]), shot="i15-fresh-location")
     assert alice.page.locator("#holdings-total").inner_text() == "2,500,000.00"
     alice.visit(reverse("manual:holdings", args=["fund-a"]), shot="i15-fresh-manual")
     assert "2,500,000.00" in alice.page.content()

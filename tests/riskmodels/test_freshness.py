@@ -327,3 +327,23 @@ def test_a_sync_in_a_round_leaves_the_computation_to_the_round(
         run(account, round_id=sync_round.pk)
     assert PendingChange.objects.filter(portfolio=portfolio).count() == 1
     assert cache.get(freshness.debounce_key(portfolio.pk)) is None
+
+
+def test_an_off_exchange_settlement_is_a_pending_custody_change(tenants):
+    from portfolio.services import delete_off_exchange_settlement, save_off_exchange_settlement
+    from tests.factories import CounterpartyFactory, ExchangeAccountFactory
+
+    account = ExchangeAccountFactory.create(
+        location__portfolio=tenants.fund_a, location__name="Binance API",
+        location__custodian=exchange("binance"),
+    )  # fmt: skip
+    copper = CounterpartyFactory.create(slug="copper", kind="custodian")
+    save_off_exchange_settlement(
+        account=account, network="clearloop", custodian=copper, interval_hours=24,
+        settled_at=timezone.now(), actor=tenants.alice,
+    )  # fmt: skip
+    delete_off_exchange_settlement(account=account, actor=tenants.alice)
+    assert pending(tenants.fund_a) == [
+        ("custody", "Binance API: settled off exchange through clearloop", "alice"),
+        ("custody", "Binance API: no longer settled off exchange", "alice"),
+    ]
