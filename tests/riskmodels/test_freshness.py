@@ -347,3 +347,24 @@ def test_an_off_exchange_settlement_is_a_pending_custody_change(tenants):
         ("custody", "Binance API: settled off exchange through clearloop", "alice"),
         ("custody", "Binance API: no longer settled off exchange", "alice"),
     ]
+
+
+def test_a_confirmed_drop_is_a_pending_holdings_change(db, emulator):
+    from portfolio import drops
+    from portfolio.models import UnconfirmedDrop
+    from tests.factories import UserFactory
+    from tests.portfolio.test_drops import empty_spot
+    from tests.portfolio.test_sync import make_account, run
+
+    account = make_account("binance")
+    run(account)
+    PendingChange.objects.all().delete()  # the first sync's, computed by its round
+    empty_spot(emulator)
+    run(account)
+    assert not PendingChange.objects.exists()  # a held drop changes no holdings
+    manager = UserFactory.create(username="mia", role="manager")
+    drop = UnconfirmedDrop.objects.get()
+    drops.confirm_drop(drop=drop, user=manager)
+    change = PendingChange.objects.get()
+    assert (change.kind, change.changed_by_name) == ("holdings", "mia")
+    assert change.summary == f"binance main: drop of {drops.usd(drop.drop_usd)} USD confirmed"
