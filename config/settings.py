@@ -253,6 +253,11 @@ SYNC_DROP_CONFIRM_SECONDS = env_int("SYNC_DROP_CONFIRM_SECONDS", 120)
 # older than PRICE_STALE_HOURS is marked not current on the report.
 PRICE_JUMP_FACTOR = env_decimal("PRICE_JUMP_FACTOR", "10")
 PRICE_STALE_HOURS = env_int("PRICE_STALE_HOURS", 24)
+# A change to holdings, prices or a policy recomputes the affected reports once the changes
+# have stopped for this many seconds (many edits, one computation), but never later than
+# RECOMPUTE_MAX_WAIT_SECONDS after the first (riskmodels/freshness.py).
+RECOMPUTE_DEBOUNCE_SECONDS = env_int("RECOMPUTE_DEBOUNCE_SECONDS", 3)
+RECOMPUTE_MAX_WAIT_SECONDS = env_int("RECOMPUTE_MAX_WAIT_SECONDS", 30)
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "counterweight@localhost")

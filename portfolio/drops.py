@@ -213,8 +213,23 @@ def confirm_drop(*, drop: UnconfirmedDrop, user: User) -> HoldingSnapshot:
     settle(locked, DropState.CONFIRMED, f"confirmed by {user.get_username()}", now=now, user=user,
            snapshot=snapshot)  # fmt: skip
     _audit(locked, user, AuditAction.DROP_CONFIRMED)
+    _note_confirmed(locked, user)
     _after_decision(locked)
     return snapshot
+
+
+def _note_confirmed(drop: UnconfirmedDrop, user: User) -> None:
+    """Until the computation _after_decision enqueues lands, the report says so."""
+    from riskmodels.freshness import note_change  # riskmodels reads portfolio
+    from riskmodels.models import ChangeKind
+
+    note_change(
+        portfolio_ids=[drop.location.portfolio_id],
+        kind=ChangeKind.HOLDINGS,
+        summary=f"{drop.location.name}: drop of {usd(drop.drop_usd)} USD confirmed",
+        user=user,
+        schedule=False,
+    )
 
 
 @transaction.atomic

@@ -577,7 +577,20 @@ def import_holdings(*, portfolio: Portfolio, text: str, user: User | None = None
         errors += parsed.errors
         if errors:
             return ImportResult(errors=sorted(errors, key=lambda error: error.line))
-        return _write_holdings(portfolio=portfolio, rows=parsed.rows, plan=plan, user=user)
+        result = _write_holdings(portfolio=portfolio, rows=parsed.rows, plan=plan, user=user)
+        names = ", ".join(sorted(_first_rows(parsed.rows)))
+        summary = f"CSV import of {len(parsed.rows)} rows at {names}"
+        _note_change(portfolio_ids=[portfolio.pk], kind="holdings", summary=summary, user=user)
+        return result
+
+
+def _note_change(*, portfolio_ids: list[int], kind: str, summary: str, user: User | None) -> None:
+    """The reports of these portfolios recompute after the commit (debounced) and say, until
+    then, what changed."""
+    from riskmodels.freshness import note_change  # riskmodels reads portfolio
+    from riskmodels.models import ChangeKind
+
+    note_change(portfolio_ids=portfolio_ids, kind=ChangeKind(kind), summary=summary, user=user)
 
 
 # --- prices files --------------------------------------------------------------------------
@@ -637,17 +650,34 @@ def import_prices(*, text: str) -> ImportResult:
     ]
     if errors:
         return ImportResult(errors=sorted(errors, key=lambda error: error.line))
-    prices = Price.objects.bulk_create(
-        Price(
-            asset=assets[row.asset_code],
-            price_usd=row.price_usd,
-            as_of=row.as_of,
-            source=MANUAL_PRICE_SOURCE,
-            is_manual=True,
+    with transaction.atomic():
+        prices = Price.objects.bulk_create(
+            Price(
+                asset=assets[row.asset_code],
+                price_usd=row.price_usd,
+                as_of=row.as_of,
+                source=MANUAL_PRICE_SOURCE,
+                is_manual=True,
+            )
+            for row in parsed.rows
         )
-        for row in parsed.rows
-    )
+        _note_change(
+            portfolio_ids=_portfolios_holding({asset.pk for asset in assets.values()}),
+            kind="prices",
+            summary="Manual price" + "s" * (len(parsed.rows) > 1) + ": " + _price_words(parsed),
+            user=None,
+        )
     return ImportResult(prices_created=len(prices))
+
+
+def _portfolios_holding(asset_ids: set[int]) -> list[int]:
+    from riskmodels.freshness import portfolios_holding  # riskmodels reads portfolio
+
+    return portfolios_holding(asset_ids)
+
+
+def _price_words(parsed: ParsedPrices) -> str:
+    return ", ".join(f"{row.asset_code} {row.price_usd.normalize():f} USD" for row in parsed.rows)
 
 
 # --- one manual holding --------------------------------------------------------------------
@@ -762,4 +792,8 @@ def set_manual_holding(
         )
         rows = _copy_with(previous, snapshot, asset=asset, product=product, amount=amount)
         Holding.objects.bulk_create(rows)
+        label = Product(product).label
+        what = "removed" if amount == 0 else f"set to {amount.normalize():f}"
+        summary = f"{target.name}: {code} ({label}) {what}"
+        _note_change(portfolio_ids=[portfolio.pk], kind="holdings", summary=summary, user=user)
     return ManualHoldingResult(snapshot, asset, amount, asset_created, location_created)

@@ -21,8 +21,8 @@ from portfolio.imports import (
     manual_locations,
     set_manual_holding,
 )
-from portfolio.models import CustodyLocation, Holding, Portfolio
-from portfolio.selectors import current_holdings
+from portfolio.models import CustodyLocation, Portfolio
+from portfolio.selectors import HoldingsTable, holdings_table
 
 
 @login_required
@@ -98,10 +98,7 @@ def _render_page(request: HttpRequest, portfolio: Portfolio, **forms: Any) -> Ht
 
 def _locations_with_holdings(
     portfolio: Portfolio,
-) -> list[tuple[CustodyLocation, list[Holding]]]:
-    """Each manual location with its current holdings, in two queries."""
-    locations = list(manual_locations(portfolio))
-    by_location: dict[int, list[Holding]] = {location.pk: [] for location in locations}
-    for holding in current_holdings(portfolio).filter(snapshot__location__in=locations):
-        by_location[holding.snapshot.location_id].append(holding)
-    return [(location, by_location[location.pk]) for location in locations]
+) -> list[tuple[CustodyLocation, HoldingsTable]]:
+    """Each manual location with its current holdings valued: a fixed number of queries."""
+    table = holdings_table(portfolio, stake=None)
+    return [(location, table.for_location(location.pk)) for location in manual_locations(portfolio)]

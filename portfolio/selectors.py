@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils import timezone
 
 from portfolio.models import (
     FINAL_OUTCOMES,
@@ -18,11 +20,13 @@ from portfolio.models import (
     HoldingSnapshot,
     Portfolio,
     Price,
+    Product,
     SyncOutcome,
     SyncRound,
     SyncRun,
     UnconfirmedDrop,
 )
+from riskmodels.engine.arith import exact, ratio
 
 
 def latest_snapshot_ids(portfolio: Portfolio) -> QuerySet:
@@ -194,3 +198,145 @@ def price_notes(portfolio: Portfolio, *, now: datetime) -> list[PriceNote]:
 def not_current_reasons(portfolio: Portfolio) -> dict[int, str]:
     """Location id -> why its figures are not current, for the API."""
     return {row.location.pk: row.reason for row in not_current_locations(portfolio)}
+
+
+# --- holdings pages: each holding priced and valued, with totals ---------------------------
+
+SHARE_QUANTUM = Decimal("1e-12")  # shares of the portfolio kept far finer than any display
+
+
+@dataclass(frozen=True, slots=True)
+class ValuedHolding:
+    """One current holding as the holdings pages show it; an investor's amounts are scaled."""
+
+    location: CustodyLocation
+    asset: Asset
+    product: str  # the product's label, as everywhere (Product)
+    amount: Decimal
+    price: Decimal | None  # None: unpriced, never zero
+    price_as_of: datetime | None
+    price_manual: bool
+    price_stale: bool  # older than PRICE_STALE_HOURS: shown, marked not current
+    value: Decimal | None  # amount × price, exactly; None when unpriced
+    share: Decimal | None  # value / the portfolio's NAV; None when unpriced or NAV <= 0
+    unpriced_reason: str  # why there is no price ("" when priced)
+
+
+@dataclass(frozen=True, slots=True)
+class HoldingsTable:
+    """Rows with their totals, and the whole portfolio's NAV that the shares divide by."""
+
+    rows: list[ValuedHolding]
+    assets: Decimal  # priced positive values
+    liabilities: Decimal  # priced negative values (debts), as a negative number
+    total: Decimal  # assets + liabilities
+    share: Decimal | None  # total / portfolio_nav
+    portfolio_nav: Decimal  # every priced current holding of the portfolio (× stake)
+    unpriced: list[ValuedHolding]
+
+    def for_location(self, location_id: int) -> HoldingsTable:
+        """The same figures over one location's rows (the portfolio's NAV unchanged)."""
+        rows = [row for row in self.rows if row.location.pk == location_id]
+        return _table(rows, self.portfolio_nav)
+
+
+@dataclass(frozen=True, slots=True)
+class _Quote:
+    price: Decimal | None
+    as_of: datetime | None
+    manual: bool
+    reason: str
+
+
+def _latest_quotes(asset_ids: set[int]) -> dict[int, _Quote]:
+    """Each asset's latest price row (a refused quote is a row without a price): one query."""
+    latest = Price.objects.filter(asset=OuterRef("pk")).order_by("-as_of", "-pk")
+    rows = (
+        Asset.objects.filter(pk__in=sorted(asset_ids))
+        .annotate(
+            price=Subquery(latest.values("price_usd")[:1]),
+            as_of=Subquery(latest.values("as_of")[:1]),
+            manual=Subquery(latest.values("is_manual")[:1]),
+            reason=Subquery(latest.values("refused_reason")[:1]),
+        )
+        .values_list("pk", "price", "as_of", "manual", "reason")
+    )
+    return {
+        pk: _Quote(price, as_of, bool(manual), reason or "")
+        for pk, price, as_of, manual, reason in rows
+    }
+
+
+def _unpriced_reason(quote: _Quote | None) -> str:
+    if quote is None or quote.as_of is None:
+        return "no price recorded"
+    return quote.reason or "no price"
+
+
+def holdings_table(
+    portfolio: Portfolio, *, stake: Decimal | None, location: CustodyLocation | None = None
+) -> HoldingsTable:
+    """The current holdings (of one location, or all), valued at each asset's latest price.
+
+    1. Read every current holding of the portfolio and the latest quote of each asset.
+    2. Value each exactly (× stake for an investor); the NAV sums every priced value.
+    3. Keep the location's rows, with their share of that NAV and their totals.
+    """
+    holdings = list(current_holdings(portfolio))
+    quotes = _latest_quotes({holding.asset_id for holding in holdings})
+    stale_before = timezone.now() - timedelta(hours=settings.PRICE_STALE_HOURS)
+    factor = Decimal(1) if stake is None else stake
+    valued = [_valued(h, quotes.get(h.asset_id), factor, stale_before) for h in holdings]
+    nav = _sum(row.value for row in valued if row.value is not None)
+    if location is not None:
+        valued = [row for row in valued if row.location.pk == location.pk]
+    return _table(valued, nav)
+
+
+@exact
+def _valued(
+    holding: Holding, quote: _Quote | None, factor: Decimal, stale_before: datetime
+) -> ValuedHolding:
+    amount = holding.amount * factor
+    price = None if quote is None else quote.price
+    return ValuedHolding(
+        location=holding.snapshot.location,
+        asset=holding.asset,
+        product=Product(holding.product).label,
+        amount=amount,
+        price=price,
+        price_as_of=None if quote is None else quote.as_of,
+        price_manual=quote is not None and quote.manual,
+        price_stale=quote is not None and quote.as_of is not None and quote.as_of < stale_before,
+        value=None if price is None else amount * price,
+        share=None,
+        unpriced_reason="" if price is not None else _unpriced_reason(quote),
+    )
+
+
+@exact
+def _sum(values: Iterable[Decimal]) -> Decimal:
+    return sum(values, Decimal(0))
+
+
+def _share(value: Decimal | None, nav: Decimal) -> Decimal | None:
+    if value is None or nav <= 0:
+        return None
+    return ratio(value, nav, SHARE_QUANTUM)
+
+
+def _table(rows: list[ValuedHolding], nav: Decimal) -> HoldingsTable:
+    rows = [replace(row, share=_share(row.value, nav)) for row in rows]
+    values = [row.value for row in rows if row.value is not None]
+    assets = _sum(value for value in values if value > 0)
+    liabilities = _sum(value for value in values if value < 0)
+    total = _sum(values)
+    return HoldingsTable(
+        rows=rows,
+        assets=assets,
+        liabilities=liabilities,
+        total=total,
+        share=_share(total, nav),
+        portfolio_nav=nav,
+        unpriced=[row for row in rows if row.value is None],
+    )

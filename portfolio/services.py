@@ -284,7 +284,7 @@ def save_off_exchange_settlement(
         portfolio_id=account.location.portfolio_id,
         changes={k: (old.get(k), v) for k, v in new.items() if old.get(k) != v},
     )
-    _recompute_after_commit(account.location.portfolio_id)
+    _recompute_after_commit(account, "settled off exchange through " + network, actor)
     return settlement
 
 
@@ -303,7 +303,7 @@ def delete_off_exchange_settlement(*, account: ExchangeAccount, actor: User | No
         portfolio_id=account.location.portfolio_id,
         changes=changes,
     )
-    _recompute_after_commit(account.location.portfolio_id)
+    _recompute_after_commit(account, "no longer settled off exchange", actor)
 
 
 def _settlement_fields(settlement: OffExchangeSettlement | None) -> dict[str, object]:
@@ -317,8 +317,15 @@ def _settlement_fields(settlement: OffExchangeSettlement | None) -> dict[str, ob
     }
 
 
-def _recompute_after_commit(portfolio_id: int) -> None:
-    """The split changes the report: recompute it once the change is committed."""
-    from riskmodels.tasks import compute_exposure  # riskmodels reads portfolio
+def _recompute_after_commit(account: ExchangeAccount, what: str, actor: User | None) -> None:
+    """The split changes the report: it says so, and recomputes once the change is committed
+    (debounced, riskmodels/freshness.py)."""
+    from riskmodels.freshness import note_change  # riskmodels reads portfolio
+    from riskmodels.models import ChangeKind
 
-    transaction.on_commit(lambda: compute_exposure.delay(portfolio_id))
+    note_change(
+        portfolio_ids=[account.location.portfolio_id],
+        kind=ChangeKind.CUSTODY,
+        summary=f"{account.location.name}: {what}",
+        user=actor,
+    )

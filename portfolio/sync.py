@@ -490,7 +490,10 @@ def store_result(*, run: SyncRun, account: ExchangeAccount, fetched: FetchedAcco
 def _store_snapshot(
     run: SyncRun, fetched: FetchedAccount, asset_ids: dict[str, int], now: datetime
 ) -> HoldingSnapshot:
+    from riskmodels.freshness import note_sync  # riskmodels reads portfolio
+
     snapshot = _snapshot_of(run, fetched.balances, asset_ids, taken_at=now)
+    note_sync(location_id=run.location_id, taken_at=now, in_round=run.sync_round_id is not None)
     run.outcome = SyncOutcome.SUCCESS
     run.finished_at = now
     run.save(update_fields=["outcome", "finished_at", "request_count"])

@@ -1,11 +1,8 @@
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -19,11 +16,11 @@ from accounts.access import (
 from accounts.types import AuthenticatedRequest
 from portfolio import drops
 from portfolio.account_views import sync_progress_for
-from portfolio.models import CustodyLocation, DropState, Holding, SyncRound, UnconfirmedDrop
+from portfolio.models import CustodyLocation, DropState, SyncRound, UnconfirmedDrop
 from portfolio.rounds import start_sync_round
 from portfolio.selectors import (
     NotCurrent,
-    current_holdings,
+    holdings_table,
     locations_with_health,
     not_current_locations,
     sync_round_progress,
@@ -37,7 +34,7 @@ def portfolio_detail(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     context = {
         "portfolio": portfolio,
         "share": share,
-        "rows": _holding_rows(current_holdings(portfolio), share),
+        "table": holdings_table(portfolio, stake=share),
         "locations": locations_with_health(portfolio) if share is None else None,
         "not_current": not_current_locations(portfolio),
         "can_manage": can_manage(request.user, portfolio),
@@ -50,11 +47,10 @@ def portfolio_detail(request: AuthenticatedRequest, slug: str) -> HttpResponse:
 def location_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     location = get_location_for_user(request.user, pk)
     share = investor_share(request.user, location.portfolio)
-    holdings = current_holdings(location.portfolio).filter(snapshot__location=location)
     context = {
         "location": location,
         "share": share,
-        "rows": _holding_rows(holdings, share),
+        "table": holdings_table(location.portfolio, stake=share, location=location),
         "can_manage": share is None and can_manage(request.user, location.portfolio),
         "sync": sync_progress_for(request, location.portfolio),
         "not_current": _not_current_here(location),
@@ -120,16 +116,3 @@ def _say_sync_started(request: HttpRequest, sync_round: SyncRound | None) -> Non
         count = sync_round.location_count
         messages.info(request, f"Sync started for {count} account{'s' if count != 1 else ''}.")
         request.session["last_sync_round"] = sync_round.pk
-
-
-def _holding_rows(holdings: QuerySet[Holding], share: Decimal | None) -> list[dict[str, object]]:
-    """Holdings as rows; an investor with a stake sees their share of each amount."""
-    return [
-        {
-            "location": holding.snapshot.location,
-            "asset": holding.asset,
-            "product": holding.get_product_display(),
-            "amount": holding.amount if share is None else holding.amount * share,
-        }
-        for holding in holdings
-    ]

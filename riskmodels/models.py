@@ -482,3 +482,35 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.endpoint} #{self.attempt}: {self.status_code or self.error}"
+
+
+class ChangeKind(models.TextChoices):
+    HOLDINGS = "holdings", "Holdings"
+    PRICES = "prices", "Prices"
+    POLICY = "policy", "Policy"
+    CUSTODY = "custody", "Custody"
+
+
+class PendingChange(models.Model):
+    """A change to a portfolio's inputs that its latest exposure report does not reflect yet.
+
+    Written in the same transaction as the change; the computation that sees it deletes it.
+    Until then the report says what changed, when and by whom, and that it is recomputing.
+    """
+
+    portfolio = models.ForeignKey(
+        Portfolio, on_delete=models.CASCADE, related_name="pending_changes"
+    )
+    kind = models.CharField(max_length=8, choices=ChangeKind.choices)
+    summary = models.CharField(max_length=300)
+    changed_at = models.DateTimeField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    changed_by_name = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["portfolio", "changed_at"], name="pending_change_time")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} changed at {self.changed_at:%Y-%m-%d %H:%M}"

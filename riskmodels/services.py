@@ -16,12 +16,13 @@ from accounts.access import can_manage
 from accounts.audit import record_audit
 from accounts.models import AuditAction
 from portfolio.models import AMOUNT, Asset, Counterparty, Portfolio
-from riskmodels import engine
+from riskmodels import engine, freshness
 from riskmodels.alerts import cause_of, evaluate_alerts, notify_managers
 from riskmodels.digests import holdings_digest, inputs_digest
 from riskmodels.models import (
     Alert,
     AlertState,
+    ChangeKind,
     ExposureSnapshot,
     Limit,
     PolicyAction,
@@ -58,6 +59,7 @@ def compute_exposure(
     if portfolio is None:
         return None
     as_of = as_of or timezone.now()
+    seen = freshness.pending_change_ids(portfolio_id)  # before the inputs: they include these
     registry = load_registry()
     inputs = load_inputs(portfolio_id, registry, as_of)
     subjects = [Subject(c.slug, c.tier) for c in registry.counterparties]
@@ -74,6 +76,7 @@ def compute_exposure(
     )
     previous = latest_exposure(portfolio_id)
     if previous is not None and previous.inputs_digest == digest:
+        freshness.clear_changes(seen)
         return previous
     report = engine.build_report(
         inputs.positions(),
@@ -89,6 +92,7 @@ def compute_exposure(
         portfolio_id=portfolio_id, findings=report.findings, now=as_of, cause=cause
     )
     notify_managers(portfolio=portfolio, changes=changes)
+    freshness.clear_changes(seen)
     return snapshot
 
 
@@ -190,6 +194,7 @@ def save_limit(*, limit: Limit, user: User) -> Limit:
     limit.save()
     if before is None or _levels(before) != _levels(limit) or before.scope != limit.scope:
         _record(limit=limit, user=user, action=action, old=_levels(before), new=_levels(limit))
+        _note_policy_change(limit, action, user)
     RiskPolicy.objects.filter(pk=limit.policy_id).update(updated_at=timezone.now())
     return limit
 
@@ -200,7 +205,20 @@ def delete_limit(*, limit: Limit, user: User) -> None:
     _record(
         limit=limit, user=user, action=PolicyAction.DELETED, old=_levels(limit), new=(None, None)
     )
+    _note_policy_change(limit, PolicyAction.DELETED, user)
     limit.delete()
+
+
+def _note_policy_change(limit: Limit, action: str, user: User | None) -> None:
+    """The policy's portfolio, or every portfolio for the global one, is recomputed."""
+    portfolio_id = limit.policy.portfolio_id
+    done = PolicyAction(action).label.lower()
+    freshness.note_change(
+        portfolio_ids=freshness.every_portfolio_id() if portfolio_id is None else [portfolio_id],
+        kind=ChangeKind.POLICY,
+        summary=f"{limit.get_rule_display()} limit ({limit.scope}) {done}",
+        user=user,
+    )
 
 
 @transaction.atomic

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from portfolio.models import Portfolio
+from riskmodels import freshness
 from riskmodels.services import compute_exposure as compute_exposure_service
 from riskmodels.webhooks import WebhookDeliveryError
 from riskmodels.webhooks import deliver_webhook as deliver_webhook_service
@@ -28,6 +29,24 @@ logger = logging.getLogger(__name__)
 )
 def compute_exposure(portfolio_id: int) -> None:
     # Idempotent: a redelivered task finds the same inputs digest and stores nothing.
+    compute_exposure_service(portfolio_id=portfolio_id)
+
+
+# As compute_exposure, after a change to the portfolio's holdings, prices or policy.
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=4,
+)
+def recompute_exposure(self: Task, portfolio_id: int) -> None:
+    """Debounced (riskmodels/freshness.py): wait until the changes stop, then compute once."""
+    if not self.request.is_eager:  # inline (tests, eager demo): the caller is the burst
+        freshness.wait_until_quiet(portfolio_id)
+    freshness.release_debounce(portfolio_id)
     compute_exposure_service(portfolio_id=portfolio_id)
 
 

@@ -22,6 +22,7 @@ from accounts.types import AuthenticatedRequest
 from portfolio.models import Portfolio
 from portfolio.selectors import NotCurrent, not_current_locations
 from riskmodels import exports, tasks
+from riskmodels.freshness import report_freshness
 from riskmodels.selectors import holding_lines, not_current_by_group, report_page
 from riskmodels.services import acknowledge_alert
 
@@ -59,12 +60,16 @@ def _page_context(request: AuthenticatedRequest, portfolio: Portfolio) -> dict:
     """The report as this user may see it: an investor's share, forms only for managers."""
     stake = investor_share(request.user, portfolio)
     manage = can_manage(request.user, portfolio)
-    return {
+    context = {
         "portfolio": portfolio,
         "investor": stake is not None,
         "can_manage": manage,
         "page": report_page(portfolio=portfolio, stake=stake, alerts=stake is None),
     }
+    page = context["page"]
+    snapshot = page["snapshot"] if isinstance(page, dict) else None
+    context["freshness"] = report_freshness(portfolio, snapshot, investor=stake is not None)
+    return context
 
 
 @login_required
