@@ -186,9 +186,8 @@ def custody_figure(lines: Iterable[HoldingLine]) -> dict | None:
     named = _named_groups(values)
     traces = []
     for group in [*named, OTHER_GROUPS]:
-        xs = [
-            _group_value(values[kind], group, named) for kind in kinds
-        ]  # None: no segment at all
+        # None where the group has nothing of that kind: no segment at all.
+        xs = [_group_value(values[kind], group, named) for kind in kinds]
         if all(x is None for x in xs):
             continue
         color = OTHER_COLOR if group == OTHER_GROUPS else counterparty_color(group)

@@ -206,11 +206,11 @@ def _exposure_row(change: ExposureChange) -> dict[str, Any]:
     before, after = change.before, change.after
     return {
         "group": change.group,
-        "total_before": before and before.total,
-        "total_after": after and after.total,
+        "total_before": before.total if before else None,
+        "total_after": after.total if after else None,
         "total_delta": change.total_delta,
-        "share_before_pct": _pct(before and before.share),
-        "share_after_pct": _pct(after and after.share),
+        "share_before_pct": _pct(before.share if before else None),
+        "share_after_pct": _pct(after.share if after else None),
         "share_delta_pct": change.share_delta * 100,
         "status_before": before.status if before else "none",
         "status_after": after.status if after else "none",

@@ -129,9 +129,7 @@ def _pair(
 ) -> tuple[ExposureSnapshot | None, ExposureSnapshot | None]:
     """The two reports asked for: by default the latest and the one before it."""
     after_pk, before_pk = form.cleaned_data["after"], form.cleaned_data["before"]
-    after = (
-        _snapshot_of(request, portfolio, after_pk) if after_pk else exposure_at(portfolio.pk)
-    )
+    after = _snapshot_of(request, portfolio, after_pk) if after_pk else exposure_at(portfolio.pk)
     if before_pk:
         return _snapshot_of(request, portfolio, before_pk), after
     return (previous_report(after) if after else None), after

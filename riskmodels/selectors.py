@@ -429,21 +429,18 @@ def exposure_history(
         snapshots = snapshots.filter(computed_at__gte=start)
     if end is not None:
         snapshots = snapshots.filter(computed_at__lt=end)
-    rows = (
-        snapshots.order_by("-computed_at", "-pk")
-        .values(
-            "pk",
-            "computed_at",
-            "data_as_of",
-            "nav",
-            exposures=KeyTextTransform("exposures", "report"),
-            findings=KeyTextTransform("findings", "report"),
-            hhi=KeyTextTransform("hhi", KeyTransform("concentration", "report")),
-            hhi_third_party=KeyTextTransform(
-                "hhi_third_party", KeyTransform("concentration", "report")
-            ),
-        )[:points]
-    )
+    rows = snapshots.order_by("-computed_at", "-pk").values(
+        "pk",
+        "computed_at",
+        "data_as_of",
+        "nav",
+        exposures=KeyTextTransform("exposures", "report"),
+        findings=KeyTextTransform("findings", "report"),
+        hhi=KeyTextTransform("hhi", KeyTransform("concentration", "report")),
+        hhi_third_party=KeyTextTransform(
+            "hhi_third_party", KeyTransform("concentration", "report")
+        ),
+    )[:points]
     return [
         {
             **row,

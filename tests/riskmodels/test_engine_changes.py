@@ -9,7 +9,11 @@ from riskmodels.engine.changes import ExposureState, amount_changes, exposure_ch
 
 def test_amount_changes_lists_added_removed_and_changed_exactly():
     before = {("okx", "BTC"): D("30"), ("cold", "ETH"): D("1.1"), ("kraken", "BTC"): D("20")}
-    after = {("okx", "BTC"): D("70.000000000000000001"), ("kraken", "BTC"): D("20"), ("b", "X"): D("5")}
+    after = {
+        ("okx", "BTC"): D("70.000000000000000001"),
+        ("kraken", "BTC"): D("20"),
+        ("b", "X"): D("5"),
+    }
     changes = {c.key: c for c in amount_changes(before, after)}
     assert set(changes) == {("okx", "BTC"), ("cold", "ETH"), ("b", "X")}  # kraken unchanged
     assert changes[("okx", "BTC")].delta == D("40.000000000000000001")
