@@ -142,7 +142,7 @@ def exposure_figure(exposures: Sequence[ExposureRow]) -> dict | None:
     layout = _layout(
         height=_bars_height(len(rows)),
         margin={"l": 8, "r": 48, "t": 8, "b": 40},
-        xaxis={"ticksuffix": "%", "rangemode": "tozero", "title": {"text": "share of NAV"}},
+        xaxis={"ticksuffix": "%", "rangemode": "tozero"},
         yaxis={"automargin": True, "autorange": "reversed", "type": "category"},
         legend={"orientation": "h", "y": -40 / _bars_height(len(rows)), "yanchor": "top"},
     )
@@ -203,14 +203,21 @@ def custody_figure(lines: Iterable[HoldingLine]) -> dict | None:
                 "hovertemplate": "%{y}<br>%{fullData.name}: %{x:,.0f} USD<extra></extra>",
             }
         )
-    height = _bars_height(len(kinds)) + 40
+    # The legend stands at the right, one group a line: it never runs into the axis.
     layout = _layout(
         barmode="stack",
-        height=height,
-        margin={"l": 8, "r": 16, "t": 8, "b": 40},
-        xaxis={"rangemode": "tozero", "title": {"text": "USD"}, "tickformat": ",.0f"},
+        height=max(_bars_height(len(kinds)), 24 * len(traces) + 40),
+        margin={"l": 8, "r": 8, "t": 8, "b": 32},
+        xaxis={"rangemode": "tozero", "tickformat": "~s"},  # 2M: short labels never collide
         yaxis={"automargin": True, "autorange": "reversed", "type": "category"},
-        legend={"orientation": "h", "y": -60 / height, "yanchor": "top"},
+        legend={
+            "orientation": "v",
+            "traceorder": "normal",  # the largest group first
+            "x": 1.02,
+            "xanchor": "left",
+            "y": 1,
+            "yanchor": "top",
+        },
     )
     return {"data": traces, "layout": layout}
 
@@ -285,7 +292,8 @@ def _level_lines(x: list[str], points: list[LimitPoint], scale: int) -> list[dic
         traces.append(
             {
                 "type": "scatter",
-                "mode": "lines",
+                "mode": "lines+markers",
+                "marker": {"size": 5},
                 "name": f"{key} level then",
                 "x": x,
                 "y": [None if y is None else float(y * scale) for y in ys],
@@ -374,7 +382,7 @@ def report_figures(
     custody = custody_figure(lines)
     return {
         "exposure": exposure
-        and _chart("chart-exposure", "Exposure by counterparty group", exposure),
-        "custody": custody and _chart("chart-custody", "Custody by location kind", custody),
+        and _chart("chart-exposure", "Exposure by counterparty group, share of NAV", exposure),
+        "custody": custody and _chart("chart-custody", "Custody by location kind, USD", custody),
         **history_figures(history, exposures),
     }
