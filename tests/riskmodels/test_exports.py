@@ -222,10 +222,12 @@ def test_investor_pdf_shows_their_share_not_the_funds_figures(tenants, computed)
         "Top counterparties Group Tier Exposure (USD) Share of NAV Status "
         "binance A 750,000 30.00% breach coinbase A 500,000 20.00% ok "
         "okx A 375,000 15.00% ok kraken A 250,000 10.00% ok "
-        "Custody split Custodian group Value (USD) Share binance 750,000 30.00% "
-        "self-custody 625,000 25.00% coinbase 500,000 20.00% "
-        "okx 375,000 15.00% kraken 250,000 10.00% "
     ) in text
+    # The custody table may break across pages (its header repeats): row by row.
+    assert "Custody split Custodian group Value (USD) Share binance 750,000 30.00% " in text
+    for custody_row in ("self-custody 625,000 25.00%", "coinbase 500,000 20.00%"):
+        assert custody_row in text
+    assert "okx 375,000 15.00% kraken 250,000 10.00% " in text
     assert "binance default (severe) 675,000 27.00% 750,000 " in text
     for fund_figure in ("10,000,000", "3,000,000", "2,000,000", "1,500,000", "1,000,000"):
         assert fund_figure not in text
