@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from portfolio.models import Asset, CustodyLocation, Holding, HoldingSnapshot, Portfolio, Price
 from riskmodels import charts
@@ -27,8 +27,9 @@ from riskmodels.engine.changes import (
     amount_changes,
     exposure_changes,
 )
-from riskmodels.models import Alert, ExposureSnapshot
-from riskmodels.reports import snapshot_report
+from riskmodels.engine.rules import SHARE_RULES
+from riskmodels.models import Alert, ExposureSnapshot, PolicyChange
+from riskmodels.reports import decimal_text, snapshot_report
 from riskmodels.selectors import (
     HISTORY_POINTS,
     AssetRow,
@@ -145,6 +146,41 @@ def history_page(
         "charts": charts.history_figures(history, latest),
         "capped": len(history) >= HISTORY_POINTS,
     }
+
+
+POLICY_CHANGES_SHOWN = 50
+
+
+def _level_words(rule: str, value: Decimal | None) -> str:
+    """A limit level in the rule's unit: shares in percent, the others as they are."""
+    if value is None:
+        return "none"
+    if rule in SHARE_RULES:
+        return f"{decimal_text(value * 100)}%"
+    return decimal_text(value)
+
+
+def policy_changes(
+    portfolio: Portfolio, *, start: datetime | None = None, end: datetime | None = None
+) -> list[dict[str, Any]]:
+    """The changes of the global policy and of the portfolio's own in [start, end), newest
+    first: what moved the levels drawn on the history charts."""
+    reach = Q(policy__isnull=False, policy__portfolio__isnull=True) | Q(policy__portfolio=portfolio)
+    changes = PolicyChange.objects.filter(reach)
+    if start is not None:
+        changes = changes.filter(changed_at__gte=start)
+    if end is not None:
+        changes = changes.filter(changed_at__lt=end)
+    return [
+        {
+            "change": change,
+            "old": f"{_level_words(change.rule, change.old_warn)} / "
+            f"{_level_words(change.rule, change.old_breach)}",
+            "new": f"{_level_words(change.rule, change.new_warn)} / "
+            f"{_level_words(change.rule, change.new_breach)}",
+        }
+        for change in changes.order_by("-changed_at", "-pk")[:POLICY_CHANGES_SHOWN]
+    ]
 
 
 # One past report.

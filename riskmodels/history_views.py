@@ -22,7 +22,13 @@ from django.utils import timezone
 from accounts.access import get_exposure_for_user, get_portfolio_for_user, investor_share
 from accounts.types import AuthenticatedRequest
 from portfolio.models import Portfolio
-from riskmodels.history import compare_reports, history_page, past_report_page, previous_report
+from riskmodels.history import (
+    compare_reports,
+    history_page,
+    past_report_page,
+    policy_changes,
+    previous_report,
+)
 from riskmodels.models import ExposureSnapshot
 from riskmodels.selectors import exposure_at
 from riskmodels.views import PLOTLY_STYLE_HASHES
@@ -103,6 +109,7 @@ def history(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         "investor": stake is not None,
         "form": form,
         "history": history_page(portfolio, stake=stake, start=start, end=end),
+        "policy_changes": [] if stake else policy_changes(portfolio, start=start, end=end),
     }
     return render(request, "riskmodels/history.html", context, status=200 if valid else 400)
 

@@ -190,3 +190,14 @@ def test_viewer_of_the_fund_opens_its_history(tenants, two_reports):
     url = reverse("riskmodels:history", args=["fund-a"])
     assert login(tenants.dora).get(url).status_code == 200
     assert login(tenants.charlie).get(url).status_code == 404
+
+
+def test_history_lists_the_limit_changes_of_the_range(tenants, two_reports):
+    url = reverse("riskmodels:history", args=["fund-a"])
+    text = text_of(login(tenants.alice).get(url))
+    assert "Fund A One counterparty group (look-through) counterparty binance Created" in text
+    assert "none / none 30% / 40% ada" in text
+    before = (START - timedelta(days=1)).date().isoformat()
+    ranged = login(tenants.alice).get(url, {"to": before})
+    assert ranged.context["policy_changes"] == []
+    assert "Limit changes" not in text_of(login(tenants.bob).get(url))  # investors: no limits
