@@ -9,6 +9,7 @@ compute_exposure, moved back in time).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -18,7 +19,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from portfolio.models import Asset, CustodyLocation, Holding, HoldingSnapshot, Portfolio, Price
 from riskmodels import charts
-from riskmodels.documents import ReportPage
+from riskmodels.documents import ExposureReport, LiveAlertRow, ReportPage
 from riskmodels.engine.arith import exact
 from riskmodels.engine.changes import (
     AmountChange,
@@ -29,7 +30,7 @@ from riskmodels.engine.changes import (
 )
 from riskmodels.engine.rules import SHARE_RULES
 from riskmodels.models import Alert, ExposureSnapshot, PolicyChange
-from riskmodels.reports import decimal_text, snapshot_report
+from riskmodels.reports import decimal_text, live_alerts_at, snapshot_report
 from riskmodels.selectors import (
     HISTORY_POINTS,
     AssetRow,
@@ -192,6 +193,7 @@ def past_report_page(
     """A stored report as it was: its figures, the holdings and prices of its time, history up
     to it. Nothing live: no current alerts, no current freshness marks."""
     static = _static_page(portfolio, snapshot, stake)
+    document = static["document"]
     at = snapshot.computed_at
     figures = charts.report_figures(
         lines=holding_lines_at(portfolio, at, stake),
@@ -203,11 +205,38 @@ def past_report_page(
         "charts": figures,
         "version": f"past-{snapshot.pk}-{snapshot.inputs_digest[:16]}:{stake}",
         "snapshot": snapshot,
-        "alerts": [],
+        "alerts": [] if stake is not None else alerts_then(snapshot, document),
         "not_current": [],
         "partially_read": [],
         "price_notes": [],
     }
+
+
+def alerts_then(snapshot: ExposureSnapshot, document: ExposureReport) -> list[LiveAlertRow]:
+    """The alerts that were live when the report was computed, each with the level, value and
+    threshold of that report's finding (the alert row itself holds its latest ones)."""
+    findings = {(row["rule"], row["subject"]): row for row in document["alerts"]}
+    rows: list[LiveAlertRow] = []
+    live = sorted(live_alerts_at(snapshot).values(), key=lambda a: (a.first_seen, a.pk))
+    for alert in live:
+        finding = findings.get((alert.rule, alert.subject))
+        if finding is None or finding["value"] is None:
+            continue
+        level = finding["level"]
+        threshold = finding["breach"] if level == "breach" else finding["warn"]
+        scale = 100 if alert.rule in SHARE_RULES else 1
+        then = copy.copy(alert)  # shown, never saved
+        then.level = level
+        rows.append(
+            {
+                "alert": then,
+                "value": Decimal(finding["value"]) * scale,
+                "threshold": Decimal(threshold or 0) * scale,
+                "unit": "%" if scale == 100 else "",
+            }
+        )
+    rows.sort(key=lambda row: (row["alert"].level, row["alert"].first_seen))  # breach first
+    return rows
 
 
 # What changed between two reports.

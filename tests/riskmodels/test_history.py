@@ -201,3 +201,15 @@ def test_history_lists_the_limit_changes_of_the_range(tenants, two_reports):
     ranged = login(tenants.alice).get(url, {"to": before})
     assert ranged.context["policy_changes"] == []
     assert "Limit changes" not in text_of(login(tenants.bob).get(url))  # investors: no limits
+
+
+def test_past_report_lists_the_alerts_live_then_with_their_figures_then(tenants, two_reports):
+    first, _ = two_reports
+    binance = Alert.objects.get(rule="group", subject="binance")
+    assert binance.state == "resolved"  # 25% under the raised limit: resolved since
+    url = reverse("riskmodels:past_report", args=["fund-a", first.pk])
+    text = text_of(login(tenants.alice).get(url))
+    alerts = text[text.index("Open alerts") :]
+    assert "breach One counterparty group (look-through) binance 30.00% 25.00%" in alerts
+    assert "okx" not in alerts  # opened only later
+    assert "Open alerts" not in text_of(login(tenants.bob).get(url))
