@@ -16,7 +16,7 @@ import html
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +53,7 @@ OTHER_COLOR = "#c7ccd1"
 FONT = {"family": "system-ui, -apple-system, Segoe UI, sans-serif", "size": 12, "color": "#1d2733"}
 BAR_HEIGHT_PX = 30  # per bar of a horizontal bar chart, so that labels never overlap
 BAR_CHART_BASE_PX = 90  # axis and legend
+ONE_DAY = timedelta(days=1)
 
 
 def plain(text: str) -> str:
@@ -305,6 +306,15 @@ def _level_lines(x: list[str], points: list[LimitPoint], scale: int) -> list[dic
     return traces
 
 
+def _time_axis(history: list[dict[str, Any]]) -> dict[str, Any]:
+    """A date axis; a lone report gets a day either side, not a microsecond-wide axis."""
+    times = {point["computed_at"] for point in history}
+    if len(times) != 1:
+        return {"type": "date"}
+    (at,) = times
+    return {"type": "date", "range": [(at - ONE_DAY).isoformat(), (at + ONE_DAY).isoformat()]}
+
+
 def share_figure(history: list[dict[str, Any]], row: ExposureRow) -> dict[str, Any]:
     """One counterparty group's share of NAV over time, with the warn and breach levels that
     were in force at each point."""
@@ -320,6 +330,7 @@ def share_figure(history: list[dict[str, Any]], row: ExposureRow) -> dict[str, A
     }
     levels = _level_lines(x, limits_in_force(history, Rule.GROUP, row["group"]), 100)
     layout = _layout(
+        xaxis=_time_axis(history),
         yaxis={"ticksuffix": "%", "rangemode": "tozero", "title": {"text": "share of NAV"}},
     )
     return {"data": [trace, *levels], "layout": layout}
@@ -345,7 +356,9 @@ def hhi_figure(history: list[dict], findings: list[dict] | None = None) -> dict:
         )
     ]
     levels = _level_lines(x, limits_in_force(history, Rule.HHI_THIRD_PARTY, "third_party"), 1)
-    layout = _layout(yaxis={"rangemode": "tozero", "title": {"text": "HHI points"}})
+    layout = _layout(
+        xaxis=_time_axis(history), yaxis={"rangemode": "tozero", "title": {"text": "HHI points"}}
+    )
     return {"data": [*traces, *levels], "layout": layout}
 
 

@@ -33,6 +33,7 @@ from riskmodels.models import ExposureSnapshot
 from riskmodels.selectors import exposure_at
 from riskmodels.views import PLOTLY_STYLE_HASHES
 
+MAX_ID = 2**63 - 1
 EARLIEST = date(2000, 1, 1)
 LATEST = date(2100, 12, 31)
 DATE_WORDS = f"a date between {EARLIEST.isoformat()} and {LATEST.isoformat()}"
@@ -84,12 +85,15 @@ def _midnight(day: date) -> datetime:
 class CompareForm(forms.Form):
     """Two report ids; either may be left out (the latest, and the one before it)."""
 
-    before = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
-    after = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    before = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    after = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID)
 
 
 def _snapshot_of(request: AuthenticatedRequest, portfolio: Portfolio, pk: int) -> ExposureSnapshot:
-    """A report of this portfolio within the user's reach; 404 for anything else."""
+    """A report of this portfolio within the user's reach; 404 for anything else (an id past
+    a bigint too: PostgreSQL would refuse to compare it)."""
+    if pk > MAX_ID:
+        raise Http404
     snapshot = get_exposure_for_user(request.user, pk)
     if snapshot.portfolio_id != portfolio.pk:
         raise Http404

@@ -152,3 +152,19 @@ def test_same_counterparty_keeps_its_colour_across_two_computes(tenants):
     assert next(iter(before)) == "binance"
     assert before["binance"] == after["binance"] == counterparty_color("binance")
     assert before["okx"] == after["okx"]
+
+
+def test_a_lone_report_gets_a_readable_time_axis():
+    from datetime import UTC, datetime
+
+    from riskmodels.charts import hhi_figure, share_figure
+
+    at = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    history = [
+        {"computed_at": at, "exposures": [], "findings": [], "hhi": "1", "hhi_third_party": "1"}
+    ]
+    expected = ["2026-02-28T12:00:00+00:00", "2026-03-02T12:00:00+00:00"]
+    assert share_figure(history, row("binance", "0.1"))["layout"]["xaxis"]["range"] == expected
+    assert hhi_figure(history)["layout"]["xaxis"]["range"] == expected
+    two = [*history, {**history[0], "computed_at": at.replace(hour=13)}]
+    assert "range" not in hhi_figure(two)["layout"]["xaxis"]

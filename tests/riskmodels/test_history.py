@@ -213,3 +213,13 @@ def test_past_report_lists_the_alerts_live_then_with_their_figures_then(tenants,
     assert "breach One counterparty group (look-through) binance 30.00% 25.00%" in alerts
     assert "okx" not in alerts  # opened only later
     assert "Open alerts" not in text_of(login(tenants.bob).get(url))
+
+
+def test_an_id_past_any_bigint_is_404_or_a_clear_error(tenants, two_reports):
+    huge = 2**64
+    url = reverse("riskmodels:past_report", args=["fund-a", huge])
+    assert login(tenants.alice).get(url).status_code == 404
+    since = reverse("riskmodels:since", args=["fund-a"])
+    response = login(tenants.alice).get(since, {"before": huge})
+    assert response.status_code == 400
+    assert "less than or equal to" in text_of(response)
