@@ -223,3 +223,36 @@ def test_an_id_past_any_bigint_is_404_or_a_clear_error(tenants, two_reports):
     response = login(tenants.alice).get(since, {"before": huge})
     assert response.status_code == 400
     assert "less than or equal to" in text_of(response)
+
+
+def test_investor_history_shows_their_share_of_nav(tenants, two_reports):
+    url = reverse("riskmodels:history", args=["fund-a"])
+    response = login(tenants.bob).get(url)
+    assert [row["nav"] for row in response.context["history"]["rows"]] == [
+        D("3000000"),
+        D("2500000"),
+    ]
+    assert "chart-hhi" not in response.content.decode()  # as on the report: no HHI for investors
+
+
+def test_history_page_queries_do_not_grow_with_reports(tenants, two_reports):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = reverse("riskmodels:history", args=["fund-a"])
+    client = login(tenants.alice)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    before = queries()
+    for hours in range(1, 6):
+        book(
+            Counterparty.objects.get(slug="okx").locations.get(),
+            {priced("BTC", "50000"): str(70 + hours)},
+            START + timedelta(days=2, hours=hours),
+        )
+        computed_exposure(tenants.fund_a, as_of=START + timedelta(days=2, hours=hours, minutes=1))
+    assert queries() == before
