@@ -112,6 +112,7 @@ def history(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         "portfolio": portfolio,
         "investor": stake is not None,
         "form": form,
+        "ranged": start is not None or end is not None,
         "history": history_page(portfolio, stake=stake, start=start, end=end),
         "policy_changes": [] if stake else policy_changes(portfolio, start=start, end=end),
     }

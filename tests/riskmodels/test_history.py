@@ -94,6 +94,7 @@ def test_bad_date_range_is_a_clear_error_never_a_500(tenants, two_reports, query
     response = login(tenants.alice).get(url, query)
     assert response.status_code == 400
     assert error in text_of(response)
+    assert "Showing every date until the range is corrected." in text_of(response)
 
 
 def test_past_report_is_labelled_not_current(tenants, two_reports):
