@@ -257,3 +257,13 @@ def test_history_page_queries_do_not_grow_with_reports(tenants, two_reports):
         )
         computed_exposure(tenants.fund_a, as_of=START + timedelta(days=2, hours=hours, minutes=1))
     assert queries() == before
+
+
+def test_history_and_since_without_reports_say_so(tenants):
+    client = login(tenants.charlie)
+    history = client.get(reverse("riskmodels:history", args=["fund-b"]))
+    assert history.status_code == 200
+    assert "No report in this range." in text_of(history)
+    since = client.get(reverse("riskmodels:since", args=["fund-b"]))
+    assert since.status_code == 200
+    assert "a comparison needs two reports of this portfolio" in text_of(since)
