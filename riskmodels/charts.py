@@ -3,12 +3,20 @@
 The page passes each figure through Django's ``json_script`` and riskmodels/static/riskmodels/
 charts.js draws it with plotly.js. Sums are exact Decimals; only the drawn coordinates become
 floats, because a chart is a picture: the exact figures are in the tables beside it.
+
+Every label is plain text: plotly renders a few HTML tags in labels (``<a href>`` among them), so
+each name passes through :func:`plain` before it reaches a figure. Each counterparty group has
+one colour, derived from its slug (:func:`counterparty_color`), the same in every compute.
 """
 
 from __future__ import annotations
 
+import hashlib
+import html
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -21,12 +29,48 @@ if TYPE_CHECKING:
     from riskmodels.selectors import HoldingLine
 
 TOP_GROUPS = 4  # counterparties drawn over time
-ASSETS_PER_ENTITY = 12  # the rest of an entity's assets are one "other assets" slice
-OTHER_ASSETS = "other assets"
+CUSTODY_GROUPS = 10  # groups named in the custody split; the rest are one "other groups" part
+OTHER_GROUPS = "other groups"
 COLORS = {"accent": "#0b5cad", "warn": "#b26a00", "breach": "#b3261e", "muted": "#5b6876"}
+# Counterparty colours: distinct hues, none of them the warn orange or the breach red, so that a
+# bar's colour never reads as a status.
+PALETTE = (
+    "#1f77b4",
+    "#2ca02c",
+    "#9467bd",
+    "#8c564b",
+    "#17becf",
+    "#e377c2",
+    "#bcbd22",
+    "#393b79",
+    "#637939",
+    "#7b4173",
+    "#3182bd",
+    "#843c39",
+)
+SELF_CUSTODY_COLOR = "#7f8c8d"
+OTHER_COLOR = "#c7ccd1"
 FONT = {"family": "system-ui, -apple-system, Segoe UI, sans-serif", "size": 12, "color": "#1d2733"}
+BAR_HEIGHT_PX = 30  # per bar of a horizontal bar chart, so that labels never overlap
+BAR_CHART_BASE_PX = 90  # axis and legend
+ONE_DAY = timedelta(days=1)
 
-Path = tuple[str, str, str, str]  # custody type, group, entity, asset
+
+def plain(text: str) -> str:
+    """``text`` as plotly shows it literally: no tag (a link, a line break) ever comes alive."""
+    return html.escape(text, quote=False)
+
+
+def counterparty_color(slug: str) -> str:
+    """The colour of a counterparty group: a hash of its slug into :data:`PALETTE`.
+
+    The same slug has the same colour in every compute and on every page, whatever else the
+    portfolio holds; self-custody has its own grey.
+    """
+    if slug == SELF_CUSTODY:
+        return SELF_CUSTODY_COLOR
+    digest = hashlib.sha256(slug.encode()).digest()
+    return PALETTE[int.from_bytes(digest[:4], "big") % len(PALETTE)]
 
 
 def _layout(**extra: object) -> dict:
@@ -45,103 +89,188 @@ def _chart(chart_id: str, title: str, figure: dict) -> dict:
     return {"id": chart_id, "title": title, "figure": figure}
 
 
-def _paths(lines: Iterable[HoldingLine]) -> dict[Path, Decimal]:
-    """Positive values by custody type → group → entity → asset.
+def _bars_height(count: int) -> int:
+    return BAR_CHART_BASE_PX + BAR_HEIGHT_PX * max(count, 1)
 
-    Unpriced holdings have no value and debts are negative: a sunburst draws neither, and the
-    report lists both in their own sections.
+
+def _pct(text: str | None) -> float | None:
+    return None if text is None else float(Decimal(text) * 100)
+
+
+def _level_markers(rows: Sequence[ExposureRow], key: str, labels: list[str]) -> dict:
+    """Each group's warn or breach level as a tick across its bar."""
+    points = [(_pct(row[key]), label) for row, label in zip(rows, labels, strict=True)]  # type: ignore[literal-required]
+    points = [(x, label) for x, label in points if x is not None]
+    return {
+        "type": "scatter",
+        "mode": "markers",
+        "name": f"{key} level",
+        "x": [x for x, _ in points],
+        "y": [label for _, label in points],
+        "marker": {
+            "symbol": "line-ns-open",
+            "size": 22,
+            "line": {"width": 3, "color": COLORS[key]},
+            "color": COLORS[key],
+        },
+        "hovertemplate": f"%{{y}}: {key} at %{{x:.2f}}%<extra></extra>",
+    }
+
+
+def exposure_figure(exposures: Sequence[ExposureRow]) -> dict | None:
+    """Look-through exposure per group as a share of NAV, largest on top, with each group's warn
+    and breach levels marked on its bar; None when no group has a share."""
+    rows = sorted(
+        (row for row in exposures if row["share"] is not None),
+        key=lambda row: (-Decimal(row["share"] or 0), row["group"]),
+    )
+    if not rows:
+        return None
+    labels = [plain(row["group"]) for row in rows]
+    bars = {
+        "type": "bar",
+        "orientation": "h",
+        "name": "share of NAV",
+        "showlegend": False,
+        "x": [_pct(row["share"]) for row in rows],
+        "y": labels,
+        "marker": {"color": [counterparty_color(row["group"]) for row in rows]},
+        "text": [f"{Decimal(row['share'] or 0) * 100:.2f}%" for row in rows],
+        "textposition": "outside",
+        "cliponaxis": False,
+        "hovertemplate": "%{y}<br>%{x:.2f}% of NAV<extra></extra>",
+    }
+    layout = _layout(
+        height=_bars_height(len(rows)),
+        margin={"l": 8, "r": 48, "t": 8, "b": 40},
+        xaxis={"ticksuffix": "%", "rangemode": "tozero"},
+        yaxis={"automargin": True, "autorange": "reversed", "type": "category"},
+        legend={"orientation": "h", "y": -40 / _bars_height(len(rows)), "yanchor": "top"},
+    )
+    markers = [_level_markers(rows, key, labels) for key in ("warn", "breach")]
+    return {"data": [bars, *markers], "layout": layout}
+
+
+def _custody_values(lines: Iterable[HoldingLine]) -> dict[str, dict[str, Decimal]]:
+    """Positive values by location kind, then by custody group (self-custody for wallets).
+
+    Unpriced holdings have no value and debts are negative: a stacked bar draws neither, and
+    the report lists both in their own sections.
     """
-    kinds = dict(LocationKind.choices)
-    values: dict[Path, Decimal] = defaultdict(Decimal)
+    values: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for line in lines:
         if line.value is None or line.value <= 0:
             continue
-        group = line.group or SELF_CUSTODY
-        entity = line.custodian or line.location  # a self-custody wallet is its own entity
-        values[(kinds.get(line.kind, line.kind), group, entity, line.asset)] += line.value
+        values[line.kind][line.group or SELF_CUSTODY] += line.value
     return values
 
 
-def _cap_assets(values: dict[Path, Decimal]) -> dict[Path, Decimal]:
-    """Keep each entity's largest assets, so that thousands of positions stay a readable chart."""
-    by_entity: dict[tuple[str, str, str], list[tuple[Decimal, str]]] = defaultdict(list)
-    for (kind, group, entity, asset), value in values.items():
-        by_entity[(kind, group, entity)].append((value, asset))
-    capped: dict[Path, Decimal] = {}
-    for (kind, group, entity), items in by_entity.items():
-        items.sort(key=lambda item: (-item[0], item[1]))
-        for value, asset in items[:ASSETS_PER_ENTITY]:
-            capped[(kind, group, entity, asset)] = value
-        rest = sum((value for value, _ in items[ASSETS_PER_ENTITY:]), Decimal(0))
-        if rest:
-            capped[(kind, group, entity, OTHER_ASSETS)] = rest
-    return capped
+def _named_groups(values: dict[str, dict[str, Decimal]]) -> list[str]:
+    """The largest groups overall, drawn each in its colour; the rest are "other groups"."""
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for groups in values.values():
+        for group, value in groups.items():
+            totals[group] += value
+    ordered = sorted(totals, key=lambda group: (-totals[group], group))
+    return ordered[:CUSTODY_GROUPS]
 
 
-def allocation_figure(lines: Iterable[HoldingLine]) -> dict | None:
-    """A sunburst of the current holdings; None when nothing has a positive value."""
-    nodes: dict[tuple[str, ...], Decimal] = defaultdict(Decimal)
-    for path, value in _cap_assets(_paths(lines)).items():
-        for depth in range(1, len(path) + 1):
-            nodes[path[:depth]] += value
-    if not nodes:
+def custody_figure(lines: Iterable[HoldingLine]) -> dict | None:
+    """One bar per location kind (exchange, custodian, self-custody...), stacked by custody group
+    in each group's colour; None when nothing has a positive value."""
+    values = _custody_values(lines)
+    if not values:
         return None
-    ordered = sorted(nodes)
-    trace = {
-        "type": "sunburst",
-        "ids": ["/".join(node) for node in ordered],
-        "labels": [node[-1] for node in ordered],
-        "parents": ["/".join(node[:-1]) for node in ordered],
-        "values": [float(nodes[node]) for node in ordered],
-        "branchvalues": "total",
-        "hovertemplate": "%{label}<br>%{value:,.0f} USD<br>%{percentRoot:.1%}<extra></extra>",
-    }
-    return {"data": [trace], "layout": _layout(margin={"l": 8, "r": 8, "t": 8, "b": 8})}
-
-
-def _level_shapes(warn: str | None, breach: str | None, scale: int = 100) -> list[dict]:
-    """Horizontal dashed lines across the plot at the warn and breach levels."""
-    shapes = []
-    for level, color in ((warn, COLORS["warn"]), (breach, COLORS["breach"])):
-        if level is None:
+    names = dict(LocationKind.choices)
+    kinds = sorted(values, key=lambda kind: (-sum(values[kind].values()), kind))
+    labels = [plain(names.get(kind, kind)) for kind in kinds]
+    named = _named_groups(values)
+    traces = []
+    for group in [*named, OTHER_GROUPS]:
+        # None where the group has nothing of that kind: no segment at all.
+        xs = [_group_value(values[kind], group, named) for kind in kinds]
+        if all(x is None for x in xs):
             continue
-        y = float(Decimal(level) * scale)
-        shapes.append(
+        color = OTHER_COLOR if group == OTHER_GROUPS else counterparty_color(group)
+        traces.append(
             {
-                "type": "line",
-                "xref": "paper",
-                "x0": 0,
-                "x1": 1,
-                "y0": y,
-                "y1": y,
-                "line": {"color": color, "width": 1.5, "dash": "dash"},
+                "type": "bar",
+                "orientation": "h",
+                "name": plain(group),
+                "x": xs,
+                "y": labels,
+                "marker": {"color": color},
+                "textposition": "none",  # no text inside a segment, however small
+                "hovertemplate": "%{y}<br>%{fullData.name}: %{x:,.0f} USD<extra></extra>",
             }
         )
-    return shapes
+    # The legend stands at the right, one group a line: it never runs into the axis.
+    layout = _layout(
+        barmode="stack",
+        height=max(_bars_height(len(kinds)), 24 * len(traces) + 40),
+        margin={"l": 8, "r": 8, "t": 8, "b": 32},
+        xaxis={"rangemode": "tozero", "tickformat": "~s"},  # 2M: short labels never collide
+        yaxis={"automargin": True, "autorange": "reversed", "type": "category"},
+        legend={
+            "orientation": "v",
+            "traceorder": "normal",  # the largest group first
+            "x": 1.02,
+            "xanchor": "left",
+            "y": 1,
+            "yanchor": "top",
+        },
+    )
+    return {"data": traces, "layout": layout}
 
 
-def _level_labels(warn: str | None, breach: str | None, unit: str, scale: int = 100) -> list:
-    labels = []
-    for name, level, color in (("warn", warn, "warn"), ("breach", breach, "breach")):
-        if level is None:
-            continue
-        y = float(Decimal(level) * scale)
-        text = f"{name} {Decimal(level) * scale:f}{unit}"
-        labels.append(_label(y, text, COLORS[color]))
-    return labels
+def _group_value(groups: dict[str, Decimal], group: str, named: list[str]) -> float | None:
+    if group == OTHER_GROUPS:
+        value = sum((v for g, v in groups.items() if g not in named), Decimal(0))
+    else:
+        value = groups.get(group, Decimal(0))
+    return float(value) if value else None
 
 
-def _label(y: float, text: str, color: str) -> dict:
-    return {
-        "xref": "paper",
-        "x": 1,
-        "y": y,
-        "text": text,
-        "showarrow": False,
-        "xanchor": "right",
-        "yanchor": "bottom",
-        "font": {"color": color, "size": 11},
-    }
+@dataclass(frozen=True, slots=True)
+class LimitPoint:
+    """One stored report's value of a rule for a subject, and the levels it was held to then."""
+
+    at: datetime
+    value: Decimal | None
+    warn: Decimal | None
+    breach: Decimal | None
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+def limits_in_force(history: list[dict[str, Any]], rule: str, subject: str) -> list[LimitPoint]:
+    """For each point of ``history`` (oldest first), the subject's value and the warn and breach
+    levels its report applied: the limits in force when it was computed, not today's.
+
+    A report that evaluated no such finding (the subject absent, or a report stored before
+    findings were kept) has no levels: None, drawn as a gap, never today's level.
+    """
+    points = []
+    for point in history:
+        finding = next(
+            (
+                f
+                for f in point.get("findings") or []
+                if f["rule"] == rule and f["subject"] == subject
+            ),
+            None,
+        )
+        points.append(
+            LimitPoint(
+                at=point["computed_at"],
+                value=_decimal(finding["value"]) if finding else None,
+                warn=_decimal(finding["warn"]) if finding else None,
+                breach=_decimal(finding["breach"]) if finding else None,
+            )
+        )
+    return points
 
 
 def _share_series(history: list[dict], group: str) -> list[float]:
@@ -153,27 +282,64 @@ def _share_series(history: list[dict], group: str) -> list[float]:
     return series
 
 
+def _level_lines(x: list[str], points: list[LimitPoint], scale: int) -> list[dict]:
+    """The warn and breach levels in force at each point, as steps (a change shows where it
+    happened); a point without a level is a gap."""
+    traces = []
+    for key in ("warn", "breach"):
+        ys = [getattr(p, key) for p in points]
+        if all(y is None for y in ys):
+            continue
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "marker": {"size": 5},
+                "name": f"{key} level then",
+                "x": x,
+                "y": [None if y is None else float(y * scale) for y in ys],
+                "line": {"color": COLORS[key], "width": 1.5, "dash": "dash", "shape": "hv"},
+                "connectgaps": False,
+                "hovertemplate": f"%{{x}}<br>{key} %{{y:.2f}}<extra></extra>",
+            }
+        )
+    return traces
+
+
+def _time_axis(history: list[dict[str, Any]]) -> dict[str, Any]:
+    """A date axis; a lone report gets a day either side, not a microsecond-wide axis."""
+    times = {point["computed_at"] for point in history}
+    if len(times) != 1:
+        return {"type": "date"}
+    (at,) = times
+    return {"type": "date", "range": [(at - ONE_DAY).isoformat(), (at + ONE_DAY).isoformat()]}
+
+
 def share_figure(history: list[dict[str, Any]], row: ExposureRow) -> dict[str, Any]:
-    """One counterparty group's share of NAV over time, with its warn and breach levels."""
+    """One counterparty group's share of NAV over time, with the warn and breach levels that
+    were in force at each point."""
+    x = [point["computed_at"].isoformat() for point in history]
     trace = {
         "type": "scatter",
         "mode": "lines+markers",
-        "name": f"{row['group']} share of NAV",
-        "x": [point["computed_at"].isoformat() for point in history],
+        "name": f"{plain(row['group'])} share of NAV",
+        "x": x,
         "y": _share_series(history, row["group"]),
-        "line": {"color": COLORS["accent"]},
+        "line": {"color": counterparty_color(row["group"])},
         "hovertemplate": "%{x}<br>%{y:.2f}%<extra></extra>",
     }
+    levels = _level_lines(x, limits_in_force(history, Rule.GROUP, row["group"]), 100)
     layout = _layout(
+        xaxis=_time_axis(history),
         yaxis={"ticksuffix": "%", "rangemode": "tozero", "title": {"text": "share of NAV"}},
-        shapes=_level_shapes(row["warn"], row["breach"]),
-        annotations=_level_labels(row["warn"], row["breach"], "%"),
     )
-    return {"data": [trace], "layout": layout}
+    return {"data": [trace, *levels], "layout": layout}
 
 
-def hhi_figure(history: list[dict], findings: list[dict]) -> dict:
-    """HHI with and without self-custody over time, with the third-party HHI levels."""
+def hhi_figure(history: list[dict], findings: list[dict] | None = None) -> dict:
+    """HHI with and without self-custody over time, with the third-party HHI levels in force
+    at each point. (``findings``, the latest report's, is no longer needed: each point carries
+    its own.)"""
     x = [point["computed_at"].isoformat() for point in history]
     traces = [
         {
@@ -189,14 +355,11 @@ def hhi_figure(history: list[dict], findings: list[dict]) -> dict:
             ("hhi_third_party", "HHI of third parties", COLORS["muted"]),
         )
     ]
-    level = next((f for f in findings if f["rule"] == Rule.HHI_THIRD_PARTY), None)
-    warn, breach = (level["warn"], level["breach"]) if level else (None, None)
+    levels = _level_lines(x, limits_in_force(history, Rule.HHI_THIRD_PARTY, "third_party"), 1)
     layout = _layout(
-        yaxis={"rangemode": "tozero", "title": {"text": "HHI points"}},
-        shapes=_level_shapes(warn, breach, scale=1),
-        annotations=_level_labels(warn, breach, "", scale=1),
+        xaxis=_time_axis(history), yaxis={"rangemode": "tozero", "title": {"text": "HHI points"}}
     )
-    return {"data": traces, "layout": layout}
+    return {"data": [*traces, *levels], "layout": layout}
 
 
 def top_rows(exposures: Sequence[ExposureRow], count: int = TOP_GROUPS) -> list[ExposureRow]:
@@ -206,22 +369,33 @@ def top_rows(exposures: Sequence[ExposureRow], count: int = TOP_GROUPS) -> list[
     return [row for _, row in rows[:count]]
 
 
+def history_figures(
+    history: list[dict[str, Any]], exposures: Sequence[ExposureRow]
+) -> dict[str, Any]:
+    """The over-time charts: each top counterparty's share, and HHI (None without history)."""
+    return {
+        "shares": [
+            _chart(f"chart-share-{index}", row["group"], share_figure(history, row))
+            for index, row in enumerate(top_rows(exposures))
+        ],
+        "hhi": _chart("chart-hhi", "HHI over time", hhi_figure(history)) if history else None,
+    }
+
+
 def report_figures(
     *,
     lines: list[HoldingLine],
     history: list[dict[str, Any]],
     exposures: Sequence[ExposureRow],
-    findings: list[dict[str, Any]],
+    findings: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Every chart of the report page: allocation, each top counterparty's share, and HHI."""
-    allocation = allocation_figure(lines)
+    """Every chart of the report page: exposure per group against its limits (the main
+    picture), the custody split by location kind, and the over-time charts."""
+    exposure = exposure_figure(exposures)
+    custody = custody_figure(lines)
     return {
-        "allocation": allocation and _chart("chart-allocation", "Allocation", allocation),
-        "shares": [
-            _chart(f"chart-share-{index}", row["group"], share_figure(history, row))
-            for index, row in enumerate(top_rows(exposures))
-        ],
-        "hhi": _chart("chart-hhi", "HHI over time", hhi_figure(history, findings))
-        if history
-        else None,
+        "exposure": exposure
+        and _chart("chart-exposure", "Exposure by counterparty group, share of NAV", exposure),
+        "custody": custody and _chart("chart-custody", "Custody by location kind, USD", custody),
+        **history_figures(history, exposures),
     }

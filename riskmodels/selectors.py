@@ -426,25 +426,44 @@ def holding_lines(portfolio: Portfolio, stake: Decimal | None = None) -> list[Ho
     return [_line(names, registry, row, assets[row[3]], factor) for row in rows]
 
 
-def exposure_history(portfolio_id: int, points: int = HISTORY_POINTS) -> list[dict]:
-    """The latest ``points`` snapshots' time, group shares and HHI, oldest first.
+def exposure_history(
+    portfolio_id: int,
+    points: int = HISTORY_POINTS,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[dict]:
+    """The latest ``points`` snapshots' time, group shares, HHI and findings (each with the
+    levels in force then), oldest first; computed at or after ``start`` and before ``end``.
 
     Only the JSON keys the charts draw are read, not whole reports: history stays cheap however
     large each report is.
     """
-    rows = (
-        ExposureSnapshot.objects.filter(portfolio_id=portfolio_id)
-        .order_by("-computed_at", "-pk")
-        .values(
-            "computed_at",
-            exposures=KeyTextTransform("exposures", "report"),
-            hhi=KeyTextTransform("hhi", KeyTransform("concentration", "report")),
-            hhi_third_party=KeyTextTransform(
-                "hhi_third_party", KeyTransform("concentration", "report")
-            ),
-        )[:points]
-    )
-    return [{**row, "exposures": json.loads(row["exposures"] or "[]")} for row in reversed(rows)]
+    snapshots = ExposureSnapshot.objects.filter(portfolio_id=portfolio_id)
+    if start is not None:
+        snapshots = snapshots.filter(computed_at__gte=start)
+    if end is not None:
+        snapshots = snapshots.filter(computed_at__lt=end)
+    rows = snapshots.order_by("-computed_at", "-pk").values(
+        "pk",
+        "computed_at",
+        "data_as_of",
+        "nav",
+        exposures=KeyTextTransform("exposures", "report"),
+        findings=KeyTextTransform("findings", "report"),
+        hhi=KeyTextTransform("hhi", KeyTransform("concentration", "report")),
+        hhi_third_party=KeyTextTransform(
+            "hhi_third_party", KeyTransform("concentration", "report")
+        ),
+    )[:points]
+    return [
+        {
+            **row,
+            "exposures": json.loads(row["exposures"] or "[]"),
+            "findings": json.loads(row["findings"] or "[]"),
+        }
+        for row in reversed(rows)
+    ]
 
 
 def live_alerts(portfolio_id: int) -> list[Alert]:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from riskmodels import views
+from riskmodels import history_views, views
 
 app_name = "riskmodels"
 urlpatterns = [
@@ -20,4 +20,11 @@ urlpatterns = [
         name="export_exposures_csv",
     ),
     path("portfolios/<slug:slug>/export/report.pdf", views.export_pdf, name="export_pdf"),
+    path("portfolios/<slug:slug>/exposure/history/", history_views.history, name="history"),
+    path(
+        "portfolios/<slug:slug>/exposure/reports/<int:pk>/",
+        history_views.past_report,
+        name="past_report",
+    ),
+    path("portfolios/<slug:slug>/exposure/since/", history_views.since, name="since"),
 ]

@@ -225,10 +225,12 @@ def test_investor_pdf_shows_their_share_not_the_funds_figures(tenants, computed)
         "Top counterparties Group Tier Exposure (USD) Share of NAV Status "
         "Binance A 750,000 30.00% breach Coinbase A 500,000 20.00% ok "
         "Okx A 375,000 15.00% ok Kraken A 250,000 10.00% ok "
-        "Custody split Custodian group Value (USD) Share Binance 750,000 30.00% "
-        "Self-custody 625,000 25.00% Coinbase 500,000 20.00% "
-        "Okx 375,000 15.00% Kraken 250,000 10.00% "
     ) in text
+    # The custody table may break across pages (its header repeats): row by row.
+    assert "Custody split Custodian group Value (USD) Share Binance 750,000 30.00% " in text
+    for custody_row in ("Self-custody 625,000 25.00%", "Coinbase 500,000 20.00%"):
+        assert custody_row in text
+    assert "Okx 375,000 15.00% Kraken 250,000 10.00% " in text
     assert "binance default (severe) 675,000 27.00% 750,000 " in text
     for fund_figure in ("10,000,000", "3,000,000", "2,000,000", "1,500,000", "1,000,000"):
         assert fund_figure not in text

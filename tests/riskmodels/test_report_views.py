@@ -35,7 +35,7 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-CHART_IDS = ("chart-allocation", "chart-share-0", "chart-hhi")
+CHART_IDS = ("chart-exposure", "chart-custody", "chart-share-0", "chart-hhi")
 
 
 def report_url(slug: str = "fund-a") -> str:

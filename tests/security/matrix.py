@@ -166,6 +166,10 @@ def alert(o: Objects) -> dict[str, Any]:
     return {"pk": o.alert.pk}
 
 
+def past_report(o: Objects) -> dict[str, Any]:
+    return {"slug": o.portfolio.slug, "pk": o.exposure.pk}
+
+
 def admin_account(o: Objects) -> dict[str, Any]:
     return {"object_id": o.account.pk}
 
@@ -208,6 +212,9 @@ ROWS: list[Row] = [
     Row("riskmodels:export_holdings_csv", slug, get=reader(200)),
     Row("riskmodels:export_exposures_csv", slug, get=reader(200)),
     Row("riskmodels:export_pdf", slug, get=reader(200)),
+    Row("riskmodels:history", slug, get=reader(200)),  # i15-history
+    Row("riskmodels:past_report", past_report, get=reader(200)),  # i15-history
+    Row("riskmodels:since", slug, get=reader(200)),  # i15-history
     Row("riskmodels:acknowledge_alert", alert, get=POST_ONLY, post=manager_only(FORM)),
     # The Django admin, for admins only: its index and the pages that touch credentials.
     Row("admin:index", get=admin_only(200)),

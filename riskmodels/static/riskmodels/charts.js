@@ -14,6 +14,10 @@
   function draw(container) {
     var figure = figureFor(container);
     if (figure && window.Plotly) {
+      // A bar chart is as tall as its bars need (charts.py sets it): labels never overlap.
+      if (figure.layout && figure.layout.height) {
+        container.style.height = figure.layout.height + "px";
+      }
       window.Plotly.newPlot(container, figure.data, figure.layout, CONFIG);
     }
   }
