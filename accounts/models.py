@@ -113,6 +113,7 @@ class AuditAction(models.TextChoices):
     DROP_REJECTED = "drop_rejected", "Balance drop rejected"
     SETTLEMENT_SAVED = "settlement_saved", "Off-exchange settlement set or changed"
     SETTLEMENT_DELETED = "settlement_deleted", "Off-exchange settlement removed"
+    SCENARIO_CREATED = "scenario_created", "Stress scenario created"
 
 
 class AuditEvent(models.Model):

@@ -56,7 +56,9 @@ def _survival(key: StressKey, scenario: Scenario) -> Decimal | None:
 
 
 @exact
-def scenario_hits(values: Mapping[StressKey, Decimal], scenario: Scenario) -> tuple[PositionHit, ...]:
+def scenario_hits(
+    values: Mapping[StressKey, Decimal], scenario: Scenario
+) -> tuple[PositionHit, ...]:
     """Every positive aggregate at least one shock of ``scenario`` matches, largest loss first."""
     hits = []
     for key, value in values.items():

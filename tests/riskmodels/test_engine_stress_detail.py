@@ -15,9 +15,7 @@ CUSTOM = Scenario(
 
 
 def custom_detail(**options):
-    details = stress_details(
-        wrong_way_positions(), COUNTERPARTIES, scenarios=[CUSTOM], **options
-    )
+    details = stress_details(wrong_way_positions(), COUNTERPARTIES, scenarios=[CUSTOM], **options)
     custom = [d for d in details if d.scenario.name == CUSTOM.name]
     assert len(custom) == 1 and not custom[0].preset
     return custom[0]
