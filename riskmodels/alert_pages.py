@@ -17,8 +17,8 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from portfolio.models import Counterparty, Portfolio
-from riskmodels.engine.rules import SHARE_RULES
+from portfolio.models import Counterparty, CustodyLocation, Portfolio
+from riskmodels.engine.rules import SHARE_RULES, Rule
 from riskmodels.models import Alert
 
 
@@ -79,10 +79,36 @@ def subject_choices(portfolio: Portfolio) -> list[tuple[str, str]]:
     return sorted(names.items(), key=lambda pair: pair[1].lower())
 
 
+# Subjects that name no counterparty: the whole portfolio, the third parties together.
+SUBJECT_WORDS = {"all": "Whole portfolio", "third_party": "All third parties"}
+
+
+def subject_names(alerts: list[Alert], *, whole: bool) -> dict[str, str]:
+    """Words for every subject: counterparties by display name, a stale location by its name
+    (seen through a stake, by its custodian, as the report names it)."""
+    names = {**SUBJECT_WORDS, **counterparty_names(a.subject for a in alerts)}
+    stale = {
+        (a.portfolio_id, int(a.subject))
+        for a in alerts
+        if a.rule == Rule.STALE_DATA and a.subject.isdigit()
+    }
+    if stale:
+        locations = CustodyLocation.objects.filter(
+            pk__in={pk for _, pk in stale}, portfolio_id__in={p for p, _ in stale}
+        ).values_list("pk", "name", "custodian__name")
+        names.update(
+            {
+                str(pk): name if whole else custodian or "Self-custody"
+                for pk, name, custodian in locations
+            }
+        )
+    return names
+
+
 def alert_rows(alerts: Iterable[Alert], *, whole: bool) -> list[dict[str, Any]]:
     """One row per alert; ``whole``: the viewer sees who acknowledged it and why."""
     alerts = list(alerts)
-    names = counterparty_names(a.subject for a in alerts)
+    names = subject_names(alerts, whole=whole)
     return [_row(alert, names, whole) for alert in alerts]
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from portfolio.models import CounterpartyKind
 from riskmodels.models import SYNC_RULE, AlertLevel, AlertState
 from tests.conftest import login
-from tests.factories import AlertFactory, CounterpartyFactory
+from tests.factories import AlertFactory, CounterpartyFactory, LocationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -194,3 +194,22 @@ def test_acknowledged_alert_shows_who_and_when_on_the_page(tenants, history):
     row = rows[history["open"].pk]
     assert (row["acknowledged_by"], row["reason"]) == ("alice", "Known, moving funds")
     assert row["acknowledged_at"] is not None
+
+
+def test_subjects_that_are_no_counterparty_are_named_in_words(tenants):
+    location = LocationFactory.create(
+        portfolio=tenants.fund_a, name="Treasury wallet", custodian__name="Fireblocks"
+    )
+    AlertFactory.create(portfolio=tenants.fund_a, rule="hhi_third_party", subject="third_party")
+    AlertFactory.create(portfolio=tenants.fund_a, rule="stale_data", subject=str(location.pk))
+    manager = login(tenants.alice).get(alerts_url())
+    assert {row["subject"] for row in manager.context["rows"]} == {
+        "All third parties",
+        "Treasury wallet",
+    }
+    # Seen through a stake, a location is named by its custodian, as on the report.
+    investor = login(tenants.bob).get(alerts_url())
+    assert {row["subject"] for row in investor.context["rows"]} == {
+        "All third parties",
+        "Fireblocks",
+    }
