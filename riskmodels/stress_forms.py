@@ -13,6 +13,7 @@ from django.db.models import Q
 from portfolio.models import Asset, AssetKind, Counterparty, Portfolio
 from riskmodels.alert_pages import display_name
 from riskmodels.models import StressScenario
+from riskmodels.selectors import exposure_at
 from riskmodels.services import ShockSpec
 
 ROWS = 4  # rows of each kind on the form; a scenario rarely needs more
@@ -78,9 +79,15 @@ class CustomScenarioForm(forms.Form):
         taken = StressScenario.objects.filter(
             Q(portfolio=self.portfolio) | Q(portfolio__isnull=True), name__iexact=name
         )
-        if taken.exists():
+        if taken.exists() or name.lower() in self._report_names():
             raise forms.ValidationError("A scenario of this name exists already.")
         return name
+
+    def _report_names(self) -> set[str]:
+        """The names of the latest report's scenarios, presets included, in lower case."""
+        snapshot = exposure_at(self.portfolio.pk)
+        rows = snapshot.report.get("scenarios", []) if snapshot else []
+        return {row["name"].lower() for row in rows}
 
     def clean(self) -> dict[str, Any]:
         """Each filled row becomes one shock; a half-filled or repeated row is an error."""

@@ -13,7 +13,7 @@ from portfolio.models import AssetKind
 from riskmodels.models import ExposureSnapshot, StressScenario
 from riskmodels.services import ShockSpec, create_stress_scenario
 from tests.conftest import login
-from tests.factories import exchange, priced, worked_check
+from tests.factories import computed_exposure, exchange, priced, worked_check
 
 pytestmark = pytest.mark.django_db
 
@@ -172,10 +172,15 @@ def test_manager_creates_a_scenario_that_the_next_compute_includes(
             "Chosen twice",
         ),
         ({"name": "asia", "lgd_group_0": "BINANCE", "lgd_percent_0": "10"}, "exists already"),
+        (
+            {"name": "Binance default (base)", "lgd_group_0": "BINANCE", "lgd_percent_0": "10"},
+            "exists already",
+        ),
         ({"name": "x" * 121, "lgd_group_0": "BINANCE", "lgd_percent_0": "10"}, "at most 120"),
     ],
 )
 def test_bad_input_gets_a_clear_error_and_saves_nothing(fund, data, error):
+    computed_exposure(fund.fund_a)  # its presets' names are taken
     binance = str(exchange("binance").pk)
     data = {key: value.replace("BINANCE", binance) for key, value in data.items()}
     before = (StressScenario.objects.count(), AuditEvent.objects.count())
