@@ -209,6 +209,16 @@ ROWS: list[Row] = [
     Row("riskmodels:export_exposures_csv", slug, get=reader(200)),
     Row("riskmodels:export_pdf", slug, get=reader(200)),
     Row("riskmodels:acknowledge_alert", alert, get=POST_ONLY, post=manager_only(FORM)),
+    # Alerts and stress pages (issue 15, points 9 and 10).
+    Row("riskmodels:alerts", slug, get=reader(200)),
+    Row("riskmodels:stress", slug, get=reader(200)),
+    Row(
+        "riskmodels:new_scenario",
+        slug,
+        get=manager_only(200),
+        post=manager_only(FORM),
+        data={"name": "Matrix"},
+    ),
     # The Django admin, for admins only: its index and the pages that touch credentials.
     Row("admin:index", get=admin_only(200)),
     Row("admin:portfolio_exchangeaccount_changelist", get=admin_only(200)),
