@@ -112,6 +112,14 @@ def alert_rows(alerts: Iterable[Alert], *, whole: bool) -> list[dict[str, Any]]:
     return [_row(alert, names, whole) for alert in alerts]
 
 
+# The unit after a value that is no share of NAV.
+UNITS: dict[str, str] = {Rule.HHI_THIRD_PARTY: " points", Rule.STALE_DATA: " h"}
+
+
+def _unit(rule: str) -> str:
+    return "%" if rule in SHARE_RULES else UNITS.get(rule, "")
+
+
 def _row(alert: Alert, names: dict[str, str], whole: bool) -> dict[str, Any]:
     scale = Decimal(100) if alert.rule in SHARE_RULES else Decimal(1)
     return {
@@ -119,7 +127,7 @@ def _row(alert: Alert, names: dict[str, str], whole: bool) -> dict[str, Any]:
         "subject": names.get(alert.subject, alert.subject),
         "value": alert.value * scale,
         "threshold": alert.threshold * scale,
-        "unit": "%" if alert.rule in SHARE_RULES else "",
+        "unit": _unit(alert.rule),
         "acknowledged_by": alert.acknowledged_by.get_username()
         if whole and alert.acknowledged_by
         else "",
