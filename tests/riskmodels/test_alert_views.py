@@ -13,7 +13,13 @@ from django.utils import timezone
 from portfolio.models import CounterpartyKind
 from riskmodels.models import SYNC_RULE, AlertLevel, AlertState
 from tests.conftest import login
-from tests.factories import AlertFactory, CounterpartyFactory, LocationFactory
+from tests.factories import (
+    AlertFactory,
+    CounterpartyFactory,
+    LocationFactory,
+    computed_exposure,
+    worked_check,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -213,3 +219,25 @@ def test_subjects_that_are_no_counterparty_are_named_in_words(tenants):
         "All third parties",
         "Fireblocks",
     }
+
+
+def test_hhi_and_age_values_carry_their_unit(tenants):
+    AlertFactory.create(
+        portfolio=tenants.fund_a, rule="hhi_third_party", subject="third_party", value=D("2900")
+    )
+    row = login(tenants.alice).get(alerts_url()).context["rows"][0]
+    assert (row["value"], row["unit"]) == (D("2900"), " points")
+
+
+def test_report_links_the_alerts_page_and_its_forms_come_back_to_it(tenants):
+    worked_check(tenants.fund_a)
+    computed_exposure(tenants.fund_a)
+    report = reverse("riskmodels:report", args=["fund-a"])
+    html = login(tenants.alice).get(report).content.decode()
+    assert f'href="{alerts_url()}"' in html
+    assert f'<input type="hidden" name="next" value="{report}">' in html
+    stress = reverse("riskmodels:stress", args=["fund-a"])
+    assert f'href="{stress}"' in html
+    holdings = reverse("portfolio:portfolio_detail", args=["fund-a"])
+    detail = login(tenants.alice).get(holdings).content.decode()
+    assert f'href="{alerts_url()}"' in detail and f'href="{stress}"' in detail
