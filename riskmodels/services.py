@@ -249,6 +249,22 @@ def create_stress_scenario(
     return scenario
 
 
+@transaction.atomic
+def delete_stress_scenario(*, scenario: StressScenario, user: User) -> None:
+    """Delete a portfolio's custom scenario, recording its shocks in the audit trail."""
+    if scenario.portfolio is None or not can_manage(user, scenario.portfolio):
+        raise PermissionDenied
+    shocks = scenario.shocks.select_related("custody_group", "issuer_group", "asset")
+    record_audit(
+        actor=user,
+        action=AuditAction.SCENARIO_DELETED,
+        target=scenario,
+        portfolio_id=scenario.portfolio_id,
+        changes={"shocks": ("; ".join(_shock_text(row) for row in shocks), None)},
+    )
+    scenario.delete()
+
+
 def _shock_text(shock: StressShock) -> str:
     """ "0.35 custody_group=binance": a shock as the audit trail records it."""
     selectors = [

@@ -13,11 +13,17 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
-from accounts.access import can_manage, get_portfolio_for_user, investor_share
+from accounts.access import (
+    can_manage,
+    get_portfolio_for_user,
+    get_scenario_for_user,
+    investor_share,
+)
 from accounts.types import AuthenticatedRequest
 from riskmodels import tasks
-from riskmodels.services import create_stress_scenario
+from riskmodels.services import create_stress_scenario, delete_stress_scenario
 from riskmodels.stress_forms import CustomScenarioForm
 from riskmodels.stress_pages import stress_page
 
@@ -59,3 +65,15 @@ def new_scenario(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             )
             return redirect("riskmodels:stress", slug=portfolio.slug)
     return render(request, "riskmodels/stress_new.html", {"portfolio": portfolio, "form": form})
+
+
+@login_required
+@require_POST
+def delete_scenario(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    scenario = get_scenario_for_user(request.user, pk, manage=True)
+    portfolio = scenario.portfolio
+    assert portfolio is not None  # noqa: S101 - get_scenario_for_user finds portfolios' own only
+    delete_stress_scenario(scenario=scenario, user=request.user)
+    transaction.on_commit(lambda: tasks.compute_exposure.delay(portfolio.pk))
+    messages.success(request, f"Scenario “{scenario.name}” deleted; the report is recomputed.")
+    return redirect("riskmodels:stress", slug=portfolio.slug)

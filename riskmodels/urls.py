@@ -11,6 +11,7 @@ urlpatterns = [
     path("portfolios/<slug:slug>/alerts/", alert_views.alerts, name="alerts"),
     path("portfolios/<slug:slug>/stress/", stress_views.stress, name="stress"),
     path("portfolios/<slug:slug>/stress/new/", stress_views.new_scenario, name="new_scenario"),
+    path("stress/<int:pk>/delete/", stress_views.delete_scenario, name="delete_scenario"),
     path("portfolios/<slug:slug>/exposure/compute/", views.compute_now, name="compute_now"),
     path(
         "portfolios/<slug:slug>/export/holdings.csv",

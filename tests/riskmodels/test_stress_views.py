@@ -196,3 +196,38 @@ def test_the_form_offers_groups_by_display_name_not_entities(fund):
     page = response.content.decode()
     assert ">Binance</option>" in page
     assert "Every exchange token" in page
+
+
+def delete_url(scenario: StressScenario) -> str:
+    return reverse("riskmodels:delete_scenario", args=[scenario.pk])
+
+
+def test_manager_deletes_a_custom_scenario_audited_and_recomputed(
+    fund, eager_celery, django_capture_on_commit_callbacks
+):
+    asia = StressScenario.objects.get(name="Asia")
+    computed_exposure(fund.fund_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = login(fund.alice).post(delete_url(asia))
+    assert (response.status_code, response["Location"]) == (302, stress_url())
+    assert not StressScenario.objects.filter(name="Asia").exists()
+    event = AuditEvent.objects.get(action=AuditAction.SCENARIO_DELETED)
+    assert (event.actor, event.portfolio) == (fund.alice, fund.fund_a)
+    assert event.changes["shocks"] == ["0.5 custody_group=binance; 0.2 asset=BTC", None]
+    report = ExposureSnapshot.objects.filter(portfolio=fund.fund_a).latest().report
+    assert "Asia" not in {s["name"] for s in report["scenarios"]}
+
+
+def test_only_the_portfolios_managers_delete_its_scenarios(fund):
+    asia = StressScenario.objects.get(name="Asia")
+    for who in (fund.bob, fund.charlie, fund.dora):
+        assert login(who).post(delete_url(asia)).status_code == 404
+    assert login(fund.alice).get(delete_url(asia)).status_code == 405
+    everywhere = create_stress_scenario(
+        user=fund.ada, name="Global", shocks=[ShockSpec(D("0.1"), asset_kind=AssetKind.NATIVE)]
+    )
+    # A scenario for every portfolio is the admins' business (in the Django admin).
+    assert login(fund.alice).post(delete_url(everywhere)).status_code == 404
+    assert StressScenario.objects.filter(name__in=["Asia", "Global"]).count() == 2
+    page = login(fund.alice).get(stress_url()).content.decode()
+    assert page.count("Delete this scenario") == 1

@@ -166,6 +166,14 @@ def alert(o: Objects) -> dict[str, Any]:
     return {"pk": o.alert.pk}
 
 
+def scenario(o: Objects) -> dict[str, Any]:
+    """A custom stress scenario of the tenant's portfolio, made when first asked for."""
+    from riskmodels.models import StressScenario
+
+    found, _ = StressScenario.objects.get_or_create(portfolio=o.portfolio, name="Matrix")
+    return {"pk": found.pk}
+
+
 def admin_account(o: Objects) -> dict[str, Any]:
     return {"object_id": o.account.pk}
 
@@ -219,6 +227,7 @@ ROWS: list[Row] = [
         post=manager_only(FORM),
         data={"name": "Matrix"},
     ),
+    Row("riskmodels:delete_scenario", scenario, get=POST_ONLY, post=manager_only(302)),
     # The Django admin, for admins only: its index and the pages that touch credentials.
     Row("admin:index", get=admin_only(200)),
     Row("admin:portfolio_exchangeaccount_changelist", get=admin_only(200)),
