@@ -254,7 +254,7 @@ def delete_stress_scenario(*, scenario: StressScenario, user: User) -> None:
     """Delete a portfolio's custom scenario, recording its shocks in the audit trail."""
     if scenario.portfolio is None or not can_manage(user, scenario.portfolio):
         raise PermissionDenied
-    shocks = scenario.shocks.select_related("custody_group", "issuer_group", "asset")
+    shocks = scenario.shocks.select_related("custody_group", "issuer_group", "asset").order_by("pk")
     record_audit(
         actor=user,
         action=AuditAction.SCENARIO_DELETED,
