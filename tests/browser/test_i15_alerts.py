@@ -102,6 +102,14 @@ def test_manager_adds_a_custom_scenario_and_the_report_runs_it(visit, site, eage
     alice.screenshot("i15-stress-custom")
     alice.visit(reverse("riskmodels:report", args=["fund-a"]))
     assert "Binance run" in alice.page.locator("table.report", has_text="Scenario").inner_text()
+    # Deleted again: gone from the page and, after the recompute, from the report.
+    alice.visit(stress_path())
+    alice.page.locator("details.scenario").first.locator("form.delete-scenario button").click()
+    alice.page.wait_for_url(site.url + stress_path())
+    alice.assert_clean("stress page after deleting")
+    assert "Binance run" not in alice.page.locator("table.stress-summary").inner_text()
+    alice.visit(reverse("riskmodels:report", args=["fund-a"]))
+    assert "Binance run" not in alice.page.locator("table.report", has_text="Scenario").inner_text()
 
 
 def test_investor_sees_alerts_and_stress_of_own_portfolio_only(visit, site):
