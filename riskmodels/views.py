@@ -24,6 +24,7 @@ from accounts.types import AuthenticatedRequest
 from portfolio.models import Portfolio
 from portfolio.selectors import NotCurrent, not_current_locations
 from riskmodels import exports, tasks
+from riskmodels.alert_pages import subject_names
 from riskmodels.models import Alert
 from riskmodels.selectors import holding_lines, not_current_by_group, report_page
 from riskmodels.services import acknowledge_alert
@@ -54,7 +55,8 @@ def acknowledge(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         acknowledge_alert(alert=alert, user=request.user, reason=form.cleaned_data["reason"])
     except ValidationError as error:
         return HttpResponse(" ".join(error.messages), status=400)
-    messages.success(request, f"Alert acknowledged: {alert.get_rule_display()} {alert.subject}.")
+    subject = subject_names([alert], whole=True).get(alert.subject, alert.subject)
+    messages.success(request, f"Alert acknowledged: {alert.get_rule_display()}, {subject}.")
     return redirect(_return_to(request, alert))
 
 

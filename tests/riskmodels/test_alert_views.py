@@ -168,8 +168,11 @@ def acknowledge(client, alert, **data):
 
 def test_acknowledging_returns_to_next(tenants, history):
     back = alerts_url() + "?level=breach"
-    response = acknowledge(login(tenants.alice), history["open"], next=back)
+    client = login(tenants.alice)
+    response = acknowledge(client, history["open"], next=back)
     assert (response.status_code, response["Location"]) == (302, back)
+    message = client.get(back).content.decode()
+    assert "Alert acknowledged: One counterparty group (look-through), Kraken (Payward)." in message
     report = reverse("riskmodels:report", args=["fund-a"])
     other = AlertFactory.create(portfolio=tenants.fund_a, subject="okx")
     assert acknowledge(login(tenants.alice), other, next=report)["Location"] == report
