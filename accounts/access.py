@@ -18,7 +18,7 @@ from django.http import Http404
 
 from accounts.models import AccessLevel, InvestorStake, Role
 from portfolio.models import CustodyLocation, ExchangeAccount, HoldingSnapshot, Portfolio, SyncRun
-from riskmodels.models import Alert, ExposureSnapshot
+from riskmodels.models import Alert, ExposureSnapshot, StressScenario
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -116,3 +116,10 @@ def get_exposure_for_user(user: User, pk: int) -> ExposureSnapshot:
 def get_alert_for_user(user: User, pk: int, *, manage: bool = False) -> Alert:
     queryset = Alert.objects.select_related("portfolio")
     return _get_or_404(queryset.filter(portfolio__in=portfolios_for(user, manage=manage)), pk=pk)
+
+
+def get_scenario_for_user(user: User, pk: int, *, manage: bool = False) -> StressScenario:
+    """A portfolio's own stress scenario; global ones (no portfolio) are admin business."""
+    allowed = portfolios_for(user, manage=manage)
+    queryset = StressScenario.objects.select_related("portfolio")
+    return _get_or_404(queryset.filter(portfolio__in=allowed), pk=pk)

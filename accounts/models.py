@@ -125,6 +125,8 @@ class AuditAction(models.TextChoices):
     DROP_REJECTED = "drop_rejected", "Balance drop rejected"
     SETTLEMENT_SAVED = "settlement_saved", "Off-exchange settlement set or changed"
     SETTLEMENT_DELETED = "settlement_deleted", "Off-exchange settlement removed"
+    SCENARIO_CREATED = "scenario_created", "Stress scenario created"
+    SCENARIO_DELETED = "scenario_deleted", "Stress scenario deleted"
 
 
 class AuditEvent(models.Model):

@@ -257,7 +257,45 @@ def create_stress_scenario(
     for row in rows:
         row.full_clean()
     StressShock.objects.bulk_create(rows)
+    record_audit(
+        actor=user,
+        action=AuditAction.SCENARIO_CREATED,
+        target=scenario,
+        portfolio_id=scenario.portfolio_id,
+        changes={"shocks": (None, "; ".join(_shock_text(row) for row in rows))},
+    )
     return scenario
+
+
+@transaction.atomic
+def delete_stress_scenario(*, scenario: StressScenario, user: User) -> None:
+    """Delete a portfolio's custom scenario, recording its shocks in the audit trail."""
+    if scenario.portfolio is None or not can_manage(user, scenario.portfolio):
+        raise PermissionDenied
+    shocks = scenario.shocks.select_related("custody_group", "issuer_group", "asset").order_by("pk")
+    record_audit(
+        actor=user,
+        action=AuditAction.SCENARIO_DELETED,
+        target=scenario,
+        portfolio_id=scenario.portfolio_id,
+        changes={"shocks": ("; ".join(_shock_text(row) for row in shocks), None)},
+    )
+    scenario.delete()
+
+
+def _shock_text(shock: StressShock) -> str:
+    """ "0.35 custody_group=binance": a shock as the audit trail records it."""
+    selectors = [
+        f"{name}={value}"
+        for name, value in (
+            ("custody_group", shock.custody_group and shock.custody_group.slug),
+            ("issuer_group", shock.issuer_group and shock.issuer_group.slug),
+            ("asset", shock.asset and shock.asset.code),
+            ("asset_kind", shock.asset_kind),
+        )
+        if value
+    ]
+    return f"{format(shock.fraction.normalize(), 'f')} {' '.join(selectors)}"
 
 
 def vars_of(spec: ShockSpec) -> dict:

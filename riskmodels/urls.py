@@ -2,12 +2,16 @@ from __future__ import annotations
 
 from django.urls import path
 
-from riskmodels import history_views, views
+from riskmodels import alert_views, history_views, stress_views, views
 
 app_name = "riskmodels"
 urlpatterns = [
     path("alerts/<int:pk>/acknowledge/", views.acknowledge, name="acknowledge_alert"),
     path("portfolios/<slug:slug>/exposure/", views.report, name="report"),
+    path("portfolios/<slug:slug>/alerts/", alert_views.alerts, name="alerts"),
+    path("portfolios/<slug:slug>/stress/", stress_views.stress, name="stress"),
+    path("portfolios/<slug:slug>/stress/new/", stress_views.new_scenario, name="new_scenario"),
+    path("stress/<int:pk>/delete/", stress_views.delete_scenario, name="delete_scenario"),
     path("portfolios/<slug:slug>/exposure/compute/", views.compute_now, name="compute_now"),
     path(
         "portfolios/<slug:slug>/export/holdings.csv",

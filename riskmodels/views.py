@@ -14,7 +14,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.access import can_manage, get_alert_for_user, get_portfolio_for_user, investor_share
@@ -22,7 +24,9 @@ from accounts.types import AuthenticatedRequest
 from portfolio.models import Portfolio
 from portfolio.selectors import NotCurrent, not_current_locations
 from riskmodels import exports, tasks
+from riskmodels.alert_pages import subject_names
 from riskmodels.freshness import report_freshness
+from riskmodels.models import Alert
 from riskmodels.selectors import holding_lines, not_current_by_group, report_page
 from riskmodels.services import acknowledge_alert
 
@@ -52,8 +56,19 @@ def acknowledge(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         acknowledge_alert(alert=alert, user=request.user, reason=form.cleaned_data["reason"])
     except ValidationError as error:
         return HttpResponse(" ".join(error.messages), status=400)
-    messages.success(request, f"Alert acknowledged: {alert.get_rule_display()} {alert.subject}.")
-    return redirect("portfolio:portfolio_detail", slug=alert.portfolio.slug)
+    subject = subject_names([alert], whole=True).get(alert.subject, alert.subject)
+    messages.success(request, f"Alert acknowledged: {alert.get_rule_display()}, {subject}.")
+    return redirect(_return_to(request, alert))
+
+
+def _return_to(request: AuthenticatedRequest, alert: Alert) -> str:
+    """Back where the alert was acknowledged (the form's `next`, when it is on this site), else
+    the portfolio's alerts page: never an open redirect."""
+    target = request.POST.get("next", "")
+    safe = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if safe else reverse("riskmodels:alerts", args=[alert.portfolio.slug])
 
 
 def _page_context(request: AuthenticatedRequest, portfolio: Portfolio) -> dict:

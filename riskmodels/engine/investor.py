@@ -32,6 +32,13 @@ def scale_money(amount: Decimal, stake: Decimal | None) -> Decimal:
     return amount if stake is None else amount * stake
 
 
+def investor_view_of(item: T, stake: Decimal) -> T:
+    """Any engine result (a dataclass or a tuple of them) as seen through ``stake``."""
+    if not isinstance(stake, Decimal) or not ZERO <= stake <= ONE:
+        raise ValueError(f"stake must be a Decimal in [0, 1], got {stake!r}")
+    return _scale(item, stake)
+
+
 def _scale(item: T, stake: Decimal) -> T:
     """Multiply every field marked ``scaled`` by the stake, recursing into parts and tuples."""
     if isinstance(item, tuple):

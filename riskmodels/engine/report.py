@@ -102,6 +102,11 @@ def _presets(rollup: Rollup, exposures: tuple[GroupExposure, ...]) -> tuple[Scen
     return preset_scenarios(groups, issuers, unissued)
 
 
+def presets_for(rollup: Rollup, exposures: tuple[GroupExposure, ...]) -> tuple[Scenario, ...]:
+    """The preset scenarios build_report runs for this rollup (the stress page lists them)."""
+    return _presets(rollup, exposures)
+
+
 def _value(position: Position) -> Decimal | None:
     return None if position.price_usd is None else position.amount * position.price_usd
 

@@ -47,7 +47,7 @@ def test_manager_acknowledges_with_a_reason(tenants, alert):
     response = client.post(acknowledge_url(alert), {"reason": "Moving 1m on Monday"})
     after = timezone.now()
     assert response.status_code == 302
-    assert response["Location"] == reverse("portfolio:portfolio_detail", args=["fund-a"])
+    assert response["Location"] == reverse("riskmodels:alerts", args=["fund-a"])
     alert.refresh_from_db()
     assert (alert.state, alert.acknowledge_reason, alert.acknowledged_by) == (
         AlertState.ACKNOWLEDGED,

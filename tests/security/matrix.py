@@ -170,6 +170,14 @@ def past_report(o: Objects) -> dict[str, Any]:
     return {"slug": o.portfolio.slug, "pk": o.exposure.pk}
 
 
+def scenario(o: Objects) -> dict[str, Any]:
+    """A custom stress scenario of the tenant's portfolio, made when first asked for."""
+    from riskmodels.models import StressScenario
+
+    found, _ = StressScenario.objects.get_or_create(portfolio=o.portfolio, name="Matrix")
+    return {"pk": found.pk}
+
+
 def admin_account(o: Objects) -> dict[str, Any]:
     return {"object_id": o.account.pk}
 
@@ -216,6 +224,17 @@ ROWS: list[Row] = [
     Row("riskmodels:past_report", past_report, get=reader(200)),  # i15-history
     Row("riskmodels:since", slug, get=reader(200)),  # i15-history
     Row("riskmodels:acknowledge_alert", alert, get=POST_ONLY, post=manager_only(FORM)),
+    # Alerts and stress pages (issue 15, points 9 and 10).
+    Row("riskmodels:alerts", slug, get=reader(200)),
+    Row("riskmodels:stress", slug, get=reader(200)),
+    Row(
+        "riskmodels:new_scenario",
+        slug,
+        get=manager_only(200),
+        post=manager_only(FORM),
+        data={"name": "Matrix"},
+    ),
+    Row("riskmodels:delete_scenario", scenario, get=POST_ONLY, post=manager_only(302)),
     # The Django admin, for admins only: its index and the pages that touch credentials.
     Row("admin:index", get=admin_only(200)),
     Row("admin:portfolio_exchangeaccount_changelist", get=admin_only(200)),
