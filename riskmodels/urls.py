@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from riskmodels import views
+from riskmodels import policy_views, views
 
 app_name = "riskmodels"
 urlpatterns = [
@@ -20,4 +20,6 @@ urlpatterns = [
         name="export_exposures_csv",
     ),
     path("portfolios/<slug:slug>/export/report.pdf", views.export_pdf, name="export_pdf"),
+    path("policy/", policy_views.policy, name="policy"),
+    path("policy/<slug:slug>/", policy_views.policy, name="portfolio_policy"),
 ]
