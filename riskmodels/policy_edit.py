@@ -89,10 +89,14 @@ def global_policy() -> RiskPolicy:
     return policy
 
 
-def current_limits(policy: RiskPolicy | None, *, required: Iterable[LimitKey]) -> list[ProposedLimit]:
+def current_limits(
+    policy: RiskPolicy | None, *, required: Iterable[LimitKey]
+) -> list[ProposedLimit]:
     """The policy's limits, and every required one it lacks (empty), in the engine's rule order."""
     limits = [] if policy is None else policy.limits.select_related("counterparty")
-    found = {key_of(limit): ProposedLimit(key_of(limit), limit.warn, limit.breach) for limit in limits}
+    found = {
+        key_of(limit): ProposedLimit(key_of(limit), limit.warn, limit.breach) for limit in limits
+    }
     for key in required:
         found.setdefault(key, ProposedLimit(key, None, None))
     return sorted(found.values(), key=lambda item: item.key.sort_key())

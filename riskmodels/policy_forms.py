@@ -106,6 +106,15 @@ def scope_value(key: LimitKey) -> str:
     return TIER_PREFIX + key.tier if key.tier else SCOPE_ALL
 
 
+def parse_scope(scope: str) -> tuple[str, str]:
+    """A scope choice ("", "tier:A", "counterparty:binance") as (tier, counterparty slug)."""
+    if scope.startswith(TIER_PREFIX):
+        return scope.removeprefix(TIER_PREFIX), ""
+    if scope.startswith(COUNTERPARTY_PREFIX):
+        return "", scope.removeprefix(COUNTERPARTY_PREFIX)
+    return "", ""
+
+
 def scope_label(key: LimitKey, names: dict[str, str]) -> str:
     if key.counterparty:
         return names.get(key.counterparty, key.counterparty)
@@ -165,8 +174,7 @@ class LimitForm(forms.Form):
             return None
 
     def _key(self, rule: str, scope: str) -> LimitKey:
-        tier = scope.removeprefix(TIER_PREFIX) if scope.startswith(TIER_PREFIX) else ""
-        slug = scope.removeprefix(COUNTERPARTY_PREFIX) if scope.startswith(COUNTERPARTY_PREFIX) else ""
+        tier, slug = parse_scope(scope)
         if scope != SCOPE_ALL and rule not in SCOPED_RULES:
             self.add_error("scope", "This rule applies to the whole portfolio only: choose All.")
         elif slug and rule != Rule.DISTRESSED and slug not in self.groups:
@@ -175,7 +183,9 @@ class LimitForm(forms.Form):
 
     def is_blank(self) -> bool:
         """A new row left empty is not an error: there is simply nothing to add."""
-        return not any((self.data.get(self.add_prefix(n)) or "").strip() for n in ("warn", "breach"))
+        return not any(
+            (self.data.get(self.add_prefix(n)) or "").strip() for n in ("warn", "breach")
+        )
 
 
 class BaseLimitFormSet(forms.BaseFormSet):
@@ -247,9 +257,7 @@ def row_labels(form: LimitForm, names: dict[str, str]) -> dict[str, str]:
     """What a listed row reads as: its rule, whom it applies to, its unit."""
     rule = str(form["rule"].value() or "")
     scope = str(form["scope"].value() or "")
-    tier = scope.removeprefix(TIER_PREFIX) if scope.startswith(TIER_PREFIX) else ""
-    slug = scope.removeprefix(COUNTERPARTY_PREFIX) if scope.startswith(COUNTERPARTY_PREFIX) else ""
-    key = LimitKey(rule, tier, slug)
+    key = LimitKey(rule, *parse_scope(scope))
     unit = unit_of(rule) if rule in set(Rule) else ""
     return {"rule": rule_label(rule), "scope": scope_label(key, names), "unit": unit}
 
