@@ -3,6 +3,7 @@ proposed list over every portfolio it reaches, and saving it through the audited
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -113,6 +114,19 @@ def proposed_rows(
         if not item.removed
     ]
     return kept + added
+
+
+def proposal_fingerprint(proposed: Iterable[ProposedLimit]) -> str:
+    """A digest of the proposed numbers: a save must be of exactly what was previewed."""
+    lines = sorted(
+        f"{p.key.rule}|{p.key.tier}|{p.key.counterparty}|{_text(p.warn)}|{_text(p.breach)}"
+        for p in proposed
+    )
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def _text(value: Decimal | None) -> str:
+    return "-" if value is None else format(value.normalize(), "f")
 
 
 def preview_policy(

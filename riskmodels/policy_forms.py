@@ -12,6 +12,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from riskmodels.engine.policy import TIERS
+from riskmodels.engine.policy_preview import FindingChange
 from riskmodels.engine.rules import RULE_LABELS, SCOPED_RULES, SHARE_RULES, Rule
 from riskmodels.models import limit_bounds
 from riskmodels.policy_edit import LimitKey, PortfolioPreview, ProposedLimit
@@ -263,10 +264,15 @@ def row_labels(form: LimitForm, names: dict[str, str]) -> dict[str, str]:
 
 
 def present_previews(
-    previews: Iterable[PortfolioPreview], names: dict[str, str]
+    previews: Iterable[PortfolioPreview], names: dict[str, str], locations: dict[str, str]
 ) -> list[dict[str, Any]]:
-    """Each portfolio's status now and after, and its changed findings in words."""
-    return [_present(preview, names) for preview in previews]
+    """Each portfolio's status now and after, and its changed findings in words.
+
+    `names` maps counterparty slugs to names, `locations` location ids (the subjects of the
+    stale-data rule) to location names.
+    """
+    subjects = {**names, **{f"location:{pk}": name for pk, name in locations.items()}}
+    return [_present(preview, subjects) for preview in previews]
 
 
 def _present(preview: PortfolioPreview, names: dict[str, str]) -> dict[str, Any]:
@@ -274,20 +280,31 @@ def _present(preview: PortfolioPreview, names: dict[str, str]) -> dict[str, Any]
     row: dict[str, Any] = {"portfolio": preview.portfolio, "error": preview.error}
     if impact is None:
         return row
+    findings = [_finding_words(change, names) for change in impact.changes]
     return row | {
         "before": impact.status_before,
         "after": impact.status_after,
         "changed": impact.status_before != impact.status_after,
-        "findings": [
-            {
-                "rule": rule_label(c.rule),
-                "subject": names.get(c.subject, c.subject),
-                "value": value_with_unit(c.value, c.rule),
-                "before": c.level_before,
-                "after": c.level_after,
-                "limits_before": limits_text(c.warn_before, c.breach_before, c.rule),
-                "limits_after": limits_text(c.warn_after, c.breach_after, c.rule),
-            }
-            for c in impact.changes
+        "findings": [f for f, c in zip(findings, impact.changes, strict=True) if c.level_changed],
+        "limits_only": [
+            f for f, c in zip(findings, impact.changes, strict=True) if not c.level_changed
         ],
+    }
+
+
+# Subjects that name no one: the rule is measured over the whole portfolio.
+WHOLE_PORTFOLIO = frozenset({"all", "third_party"})
+
+
+def _finding_words(change: FindingChange, names: dict[str, str]) -> dict[str, str]:
+    key = f"location:{change.subject}" if change.rule == Rule.STALE_DATA else change.subject
+    subject = "" if change.subject in WHOLE_PORTFOLIO else names.get(key, change.subject)
+    return {
+        "rule": rule_label(change.rule),
+        "subject": subject,
+        "value": value_with_unit(change.value, change.rule),
+        "before": change.level_before,
+        "after": change.level_after,
+        "limits_before": limits_text(change.warn_before, change.breach_before, change.rule),
+        "limits_after": limits_text(change.warn_after, change.breach_after, change.rule),
     }

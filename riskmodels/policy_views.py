@@ -14,16 +14,19 @@ from django.shortcuts import redirect, render
 
 from accounts.access import get_portfolio_for_user
 from accounts.types import AuthenticatedRequest
-from portfolio.models import Counterparty, Portfolio
+from portfolio.models import Counterparty, CustodyLocation, Portfolio
 from riskmodels.models import PolicyChange, RiskPolicy
 from riskmodels.policy_edit import (
+    ProposedLimit,
     current_limits,
     global_policy,
     preview_policy,
+    proposal_fingerprint,
     save_policy,
     standard_keys,
 )
 from riskmodels.policy_forms import (
+    BaseLimitFormSet,
     LimitFormSet,
     initial_row,
     limits_text,
@@ -45,11 +48,36 @@ def _admin_only(request: AuthenticatedRequest) -> None:
 
 @login_required
 def policy(request: AuthenticatedRequest, slug: str | None = None) -> HttpResponse:
-    """GET: the limits; POST: validate, then preview them (or save them when asked)."""
+    """GET: the limits. POST: validate them, then preview them; save only what was previewed
+    (a save of other numbers than the preview showed previews those first)."""
     _admin_only(request)
     portfolio = None if slug is None else get_portfolio_for_user(request.user, slug)
     edited = _policy_of(portfolio)
     names = dict(Counterparty.objects.values_list("slug", "name"))
+    formset = _formset(request, edited, names, portfolio)
+    context: dict[str, Any] = {"portfolio": portfolio, "edited": edited, "previews": None}
+    if request.method == "POST" and formset.is_valid():
+        proposed = formset.proposed()
+        fingerprint = proposal_fingerprint(proposed)
+        if request.POST.get("action") == SAVE and request.POST.get("previewed") == fingerprint:
+            try:
+                changed = save_policy(portfolio=portfolio, proposed=proposed, user=request.user)
+            except ValidationError as error:  # a rule the form does not know of, or a race
+                context["save_error"] = " ".join(error.messages)
+            else:
+                return _saved(request, portfolio, changed)
+        else:
+            context |= _preview(request, portfolio, proposed, names) | {"previewed": fingerprint}
+    return render(request, "riskmodels/policy.html", context | _page(formset, edited, names))
+
+
+def _formset(
+    request: AuthenticatedRequest,
+    edited: RiskPolicy | None,
+    names: dict[str, str],
+    portfolio: Portfolio | None,
+) -> BaseLimitFormSet:
+    """The policy's limits as forms, bound to the POST when there is one."""
     required = standard_keys() if portfolio is None else frozenset()
     initial = [initial_row(item) for item in current_limits(edited, required=required)]
     kwargs = {
@@ -58,21 +86,22 @@ def policy(request: AuthenticatedRequest, slug: str | None = None) -> HttpRespon
         "required_keys": required,
     }
     data = request.POST if request.method == "POST" else None
-    formset = LimitFormSet(data, initial=initial, form_kwargs=kwargs)
-    context: dict[str, Any] = {"portfolio": portfolio, "edited": edited, "previews": None}
-    if data is not None and formset.is_valid():
-        proposed = formset.proposed()
-        if data.get("action") == SAVE:
-            try:
-                changed = save_policy(portfolio=portfolio, proposed=proposed, user=request.user)
-            except ValidationError as error:  # a rule the form does not know of, or a race
-                context["save_error"] = " ".join(error.messages)
-            else:
-                return _saved(request, portfolio, changed)
-        else:
-            previews = preview_policy(portfolio=portfolio, proposed=proposed)
-            context["previews"] = present_previews(previews, names)
-    return render(request, "riskmodels/policy.html", context | _page(formset, edited, names))
+    return LimitFormSet(data, initial=initial, form_kwargs=kwargs)
+
+
+def _preview(
+    request: AuthenticatedRequest,
+    portfolio: Portfolio | None,
+    proposed: list[ProposedLimit],
+    names: dict[str, str],
+) -> dict[str, Any]:
+    previews = preview_policy(portfolio=portfolio, proposed=proposed)
+    locations = {str(pk): name for pk, name in CustodyLocation.objects.values_list("pk", "name")}
+    return {
+        "previews": present_previews(previews, names, locations),
+        # Asked to save numbers that were not previewed: this preview comes first.
+        "unpreviewed_save": request.POST.get("action") == SAVE,
+    }
 
 
 def _policy_of(portfolio: Portfolio | None) -> RiskPolicy | None:

@@ -33,6 +33,13 @@ def _post_data(client, url: str = URL, **changes: tuple[str, str]) -> dict[str, 
     return data
 
 
+def _save(client, data: dict[str, str], url: str = URL, **options):
+    """Preview, then save what was previewed, as the page's two buttons do."""
+    preview = client.post(url, {**data, "action": "preview"})
+    fingerprint = preview.context["previewed"]
+    return client.post(url, {**data, "action": "save", "previewed": fingerprint}, **options)
+
+
 def _tier_a(policy: RiskPolicy | None = None) -> Limit:
     return Limit.objects.get(
         policy__portfolio=None if policy is None else policy.portfolio,
@@ -91,7 +98,7 @@ def test_preview_shows_a_status_change_for_a_portfolio_crossing_the_new_limit(te
 def test_save_stores_the_exact_fraction_and_is_audited(tenants):
     client = login(tenants.ada)
     data = _post_data(client, **{"group:tier:A": ("10", "12.5")})
-    response = client.post(URL, {**data, "action": "save"})
+    response = _save(client, data)
     assert response.status_code == 302 and response.url == URL
     limit = _tier_a()
     assert (limit.warn, limit.breach) == (Decimal("0.1"), Decimal("0.125"))
@@ -111,14 +118,28 @@ def test_save_recomputes_the_exposures_after_commit(
     client = login(tenants.ada)
     data = _post_data(client, **{"group:tier:A": ("5", "25")})
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(URL, {**data, "action": "save"})
+        _save(client, data)
     alerts = Alert.objects.filter(portfolio=tenants.fund_a, rule="group", level="warn")
     assert alerts.count() == 6
 
 
+def test_save_of_numbers_not_previewed_previews_them_first(tenants):
+    client = login(tenants.ada)
+    previewed = _post_data(client, **{"group:tier:A": ("10", "12.5")})
+    fingerprint = client.post(URL, {**previewed, "action": "preview"}).context["previewed"]
+    edited = _post_data(client, **{"group:tier:A": ("5", "12.5")})
+    response = client.post(URL, {**edited, "action": "save", "previewed": fingerprint})
+    assert response.status_code == 200
+    assert "Not saved yet: the limits differ from the last preview" in response.content.decode()
+    assert response.context["previews"] is not None
+    assert _tier_a().warn == Decimal("0.2")
+    without = client.post(URL, {**previewed, "action": "save"})
+    assert without.status_code == 200 and _tier_a().warn == Decimal("0.2")
+
+
 def test_unchanged_save_records_nothing(tenants):
     client = login(tenants.ada)
-    response = client.post(URL, {**_post_data(client), "action": "save"}, follow=True)
+    response = _save(client, _post_data(client), follow=True)
     assert "Nothing changed" in response.content.decode()
     assert not PolicyChange.objects.filter(changed_by=tenants.ada).exists()
 
@@ -162,13 +183,13 @@ def test_admin_adds_a_counterparty_override_in_percent(tenants):
         f"form-{index}-warn": "4",
         f"form-{index}-breach": "5.5",
     }
-    assert client.post(URL, {**data, "action": "save"}).status_code == 302
+    assert _save(client, data).status_code == 302
     limit = Limit.objects.get(counterparty__slug="binance")
     assert (limit.warn, limit.breach) == (Decimal("0.04"), Decimal("0.055"))
     assert limit.policy.portfolio is None
     # Emptied again, the override is removed, and the removal recorded.
     data = _post_data(client, **{"group:counterparty:binance": ("", "")})
-    assert client.post(URL, {**data, "action": "save"}).status_code == 302
+    assert _save(client, data).status_code == 302
     assert not Limit.objects.filter(counterparty__slug="binance").exists()
     assert PolicyChange.objects.filter(action="deleted", scope="counterparty binance").exists()
 
@@ -190,7 +211,7 @@ def test_portfolio_overrides_are_edited_and_previewed_for_that_portfolio_only(te
     preview = client.post(url, {**data, "action": "preview"})
     assert [row["portfolio"].slug for row in preview.context["previews"]] == ["fund-a"]
     assert preview.context["previews"][0]["after"] == "warn"
-    assert client.post(url, {**data, "action": "save"}).status_code == 302
+    assert _save(client, data, url).status_code == 302
     limit = Limit.objects.get(policy__portfolio=tenants.fund_a)
     assert (limit.rating_tier, limit.warn, limit.breach) == ("A", Decimal("0.05"), None)
     assert _tier_a().warn == Decimal("0.2")  # the global default is untouched
