@@ -36,7 +36,7 @@ class LimitTotal(TypedDict):
 class LimitInline(ReadOnlyInline):
     model = Limit
     fields = ["rule", "applies_to", "warn_level", "breach_level"]
-    readonly_fields = fields
+    readonly_fields = ["rule", "applies_to", "warn_level", "breach_level"]
     verbose_name_plural = "limits (edited on the Risk policy page, in percent)"
 
     @admin.display(description="Applies to")
@@ -61,7 +61,7 @@ class RiskPolicyAdmin(ReadOnlyAdmin):
     list_select_related = ["portfolio"]
     search_fields = ["name", "portfolio__name"]
     fields = ["name", "portfolio", "edit_link"]
-    readonly_fields = fields
+    readonly_fields = ["name", "portfolio", "edit_link"]
     inlines = [LimitInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[RiskPolicy]:

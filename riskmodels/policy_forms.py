@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -139,14 +139,17 @@ class LimitForm(forms.Form):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        rule = cast(forms.ChoiceField, self.fields["rule"])
+        scope = cast(forms.ChoiceField, self.fields["scope"])
         if not self.empty_permitted:  # a listed limit may be of any rule; a new one is scoped
-            self.fields["rule"].choices = [(r.value, RULE_LABELS[r]) for r in Rule]
-        self.fields["scope"].choices = [(SCOPE_ALL, "All"), *scopes]
+            rule.choices = [(r.value, RULE_LABELS[r]) for r in Rule]
+        scope.choices = [(SCOPE_ALL, "All"), *scopes]
         self.groups = frozenset(groups)
         self.required_keys = required_keys
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.empty_permitted and self.is_blank():
             return data  # a new row left empty: nothing to add
         rule, scope = data.get("rule"), data.get("scope", SCOPE_ALL)

@@ -3,7 +3,7 @@ then save through the audited services."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -86,7 +86,7 @@ def _formset(
         "required_keys": required,
     }
     data = request.POST if request.method == "POST" else None
-    return LimitFormSet(data, initial=initial, form_kwargs=kwargs)
+    return cast(BaseLimitFormSet, LimitFormSet(data, initial=initial, form_kwargs=kwargs))
 
 
 def _preview(

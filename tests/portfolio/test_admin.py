@@ -37,6 +37,7 @@ APP_LABELS = {"accounts", "portfolio", "riskmodels"}
 def _our_models() -> list:
     return [model for model in admin.site._registry if model._meta.app_label in APP_LABELS]
 
+
 # What an admin needs, and nothing else (issue 15): people and access, the registry, portfolios
 # and their locations, holdings history and prices (read-only), policies and their history,
 # exposures and alerts (read-only), stress scenarios, tokens and webhook endpoints; of the

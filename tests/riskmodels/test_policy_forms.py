@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 import pytest
@@ -68,12 +69,12 @@ def test_display_level_shows_a_stored_fraction_in_percent():
     assert value_with_unit(Decimal("7.5"), "stale_data") == "7.5 hours"
 
 
-def _formset(rows: list[dict[str, str]], extra: list[dict[str, str]] = (), **kwargs):
+def _formset(rows: list[dict[str, str]], extra: Sequence[dict[str, str]] = (), **kwargs):
     data = {"form-TOTAL_FORMS": str(len(rows) + len(extra)), "form-INITIAL_FORMS": str(len(rows))}
     for index, row in enumerate([*rows, *extra]):
         data |= {f"form-{index}-{name}": value for name, value in row.items()}
-    options = {"scopes": [("tier:A", "Tier A"), ("counterparty:binance", "Binance")]}
-    options |= {"groups": ["binance"], **kwargs}
+    scopes = [("tier:A", "Tier A"), ("counterparty:binance", "Binance")]
+    options = {"scopes": scopes, "groups": ["binance"], **kwargs}
     return LimitFormSet(data, initial=rows, form_kwargs=options)
 
 
