@@ -136,12 +136,15 @@ class LimitForm(forms.Form):
         scopes: Sequence[tuple[str, Any]] = (),
         groups: Iterable[str] = (),
         required_keys: frozenset[LimitKey] = frozenset(),
+        any_new_rule: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         rule = cast(forms.ChoiceField, self.fields["rule"])
         scope = cast(forms.ChoiceField, self.fields["scope"])
-        if not self.empty_permitted:  # a listed limit may be of any rule; a new one is scoped
+        # A listed limit may be of any rule. A new one on the global policy, whose general
+        # limits are all listed, is a tier or counterparty override of a scoped rule.
+        if any_new_rule or not self.empty_permitted:
             rule.choices = [(r.value, RULE_LABELS[r]) for r in Rule]
         scope.choices = [(SCOPE_ALL, "All"), *scopes]
         self.groups = frozenset(groups)

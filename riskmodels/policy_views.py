@@ -84,6 +84,7 @@ def _formset(
         "scopes": scope_choices(names),
         "groups": Counterparty.objects.filter(parent=None).values_list("slug", flat=True),
         "required_keys": required,
+        "any_new_rule": portfolio is not None,
     }
     data = request.POST if request.method == "POST" else None
     return cast(BaseLimitFormSet, LimitFormSet(data, initial=initial, form_kwargs=kwargs))

@@ -129,3 +129,11 @@ def test_formset_refuses_a_scope_on_a_portfolio_wide_rule_and_duplicates():
 def test_initial_row_shows_stored_levels_in_the_unit():
     item = ProposedLimit(LimitKey("group", "B"), Decimal("0.100000"), Decimal("0.150000"))
     assert initial_row(item) == {"rule": "group", "scope": "tier:B", "warn": "10", "breach": "15"}
+
+
+def test_a_new_global_row_is_a_tier_or_counterparty_override_of_a_scoped_rule():
+    extra = [{"rule": "hhi_third_party", "scope": "", "warn": "1", "breach": ""}]
+    formset = _formset([], extra)
+    assert not formset.is_valid()
+    assert "Select a valid choice" in formset.errors[0]["rule"][0]
+    assert _formset([], extra, any_new_rule=True).is_valid()

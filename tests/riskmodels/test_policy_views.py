@@ -219,3 +219,19 @@ def test_portfolio_overrides_are_edited_and_previewed_for_that_portfolio_only(te
 
 def test_unknown_portfolio_policy_page_is_404(tenants):
     assert login(tenants.ada).get("/policy/no-such-fund/").status_code == 404
+
+
+def test_portfolio_override_of_a_portfolio_wide_rule_is_in_its_unit(tenants):
+    client = login(tenants.ada)
+    url = f"/policy/{tenants.fund_a.slug}/"
+    data = {
+        "form-TOTAL_FORMS": "1",
+        "form-INITIAL_FORMS": "0",
+        "form-0-rule": "hhi_third_party",
+        "form-0-scope": "",
+        "form-0-warn": "2,000",
+        "form-0-breach": "3000",
+    }
+    assert _save(client, data, url).status_code == 302
+    limit = Limit.objects.get(policy__portfolio=tenants.fund_a)
+    assert (limit.rule, limit.warn, limit.breach) == ("hhi_third_party", Decimal(2000), 3000)
