@@ -21,7 +21,7 @@ from riskmodels.models import (
     StressScenario,
     StressShock,
 )
-from riskmodels.policy_forms import with_unit
+from riskmodels.policy_forms import limits_text, with_unit
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -94,13 +94,19 @@ class PolicyChangeAdmin(ReadOnlyAdmin):
         "rule",
         "scope",
         "action",
-        "old_warn",
-        "old_breach",
-        "new_warn",
-        "new_breach",
+        "before",
+        "after",
     ]
     list_filter = ["action", "rule", "policy_name"]
     date_hierarchy = "changed_at"
+
+    @admin.display(description="Before")
+    def before(self, obj: PolicyChange) -> str:
+        return limits_text(obj.old_warn, obj.old_breach, obj.rule)
+
+    @admin.display(description="After")
+    def after(self, obj: PolicyChange) -> str:
+        return limits_text(obj.new_warn, obj.new_breach, obj.rule)
 
 
 @admin.register(ExposureSnapshot)

@@ -111,3 +111,8 @@ def test_non_admins_never_reach_the_admin(registry, who):
     response = client.get(reverse("admin:portfolio_counterparty_changelist"))
     assert response.status_code == 302
     assert reverse("admin:index") not in response.url or "login" in response.url
+
+
+def test_policy_history_in_the_admin_reads_in_percent(registry):
+    html = login(registry.ada).get(reverse("admin:riskmodels_policychange_changelist")).text
+    assert "warn 20 % · breach 25 %" in html and "0.200000" not in html
