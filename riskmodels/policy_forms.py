@@ -21,8 +21,11 @@ from riskmodels.reports import decimal_text
 HUNDRED = Decimal(100)
 # Limit columns are numeric(12, 6): a fraction keeps 6 decimals, so a percentage 4.
 STORED_QUANTUM = Decimal("0.000001")
-PLAIN_NUMBER = re.compile(r"^\d+(\.\d+)?$")
-THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
+# ASCII digits only (\d would take any script's digits).
+PLAIN_NUMBER = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+THOUSANDS = re.compile(r"^[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$")
+# numeric(12, 6): six digits before the point.
+STORED_LIMIT = Decimal(1_000_000)
 UNITS = {Rule.HHI_THIRD_PARTY: "points", Rule.STALE_DATA: "hours"}
 SCOPE_ALL = ""
 TIER_PREFIX = "tier:"
@@ -69,6 +72,8 @@ def _check_bounds(value: Decimal, rule: str) -> None:
         raise ValidationError("A share of NAV cannot be above 100 %.")
     if high is not None and value > high:
         raise ValidationError(f"At most {format_number(high)} {unit_of(rule)}.")
+    if value >= STORED_LIMIT:
+        raise ValidationError(f"Too large: enter less than {format_number(STORED_LIMIT)}.")
     if rule == Rule.STALE_DATA and value == 0:
         raise ValidationError("Zero hours would call every holding stale: enter more than 0.")
 

@@ -52,6 +52,8 @@ def test_parse_level_stores_the_exact_number(text, rule, stored):
         ("10001", "hhi_third_party", "At most 10,000 points"),
         ("0", "stale_data", "more than 0"),
         ("NaN", "group", "Enter a number"),
+        ("\u0663", "stale_data", "Enter a number"),  # an Arabic-Indic 3
+        ("1000000", "stale_data", "Too large: enter less than 1,000,000"),
     ],
 )
 def test_parse_level_refuses_with_a_clear_message(text, rule, message):
