@@ -56,11 +56,51 @@ def admin_user(request: HttpRequest) -> User:
     return user
 
 
+# Third-party tables an admin never needs to open: user groups (roles are a field of the user),
+# beat's other schedule kinds (the schedule is interval-based: PeriodicTask and
+# IntervalSchedule stay, README "django-celery-beat"), and django-axes' logs (AccessAttempt
+# stays: deleting one lifts a lockout).
+INTERNAL_MODELS = (
+    "auth.Group",
+    "django_celery_beat.ClockedSchedule",
+    "django_celery_beat.CrontabSchedule",
+    "django_celery_beat.SolarSchedule",
+    "axes.AccessLog",
+    "axes.AccessFailureLog",
+)
+
+
+def hide_internal_models(site: admin.AdminSite) -> None:
+    """Unregister INTERNAL_MODELS; called once every app's admin module is loaded."""
+    from django.apps import apps
+
+    for label in INTERNAL_MODELS:
+        model = apps.get_model(label)
+        if site.is_registered(model):
+            site.unregister(model)
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     """History and evidence (audit trail, policy changes, exposures, webhook log): admins read
     it; it is written only by the services that record it."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown on their parent's page, never edited there (see ReadOnlyAdmin)."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:

@@ -9,7 +9,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.admin import AuditedAccessMixin
-from accounts.admin_site import BoundedIdAdmin, ReadOnlyAdmin, admin_user
+from accounts.admin_site import BoundedIdAdmin, ReadOnlyAdmin, ReadOnlyInline, admin_user
 from accounts.models import AccessGrant, InvestorStake
 from portfolio import exchanges
 from portfolio.account_forms import CREDENTIAL_FIELDS, WriteOnlyCredentials
@@ -20,14 +20,9 @@ from portfolio.models import (
     CustodyLocation,
     ExchangeAccount,
     Holding,
-    HoldingLock,
     HoldingSnapshot,
-    OffExchangeSettlement,
     Portfolio,
     Price,
-    SyncRound,
-    SyncRun,
-    UnconfirmedDrop,
 )
 from portfolio.registry import is_unclassified_exchange
 from portfolio.services import set_exchange_credentials
@@ -195,69 +190,38 @@ class ExchangeAccountAdmin(BoundedIdAdmin):
             )
 
 
-class HoldingInline(admin.TabularInline):
+class HoldingInline(ReadOnlyInline):
     model = Holding
-    extra = 0
-    autocomplete_fields = ["asset"]
+    fields = ["asset", "product", "amount"]
 
 
+# Holdings history, read-only: snapshots are written by the sync service and the audited
+# manual-holdings page; a change here would rewrite history without an audit.
 @admin.register(HoldingSnapshot)
-class HoldingSnapshotAdmin(admin.ModelAdmin):
+class HoldingSnapshotAdmin(ReadOnlyAdmin):
     list_display = ["location", "taken_at", "source"]
     list_filter = ["source"]
+    list_select_related = ["location__portfolio"]
     date_hierarchy = "taken_at"
     inlines = [HoldingInline]
 
 
 @admin.register(Holding)
-class HoldingAdmin(admin.ModelAdmin):
+class HoldingAdmin(ReadOnlyAdmin):
     list_display = ["snapshot", "asset", "product", "amount"]
     list_filter = ["product"]
     list_select_related = ["snapshot__location__portfolio", "asset"]
-    autocomplete_fields = ["asset"]
-    raw_id_fields = ["snapshot"]
 
 
-# Set on the exchange account's page, where the change is audited and the report recomputed.
-@admin.register(OffExchangeSettlement)
-class OffExchangeSettlementAdmin(BoundedIdAdmin, ReadOnlyAdmin):
-    list_display = ["account", "network", "custodian", "interval_hours", "settled_at"]
-    list_select_related = ["account__location__portfolio", "custodian"]
-
-
-# Written with the snapshot by the sync service only (issue 15 makes the rest read-only too).
-@admin.register(HoldingLock)
-class HoldingLockAdmin(ReadOnlyAdmin):
-    list_display = ["snapshot", "asset", "product", "amount", "unlocks_at"]
-    list_select_related = ["snapshot__location__portfolio", "asset"]
-
-
+# Prices come from the price sync and `import_prices` (labelled manual); read-only here.
 @admin.register(Price)
-class PriceAdmin(admin.ModelAdmin):
+class PriceAdmin(ReadOnlyAdmin):
     list_display = ["asset", "price_usd", "source", "is_manual", "as_of", "refused_reason"]
     list_filter = ["source", "is_manual"]
+    list_select_related = ["asset"]
     date_hierarchy = "as_of"
-    autocomplete_fields = ["asset"]
 
 
-# Sync history is written by the sync service only; a running run is also its account's lock.
-@admin.register(SyncRun)
-class SyncRunAdmin(ReadOnlyAdmin):
-    list_display = ["location", "started_at", "attempt", "outcome", "error_class", "request_count"]
-    list_filter = ["outcome"]
-    date_hierarchy = "started_at"
-
-
-# Held drops are settled by a second read or by a manager on the location page (audited).
-@admin.register(UnconfirmedDrop)
-class UnconfirmedDropAdmin(ReadOnlyAdmin):
-    list_display = ["location", "found_at", "drop_usd", "state", "decided_by", "decided_at"]
-    list_filter = ["state"]
-    date_hierarchy = "found_at"
-
-
-@admin.register(SyncRound)
-class SyncRoundAdmin(ReadOnlyAdmin):
-    list_display = ["portfolio", "started_at", "location_count", "completed_at"]
-    list_filter = ["portfolio"]
-    date_hierarchy = "started_at"
+# Not registered, as internals of the sync an admin never edits: settlements (set on the
+# exchange account's page), locks, sync runs and rounds, held drops (settled on the location
+# page); their state shows on the app's location and portfolio pages.

@@ -1,4 +1,5 @@
-"""Admin (admins only): limits are saved through services that record every change."""
+"""Admin (admins only): policies, their history, exposures and alerts read-only (limits are
+edited on the Risk policy page, riskmodels.policy_views); custom stress scenarios."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.contrib import admin
 from django.db.models import Count, QuerySet
-from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
-from accounts.admin_site import ReadOnlyAdmin, admin_user
+from accounts.admin_site import ReadOnlyAdmin, ReadOnlyInline, admin_user
 from riskmodels.models import (
     Alert,
     ExposureSnapshot,
@@ -19,7 +21,7 @@ from riskmodels.models import (
     StressScenario,
     StressShock,
 )
-from riskmodels.services import delete_limit, delete_policy, save_limit
+from riskmodels.policy_forms import limits_text, with_unit
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -31,35 +33,35 @@ class LimitTotal(TypedDict):
     limit_total: int
 
 
-class LimitInline(admin.TabularInline):
+class LimitInline(ReadOnlyInline):
     model = Limit
-    extra = 0
-    fields = ["rule", "rating_tier", "counterparty", "warn", "breach"]
-    autocomplete_fields = ["counterparty"]
-    verbose_name_plural = (
-        "limits (shares of NAV as fractions: 0.25 is 25%; HHI in points; staleness in hours; "
-        "a tier or a counterparty narrows a rule to it)"
-    )
+    fields = ["rule", "applies_to", "warn_level", "breach_level"]
+    readonly_fields = ["rule", "applies_to", "warn_level", "breach_level"]
+    verbose_name_plural = "limits (edited on the Risk policy page, in percent)"
+
+    @admin.display(description="Applies to")
+    def applies_to(self, obj: Limit) -> str:
+        return obj.scope
+
+    @admin.display(description="Warn above")
+    def warn_level(self, obj: Limit) -> str:
+        return with_unit(obj.warn, obj.rule)
+
+    @admin.display(description="Breach above")
+    def breach_level(self, obj: Limit) -> str:
+        return with_unit(obj.breach, obj.rule)
 
 
 @admin.register(RiskPolicy)
-class RiskPolicyAdmin(admin.ModelAdmin):
-    """The global default (no portfolio) and per-portfolio overrides, with their limits."""
+class RiskPolicyAdmin(ReadOnlyAdmin):
+    """Read-only: the Risk policy page edits limits in their units, with a preview, and
+    records every change (PolicyChange, the audit trail)."""
 
-    list_display = ["name", "scope", "limit_count", "updated_at"]
+    list_display = ["name", "scope", "limit_count", "updated_at", "edit_link"]
     list_select_related = ["portfolio"]
     search_fields = ["name", "portfolio__name"]
-    autocomplete_fields = ["portfolio"]
-    fieldsets = (
-        (
-            None,
-            {
-                "fields": ("name", "portfolio"),
-                "description": "Without a portfolio this is the global default. A portfolio's "
-                "policy overrides only the limits it lists; every change is recorded.",
-            },
-        ),
-    )
+    fields = ["name", "portfolio", "edit_link"]
+    readonly_fields = ["name", "portfolio", "edit_link"]
     inlines = [LimitInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[RiskPolicy]:
@@ -73,44 +75,14 @@ class RiskPolicyAdmin(admin.ModelAdmin):
     def limit_count(self, obj: WithAnnotations[RiskPolicy, LimitTotal]) -> int:
         return obj.limit_total
 
-    def save_formset(
-        self, request: HttpRequest, form: ModelForm, formset: BaseInlineFormSet, change: bool
-    ) -> None:
-        """Limits edited inline go through the same services as on their own page."""
-        if formset.model is not Limit:
-            super().save_formset(request, form, formset, change)
-            return
-        limits = formset.save(commit=False)
-        for limit in formset.deleted_objects:
-            delete_limit(limit=limit, user=admin_user(request))
-        for limit in limits:
-            save_limit(limit=limit, user=admin_user(request))
-
-    def delete_model(self, request: HttpRequest, obj: RiskPolicy) -> None:
-        delete_policy(policy=obj, user=admin_user(request))
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[RiskPolicy]) -> None:
-        for policy in queryset:
-            delete_policy(policy=policy, user=admin_user(request))
-
-
-@admin.register(Limit)
-class LimitAdmin(admin.ModelAdmin):
-    list_display = ["policy", "rule", "rating_tier", "counterparty", "warn", "breach"]
-    list_filter = ["policy", "rule", "rating_tier"]
-    list_select_related = ["policy", "counterparty"]
-    search_fields = ["policy__name", "counterparty__name", "rule"]
-    autocomplete_fields = ["policy", "counterparty"]
-
-    def save_model(self, request: HttpRequest, obj: Limit, form: ModelForm, change: bool) -> None:
-        save_limit(limit=obj, user=admin_user(request))
-
-    def delete_model(self, request: HttpRequest, obj: Limit) -> None:
-        delete_limit(limit=obj, user=admin_user(request))
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Limit]) -> None:
-        for limit in queryset.select_related("policy", "counterparty"):
-            delete_limit(limit=limit, user=admin_user(request))
+    @admin.display(description="Edit")
+    def edit_link(self, obj: RiskPolicy) -> str:
+        url = (
+            reverse("riskmodels:policy")
+            if obj.portfolio is None
+            else reverse("riskmodels:portfolio_policy", args=[obj.portfolio.slug])
+        )
+        return format_html('<a href="{}">Edit on the Risk policy page</a>', url)
 
 
 @admin.register(PolicyChange)
@@ -122,13 +94,19 @@ class PolicyChangeAdmin(ReadOnlyAdmin):
         "rule",
         "scope",
         "action",
-        "old_warn",
-        "old_breach",
-        "new_warn",
-        "new_breach",
+        "before",
+        "after",
     ]
     list_filter = ["action", "rule", "policy_name"]
     date_hierarchy = "changed_at"
+
+    @admin.display(description="Before")
+    def before(self, obj: PolicyChange) -> str:
+        return limits_text(obj.old_warn, obj.old_breach, obj.rule)
+
+    @admin.display(description="After")
+    def after(self, obj: PolicyChange) -> str:
+        return limits_text(obj.new_warn, obj.new_breach, obj.rule)
 
 
 @admin.register(ExposureSnapshot)
@@ -138,8 +116,9 @@ class ExposureSnapshotAdmin(ReadOnlyAdmin):
     date_hierarchy = "computed_at"
 
 
+# Alerts are raised and resolved by the engine and acknowledged on the app's pages (audited).
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(ReadOnlyAdmin):
     list_display = [
         "portfolio",
         "rule",
@@ -149,9 +128,10 @@ class AlertAdmin(admin.ModelAdmin):
         "cause",
         "first_seen",
         "last_seen",
+        "acknowledged_by",
     ]
     list_filter = ["state", "level", "rule", "cause", "portfolio"]
-    readonly_fields = ["first_seen", "last_seen", "acknowledged_at", "resolved_at"]
+    list_select_related = ["portfolio", "acknowledged_by"]
 
 
 class StressShockInline(admin.TabularInline):
@@ -173,13 +153,6 @@ class StressScenarioAdmin(admin.ModelAdmin):
         if obj.created_by_id is None:
             obj.created_by = admin_user(request)
         super().save_model(request, obj, form, change)
-
-
-@admin.register(StressShock)
-class StressShockAdmin(admin.ModelAdmin):
-    list_display = ["scenario", "fraction", "custody_group", "issuer_group", "asset", "asset_kind"]
-    list_filter = ["asset_kind"]
-    autocomplete_fields = ["custody_group", "issuer_group", "asset"]
 
 
 # Webhooks (riskmodels.api.admin): registered here so that admin autodiscovery finds them.

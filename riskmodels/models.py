@@ -147,7 +147,9 @@ class Limit(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.rule} ({self.scope}): warn {self.warn}, breach {self.breach}"
+        # Levels are left out: their raw form (0.200000) reads wrongly beside percentages, and
+        # every page and the audit trail show them in their unit.
+        return f"{self.rule} ({self.scope})"
 
     @property
     def scope(self) -> str:

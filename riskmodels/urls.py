@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from riskmodels import alert_views, history_views, stress_views, views
+from riskmodels import alert_views, history_views, policy_views, stress_views, views
 
 app_name = "riskmodels"
 urlpatterns = [
@@ -31,4 +31,6 @@ urlpatterns = [
         name="past_report",
     ),
     path("portfolios/<slug:slug>/exposure/since/", history_views.since, name="since"),
+    path("policy/", policy_views.policy, name="policy"),
+    path("policy/<slug:slug>/", policy_views.policy, name="portfolio_policy"),
 ]

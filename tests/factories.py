@@ -264,3 +264,18 @@ def held_drop(location: CustodyLocation) -> UnconfirmedDrop:
     run = SyncRunFactory.create(location=location, outcome=SyncOutcome.UNCONFIRMED, finished_at=now)
     drop = Drop(Decimal(1000), Decimal(0), Decimal(1000), "spot wallet 1,000.00 → 0.00 USD")
     return hold_drop(run=run, balances=[], drop=drop, now=now)
+
+
+# --- branch i15-policy ---
+
+
+def six_venues(portfolio: Portfolio) -> None:
+    """Six tier-A exchanges at 6 % of NAV each and 64 % in self-custody: every rule is ok
+    (custody 36 %, third-party HHI 1,666.67), so a tier-A warn under 6 % turns the status warn."""
+    btc = priced("BTC", "50000")
+    for slug in ("binance", "coinbase", "okx", "kraken", "bitstamp", "gemini"):
+        location = LocationFactory.create(
+            portfolio=portfolio, name=slug, kind=LocationKind.EXCHANGE, custodian=exchange(slug)
+        )
+        book(location, {btc: "6"})
+    book(SelfCustodyFactory.create(portfolio=portfolio, name="cold"), {btc: "64"})

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.admin_site import ReadOnlyAdmin, admin_user
-from riskmodels.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from riskmodels.models import WebhookEndpoint
 from riskmodels.webhooks import disable_webhook_endpoint
 
 
@@ -28,15 +28,4 @@ class WebhookEndpointAdmin(ReadOnlyAdmin):
         self.message_user(request, f"{len(endpoints)} endpoint(s) disabled.", messages.SUCCESS)
 
 
-@admin.register(WebhookEvent)
-class WebhookEventAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "type", "portfolio", "uuid"]
-    list_filter = ["type", "portfolio"]
-    list_select_related = ["portfolio"]
-
-
-@admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ReadOnlyAdmin):
-    list_display = ["delivered_at", "endpoint", "event", "attempt", "status_code", "succeeded"]
-    list_filter = ["succeeded"]
-    list_select_related = ["endpoint__portfolio", "event"]
+# Events and their delivery attempts are the webhook sender's own bookkeeping: not registered.

@@ -66,3 +66,15 @@ def test_admin_never_shows_a_users_totp_secret(tenants):
     assert device.key not in response.content.decode()
     config = reverse("admin:otp_totp_totpdevice_config", args=[device.pk])
     assert client.get(config).status_code != 200
+
+
+def test_internal_third_party_tables_are_not_in_the_admin(tenants):
+    from accounts.admin_site import INTERNAL_MODELS
+
+    registered = {model._meta.label for model in admin.site._registry}
+    assert not registered & set(INTERNAL_MODELS)
+    # What admins use: 2FA devices (reset a lost phone), lockouts, the beat schedule.
+    assert {"otp_totp.TOTPDevice", "axes.AccessAttempt", "django_celery_beat.PeriodicTask"} <= (
+        registered
+    )
+    assert login(tenants.ada).get("/admin/auth/group/").status_code == 404

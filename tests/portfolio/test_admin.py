@@ -6,7 +6,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portfolio.crypto import decrypt_credentials
-from portfolio.models import ExchangeAccount, HoldingLock, OffExchangeSettlement, SyncRound
+from portfolio.models import (
+    ExchangeAccount,
+    Holding,
+    HoldingLock,
+    HoldingSnapshot,
+    OffExchangeSettlement,
+    Price,
+    SyncRound,
+)
 from portfolio.services import set_exchange_credentials
 from riskmodels.models import Limit, RiskPolicy
 from tests.conftest import login
@@ -30,14 +38,62 @@ def _our_models() -> list:
     return [model for model in admin.site._registry if model._meta.app_label in APP_LABELS]
 
 
-def test_every_model_of_ours_is_in_the_admin():
-    from django.apps import apps
+# What an admin needs, and nothing else (issue 15): people and access, the registry, portfolios
+# and their locations, holdings history and prices (read-only), policies and their history,
+# exposures and alerts (read-only), stress scenarios, tokens and webhook endpoints; of the
+# third-party apps, the beat schedule, 2FA devices and lockouts.
+KEPT = {
+    "accounts.User",
+    "accounts.AccessGrant",
+    "accounts.InvestorStake",
+    "accounts.AuditEvent",
+    "accounts.ApiToken",
+    "portfolio.Counterparty",
+    "portfolio.Asset",
+    "portfolio.Portfolio",
+    "portfolio.CustodyLocation",
+    "portfolio.ExchangeAccount",
+    "portfolio.HoldingSnapshot",
+    "portfolio.Holding",
+    "portfolio.Price",
+    "riskmodels.RiskPolicy",
+    "riskmodels.PolicyChange",
+    "riskmodels.ExposureSnapshot",
+    "riskmodels.Alert",
+    "riskmodels.StressScenario",
+    "riskmodels.WebhookEndpoint",
+    "django_celery_beat.PeriodicTask",
+    "django_celery_beat.IntervalSchedule",
+    "otp_totp.TOTPDevice",
+    "axes.AccessAttempt",
+}
+READ_ONLY = {
+    "accounts.AuditEvent",
+    "portfolio.HoldingSnapshot",
+    "portfolio.Holding",
+    "portfolio.Price",
+    "riskmodels.RiskPolicy",
+    "riskmodels.PolicyChange",
+    "riskmodels.ExposureSnapshot",
+    "riskmodels.Alert",
+    "riskmodels.WebhookEndpoint",
+}
 
-    from riskmodels.models import PendingChange
 
-    ours = {m for label in APP_LABELS for m in apps.get_app_config(label).get_models()}
-    # Pending changes are the report's own bookkeeping: shown on the report, never edited.
-    assert ours - {PendingChange} == set(_our_models())
+def test_admin_lists_only_what_admins_need():
+    assert {model._meta.label for model in admin.site._registry} == KEPT
+
+
+@pytest.mark.parametrize("label", sorted(READ_ONLY))
+def test_history_and_evidence_are_read_only_in_the_admin(rf, tenants, label):
+    model_admin = next(a for m, a in admin.site._registry.items() if m._meta.label == label)
+    request = rf.get("/admin/")
+    request.user = tenants.ada
+    assert not model_admin.has_add_permission(request)
+    assert not model_admin.has_change_permission(request)
+    assert not model_admin.has_delete_permission(request)
+    for inline in model_admin.get_inline_instances(request):
+        assert not inline.has_change_permission(request)
 
 
 @pytest.fixture
@@ -141,15 +197,33 @@ def test_admin_leaves_credentials_alone_when_fields_are_empty(filled):
     assert decrypt_credentials(account.credentials_encrypted) == SECRET
 
 
-def test_sync_history_is_read_only_in_the_admin(filled):
-    run = SyncRunFactory.create(location__portfolio=filled.fund_a, outcome="failed")
+def test_sync_internals_are_not_in_the_admin(filled):
     client = login(filled.ada)
-    assert client.get(reverse("admin:portfolio_syncrun_changelist")).status_code == 200
-    assert client.get(reverse("admin:portfolio_syncrun_add")).status_code == 403
-    change_url = reverse("admin:portfolio_syncrun_change", args=[run.pk])
-    assert client.post(change_url, {"outcome": "running"}).status_code == 403
-    delete_url = reverse("admin:portfolio_syncrun_delete", args=[run.pk])
+    for name in ("syncrun", "syncround", "unconfirmeddrop", "holdinglock"):
+        assert client.get(f"/admin/portfolio/{name}/").status_code == 404, name
+
+
+def test_admin_cannot_change_or_delete_a_holding(filled):
+    holding = Holding.objects.get()
+    client = login(filled.ada)
+    change_url = reverse("admin:portfolio_holding_change", args=[holding.pk])
+    data = {"snapshot": holding.snapshot_id, "asset": holding.asset_id, "amount": "999"}
+    assert client.post(change_url, {**data, "product": holding.product}).status_code == 403
+    delete_url = reverse("admin:portfolio_holding_delete", args=[holding.pk])
     assert client.post(delete_url, {"post": "yes"}).status_code == 403
-    assert client.get(reverse("admin:portfolio_syncround_add")).status_code == 403
-    run.refresh_from_db()
-    assert run.outcome == "failed"
+    assert client.get(reverse("admin:portfolio_holding_add")).status_code == 403
+    assert Holding.objects.get() == holding and Holding.objects.get().amount == holding.amount
+
+
+def test_admin_cannot_change_a_snapshot_or_a_price(filled):
+    client = login(filled.ada)
+    snapshot = HoldingSnapshot.objects.get()
+    url = reverse("admin:portfolio_holdingsnapshot_change", args=[snapshot.pk])
+    assert client.post(url, {"source": "manual"}).status_code == 403
+    price = Price.objects.first()
+    url = reverse("admin:portfolio_price_change", args=[price.pk])
+    assert client.post(url, {"price_usd": "1"}).status_code == 403
+    price_after = Price.objects.get(pk=price.pk)
+    assert price_after.price_usd == price.price_usd
+    delete = reverse("admin:portfolio_price_delete", args=[price.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403

@@ -70,27 +70,25 @@ def test_counterparty_list_offers_tier_and_status_inputs(registry):
     assert 'name="form-0-rating_tier"' in html and 'name="form-0-status"' in html
 
 
-def test_policy_limits_inline_is_validated_and_recorded(registry):
-    policy = RiskPolicy.objects.create(portfolio=registry.fund_a, name="Fund A overrides")
+def test_policy_admin_is_read_only_shows_percent_and_links_to_the_policy_page(registry):
+    policy = RiskPolicy.objects.get(portfolio=None)
     url = reverse("admin:riskmodels_riskpolicy_change", args=[policy.pk])
+    client = login(registry.ada)
+    html = client.get(url).content.decode()
+    assert reverse("riskmodels:policy") in html
+    assert "20 %" in html and "0.200000" not in html
     data = {
         "name": policy.name,
-        "portfolio": registry.fund_a.pk,
         "limits-TOTAL_FORMS": "1",
         "limits-INITIAL_FORMS": "0",
         "limits-0-rule": "group",
         "limits-0-rating_tier": "A",
         "limits-0-warn": "0.3",
-        "limits-0-breach": "0.25",
+        "limits-0-breach": "0.5",
     }
-    client = login(registry.ada)
-    refused = client.post(url, data)
-    assert refused.status_code == 200 and "must not be above the breach" in refused.content.decode()
-    assert not Limit.objects.filter(policy=policy).exists()
-    saved = client.post(url, {**data, "limits-0-warn": "0.2"})
-    assert saved.status_code == 302
-    assert Limit.objects.get(policy=policy).warn == Decimal("0.2")
-    assert PolicyChange.objects.filter(policy=policy, action="created").count() == 1
+    assert client.post(url, data).status_code == 403
+    assert Limit.objects.get(policy=policy, rule="group", rating_tier="A").warn == Decimal("0.2")
+    assert not PolicyChange.objects.exclude(changed_by_name="migration").exists()
 
 
 def test_user_page_shows_grants_and_stakes_inline(registry):
@@ -113,3 +111,8 @@ def test_non_admins_never_reach_the_admin(registry, who):
     response = client.get(reverse("admin:portfolio_counterparty_changelist"))
     assert response.status_code == 302
     assert reverse("admin:index") not in response.url or "login" in response.url
+
+
+def test_policy_history_in_the_admin_reads_in_percent(registry):
+    html = login(registry.ada).get(reverse("admin:riskmodels_policychange_changelist")).text
+    assert "warn 20 % · breach 25 %" in html and "0.200000" not in html

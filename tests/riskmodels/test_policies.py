@@ -194,41 +194,13 @@ def test_deleting_a_policy_records_its_limits_and_keeps_the_history(tenants):
     assert [(c.action, c.policy) for c in changes] == [("created", None), ("deleted", None)]
 
 
-def test_admin_edits_go_through_the_service(tenants):
+def test_limits_are_no_longer_edited_in_the_django_admin(tenants):
+    # The Risk policy page edits them (tests/riskmodels/test_policy_views.py).
     limit = global_policy().limits.get(rule="exchange_custody")
-    url = reverse("admin:riskmodels_limit_change", args=[limit.pk])
-    data = {
-        "policy": limit.policy_id,
-        "rule": "exchange_custody",
-        "rating_tier": "",
-        "counterparty": "",
-        "warn": "0.35",
-        "breach": "0.45",
-    }
-    response = login(tenants.ada).post(url, data)
-    assert response.status_code == 302
-    change = PolicyChange.objects.get(limit_id=limit.pk, action="changed")
-    assert (change.old_warn, change.new_warn, change.changed_by) == (
-        D("0.4"),
-        D("0.35"),
-        tenants.ada,
-    )
-
-
-def test_admin_refuses_an_invalid_limit(tenants):
-    limit = global_policy().limits.get(rule="exchange_custody")
-    url = reverse("admin:riskmodels_limit_change", args=[limit.pk])
-    data = {
-        "policy": limit.policy_id,
-        "rule": "exchange_custody",
-        "rating_tier": "",
-        "counterparty": "",
-        "warn": "0.6",
-        "breach": "0.45",
-    }
-    response = login(tenants.ada).post(url, data)
-    assert response.status_code == 200  # the form again, with its error
-    assert not PolicyChange.objects.filter(limit_id=limit.pk, action="changed").exists()
+    client = login(tenants.ada)
+    assert client.get(f"/admin/riskmodels/limit/{limit.pk}/change/").status_code == 404
+    policy_url = reverse("admin:riskmodels_riskpolicy_change", args=[limit.policy_id])
+    assert client.post(policy_url, {"name": "renamed"}).status_code == 403
 
 
 def test_policy_history_is_read_only_and_for_admins_only(tenants):
@@ -236,5 +208,5 @@ def test_policy_history_is_read_only_and_for_admins_only(tenants):
     assert login(tenants.ada).get(changes).status_code == 200
     assert login(tenants.ada).get(reverse("admin:riskmodels_policychange_add")).status_code == 403
     assert login(tenants.alice).get(changes).status_code == 302  # to the admin login
-    limits = reverse("admin:riskmodels_limit_changelist")
-    assert login(tenants.alice).get(limits).status_code == 302
+    policies = reverse("admin:riskmodels_riskpolicy_changelist")
+    assert login(tenants.alice).get(policies).status_code == 302

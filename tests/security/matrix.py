@@ -119,6 +119,11 @@ def manager_only(ok: Status) -> Expect:
     return Expect(investor=both(404), manager=(ok, 404), admin=both(ok))
 
 
+def policy_page(ok: Status) -> Expect:
+    """Admins only, whatever the portfolio; managers and investors get 403."""
+    return Expect(investor=both(403), manager=both(403), admin=both(ok))
+
+
 def everyone(anonymous: Status, signed_in: Status) -> Expect:
     return Expect(
         anonymous=both(anonymous),
@@ -235,6 +240,9 @@ ROWS: list[Row] = [
         data={"name": "Matrix"},
     ),
     Row("riskmodels:delete_scenario", scenario, get=POST_ONLY, post=manager_only(302)),
+    # The risk policy page (admins only; refused outright to everyone else).
+    Row("riskmodels:policy", get=policy_page(200), post=policy_page(200)),
+    Row("riskmodels:portfolio_policy", slug, get=policy_page(200), post=policy_page(200)),
     # The Django admin, for admins only: its index and the pages that touch credentials.
     Row("admin:index", get=admin_only(200)),
     Row("admin:portfolio_exchangeaccount_changelist", get=admin_only(200)),
