@@ -7,7 +7,6 @@ the same plotly.js and charts.js as on screen.
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 import signal
@@ -22,6 +21,7 @@ from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 
 from portfolio.models import Portfolio
+from riskmodels.csv_cells import SafeWriter
 from riskmodels.documents import ExposureReport
 from riskmodels.reports import decimal_text, render_csv
 from riskmodels.selectors import HoldingLine
@@ -65,7 +65,7 @@ def holdings_csv(lines: Iterable[HoldingLine], not_current: dict[str, str] | Non
     on each of its rows: `not_current` maps its name to the words."""
     marks = not_current or {}
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = SafeWriter(out)
     writer.writerow(HOLDINGS_COLUMNS)
     for line in lines:
         writer.writerow(

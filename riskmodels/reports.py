@@ -10,7 +10,6 @@ Exposure report (``render_report``): the documented JSON of the README's "Exposu
 
 from __future__ import annotations
 
-import csv
 import io
 import types
 import typing
@@ -26,6 +25,7 @@ from django.db.models import OuterRef, Subquery
 from accounts.access import investor_share
 from portfolio.models import Asset, Counterparty, CustodyLocation, Price
 from riskmodels import presenter
+from riskmodels.csv_cells import SafeWriter
 from riskmodels.documents import ExposureReport
 from riskmodels.engine import Report, investor_view
 from riskmodels.models import Alert, AlertState, ExposureSnapshot
@@ -206,7 +206,7 @@ def render_csv(document: ExposureReport, not_current: Mapping[str, str] | None =
     `not_current` says, per group, which of its locations' figures are not current."""
     marks = not_current or {}
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = SafeWriter(out)
     writer.writerow(CSV_COLUMNS)
     for row in document["exposures"]:
         cells: dict[str, object] = {
