@@ -400,6 +400,15 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "riskmodels.api.pagination.Pagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,  # money is exact text, never a float
+    # Rates per token and per user (accounts.api.throttling): "N/second", "/minute", "/hour".
+    "DEFAULT_THROTTLE_CLASSES": [
+        "accounts.api.throttling.TokenRateThrottle",
+        "accounts.api.throttling.PerUserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env_str("API_RATE_PER_TOKEN", "20/second"),
+        "user": env_str("API_RATE_PER_USER", "40/second"),
+    },
 }
 
 SPECTACULAR_SETTINGS = {
