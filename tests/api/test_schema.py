@@ -76,6 +76,9 @@ def wsgi_keeps_the_test_connection():
 def _schema_as(user, settings_):
     settings_.ALLOWED_HOSTS = ["localhost", "testserver"]
     settings_.WEBHOOK_ALLOW_PRIVATE_URLS = True  # no DNS look-ups for generated URLs
+    # The fuzzer sends requests back to back: rates (tests/api/test_throttling.py) set aside.
+    rates = {"token": "100000/second", "user": "100000/second"}
+    settings_.REST_FRAMEWORK = {**settings_.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
     raw = create_api_token(actor=user, owner=user, name="schemathesis").raw
     headers = {"Authorization": f"Bearer {raw}"}
     return schemathesis.openapi.from_wsgi(SCHEMA_URL, application, headers=headers), headers
