@@ -52,6 +52,10 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 MAX_FILE_BYTES = 2_000_000
+# One file's reach: a file of a few hundred kB must not create thousands of shared rows.
+MAX_ROWS = 2_000
+MAX_NEW_LOCATIONS = 50
+MAX_NEW_ASSETS = 50
 HOLDINGS_HEADER = ("location", "location_kind", "custodian", "asset", "product", "amount")
 PRICES_HEADER = ("asset", "price_usd")
 PRICES_OPTIONAL = ("as_of",)
@@ -130,6 +134,8 @@ def decode_csv_bytes(data: bytes) -> str:
     """The file as text. Only UTF-8 is accepted; a BOM (Excel writes one) is dropped."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise CsvFileError("the file is UTF-16 text; save it as CSV UTF-8")
+    if len(data) > MAX_FILE_BYTES:
+        raise CsvFileError(f"the file is larger than {MAX_FILE_BYTES // 1_000_000} MB")
     if b"\x00" in data:
         raise CsvFileError("this is not a CSV file: it contains binary data")
     try:
@@ -207,6 +213,11 @@ def read_table(
         message = f"the file is empty; expected the header {expected}"
         return [], [*errors, LineError(1, None, message)]
     (header_line, header), *body = records
+    if len(body) > MAX_ROWS:
+        message = (
+            f"the file has {len(body):,} rows; at most {MAX_ROWS:,} are read at once: split it"
+        )
+        return [], [*errors, LineError(body[MAX_ROWS][0], None, message)]
     names = [name.lower() for name in header]
     header_problems = _header_errors(header_line, names, required, optional)
     if header_problems:
@@ -490,16 +501,35 @@ def _plan_holdings(
     codes = {row.asset_code: row.line for row in reversed(rows)}
     assets = {asset.code: asset for asset in Asset.objects.filter(code__in=codes)}
     unknown = {code: line for code, line in codes.items() if code not in assets}
+    new_locations = {name: row.line for name, row in first.items() if name not in locations}
+    errors += _too_many(new_locations, MAX_NEW_LOCATIONS, "location", "new locations")
+    errors += _too_many(unknown, MAX_NEW_ASSETS, "asset", "asset codes not in the registry")
     return _Plan(locations, custodians, assets, unknown), errors
 
 
-def _create_unknown_assets(unknown: dict[str, int], *, origin: str) -> dict[str, Asset]:
-    """Unknown codes are kept, unclassified, so that no holding is ever dropped."""
+def _too_many(new: dict[str, int], limit: int, field: str, what: str) -> list[LineError]:
+    """One error at the first line past the limit of what one file may create."""
+    if len(new) <= limit:
+        return []
+    line = sorted(new.values())[limit]
+    message = f"the file names {len(new)} {what}; at most {limit} are created by one file"
+    return [LineError(line, field, message)]
+
+
+def _create_unknown_assets(
+    unknown: dict[str, int], *, origin: str, portfolio: Portfolio | None = None
+) -> dict[str, Asset]:
+    """Unknown codes are kept, unclassified, so that no holding is ever dropped; the
+    portfolio whose file named them alone is shown them until an admin classifies them."""
     created = {}
     for code in sorted(unknown):
         created[code], _ = Asset.objects.get_or_create(
             code=code,
-            defaults={"kind": AssetKind.UNCLASSIFIED, "notes": f"First seen in {origin}."},
+            defaults={
+                "kind": AssetKind.UNCLASSIFIED,
+                "notes": f"First seen in {origin}.",
+                "first_seen_in": portfolio,
+            },
         )
     return created
 
@@ -522,7 +552,9 @@ def _create_missing_locations(
 def _write_holdings(
     *, portfolio: Portfolio, rows: list[HoldingRow], plan: _Plan, user: User | None
 ) -> ImportResult:
-    assets = plan.assets | _create_unknown_assets(plan.unknown_assets, origin="a CSV import")
+    assets = plan.assets | _create_unknown_assets(
+        plan.unknown_assets, origin="a CSV import", portfolio=portfolio
+    )
     locations = _create_missing_locations(portfolio=portfolio, rows=rows, plan=plan)
     now = timezone.now()
     snapshots = {

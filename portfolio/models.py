@@ -123,6 +123,16 @@ class AssetKind(models.TextChoices):
     UNCLASSIFIED = "unclassified", "Unclassified"
 
 
+class AssetQuerySet(models.QuerySet["Asset"]):
+    def visible_to(self, portfolio: Portfolio) -> AssetQuerySet:
+        """Registry and classified assets, and the unclassified ones this portfolio introduced."""
+        return self.filter(
+            Q(first_seen_in__isnull=True)
+            | Q(first_seen_in=portfolio)
+            | ~Q(kind=AssetKind.UNCLASSIFIED)
+        )
+
+
 class Asset(models.Model):
     """A currency code as ccxt reports it after normalisation; unknown codes stay, unclassified."""
 
@@ -139,6 +149,18 @@ class Asset(models.Model):
     )
     notes = models.TextField(blank=True)
     registry_digest = models.CharField(max_length=64, blank=True, editable=False)
+    # The portfolio whose file introduced this code: until an admin classifies it, other
+    # tenants are not shown it (a code can say what a fund holds).
+    first_seen_in = models.ForeignKey(
+        "Portfolio",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+
+    objects = AssetQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]

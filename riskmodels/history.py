@@ -30,7 +30,14 @@ from riskmodels.engine.changes import (
 )
 from riskmodels.engine.rules import SHARE_RULES
 from riskmodels.models import Alert, ExposureSnapshot, PolicyChange
-from riskmodels.reports import decimal_text, live_alerts_at, snapshot_report
+from riskmodels.presenter import subject_name
+from riskmodels.reports import (
+    decimal_text,
+    live_alerts_at,
+    load_report,
+    report_labels,
+    snapshot_report,
+)
 from riskmodels.selectors import (
     HISTORY_POINTS,
     AssetRow,
@@ -216,6 +223,7 @@ def alerts_then(snapshot: ExposureSnapshot, document: ExposureReport) -> list[Li
     """The alerts that were live when the report was computed, each with the level, value and
     threshold of that report's finding (the alert row itself holds its latest ones)."""
     findings = {(row["rule"], row["subject"]): row for row in document["alerts"]}
+    labels = report_labels(snapshot.portfolio_id, load_report(snapshot), investor=False)
     rows: list[LiveAlertRow] = []
     live = sorted(live_alerts_at(snapshot).values(), key=lambda a: (a.first_seen, a.pk))
     for alert in live:
@@ -233,6 +241,7 @@ def alerts_then(snapshot: ExposureSnapshot, document: ExposureReport) -> list[Li
                 "value": Decimal(finding["value"]) * scale,
                 "threshold": Decimal(threshold or 0) * scale,
                 "unit": "%" if scale == 100 else "",
+                "name": subject_name(alert.rule, alert.subject, labels),
             }
         )
     rows.sort(key=lambda row: (row["alert"].level, row["alert"].first_seen))  # breach first

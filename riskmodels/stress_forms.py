@@ -39,9 +39,9 @@ def group_choices() -> list[tuple[str, str]]:
     return [("", "—"), *named]
 
 
-def target_choices() -> list[tuple[str, str]]:
-    """Every asset by code, then every kind of asset ("every exchange token")."""
-    rows = Asset.objects.order_by("code").values_list("pk", "code")
+def target_choices(portfolio: Portfolio) -> list[tuple[str, str]]:
+    """Every asset the portfolio may see by code, then every kind ("every exchange token")."""
+    rows = Asset.objects.visible_to(portfolio).order_by("code").values_list("pk", "code")
     assets = [(str(pk), code) for pk, code in rows]
     kinds = [(f"{KIND_PREFIX}{k}", f"Every {label.lower()}") for k, label in AssetKind.choices]
     return [("", "—"), ("Assets", assets), ("Kinds of asset", kinds)]  # type: ignore[list-item]
@@ -54,7 +54,7 @@ class CustomScenarioForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.portfolio = portfolio
         self.shocks: list[ShockSpec] = []
-        groups, targets = group_choices(), target_choices()
+        groups, targets = group_choices(), target_choices(portfolio)
         for i in range(ROWS):
             self.fields[f"lgd_group_{i}"] = forms.ChoiceField(
                 choices=groups, required=False, label="Counterparty group"

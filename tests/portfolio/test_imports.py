@@ -8,6 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from portfolio import imports
 from portfolio.imports import (
     CsvFileError,
     ManualEntryError,
@@ -543,3 +544,64 @@ def test_set_manual_holding_refuses_exchange_synced_and_foreign_locations(fund):
     with pytest.raises(ManualEntryError, match="another portfolio"):
         _set(fund, SelfCustodyFactory.create(), "BTC", "1")
     assert not HoldingSnapshot.objects.exists()
+
+
+# --- holdings: one file's reach ---------------------------------------------------------------
+
+
+def _rows(count: int, *, new_assets: bool = False, new_locations: bool = False) -> str:
+    lines = [
+        f"{f'Cold {n}' if new_locations else 'Cold'},self_custody,,"
+        f"{f'NEW{n}' if new_assets else 'BTC'},{'spot' if new_assets or new_locations else n},1"
+        for n in range(count)
+    ]
+    return HEADER + "\n".join(lines) + "\n"
+
+
+def test_a_file_with_too_many_rows_imports_nothing_and_says_so(fund, monkeypatch):
+    monkeypatch.setattr(imports, "MAX_ROWS", 3)
+    errors = errors_of(fund, _rows(4, new_assets=True))
+    assert errors == ["line 5: the file has 4 rows; at most 3 are read at once: split it"]
+    assert not fund.locations.exists()
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("assets", "line 4, field asset: the file names 3 asset codes not in the registry; "
+         "at most 2 are created by one file"),
+        ("locations", "line 4, field location: the file names 3 new locations; "
+         "at most 2 are created by one file"),
+    ],
+)  # fmt: skip
+def test_a_file_may_create_only_so_many_assets_and_locations(fund, monkeypatch, kind, expected):
+    monkeypatch.setattr(imports, "MAX_NEW_ASSETS", 2)
+    monkeypatch.setattr(imports, "MAX_NEW_LOCATIONS", 2)
+    text = _rows(3, new_assets=kind == "assets", new_locations=kind == "locations")
+    assert expected in errors_of(fund, text)
+    assert not Asset.objects.filter(code__startswith="NEW").exists()
+
+
+def test_a_file_over_the_size_limit_is_refused():
+    with pytest.raises(CsvFileError, match="larger than 2 MB"):
+        decode_csv_bytes(b"a" * (imports.MAX_FILE_BYTES + 1))
+
+
+def test_an_imported_unknown_code_is_shown_only_to_its_portfolio_until_classified(fund):
+    other = PortfolioFactory.create(slug="other")
+    assert import_holdings(portfolio=fund, text=HEADER + "Cold,self_custody,,secretcoin,,7\n").ok
+    visible = {p.slug: set(Asset.objects.visible_to(p).values_list("code", flat=True))
+               for p in (fund, other)}  # fmt: skip
+    assert "SECRETCOIN" in visible["fund"] and "SECRETCOIN" not in visible["other"]
+    assert {"BTC", "ETH"} <= visible["other"]
+    Asset.objects.filter(code="SECRETCOIN").update(kind=AssetKind.FIAT_STABLECOIN)  # an admin's call
+    assert Asset.objects.visible_to(other).filter(code="SECRETCOIN").exists()
+
+
+def test_the_stress_form_lists_only_the_assets_a_portfolio_may_see(fund):
+    from riskmodels.stress_forms import target_choices
+
+    other = PortfolioFactory.create(slug="other")
+    import_holdings(portfolio=fund, text=HEADER + "Cold,self_custody,,secretcoin,,7\n")
+    codes = {label for _, label in dict(target_choices(other)[1:])["Assets"]}
+    assert "SECRETCOIN" not in codes and "BTC" in codes

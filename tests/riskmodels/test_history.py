@@ -105,7 +105,7 @@ def test_past_report_is_labelled_not_current(tenants, two_reports):
     text = text_of(response)
     date = timezone.localtime(first.computed_at).strftime("%Y-%m-%d %H:%M")
     assert f"Report of {date}" in text and "not current" in text
-    assert "okx A 1,500,000 15.00%" in text  # OKX as it was then, not its 3,500,000 now
+    assert "Okx A 1,500,000 15.00%" in text  # OKX as it was then, not its 3,500,000 now
     assert "Compute now" not in text
     custody = response.context["page"]["charts"]["custody"]["figure"]["data"]
     okx = next(trace for trace in custody if trace["name"] == "okx")
@@ -211,7 +211,7 @@ def test_past_report_lists_the_alerts_live_then_with_their_figures_then(tenants,
     url = reverse("riskmodels:past_report", args=["fund-a", first.pk])
     text = text_of(login(tenants.alice).get(url))
     alerts = text[text.index("Open alerts") :]
-    assert "breach One counterparty group (look-through) binance 30.00% 25.00%" in alerts
+    assert "breach One counterparty group (look-through) Binance 30.00% 25.00%" in alerts
     assert "okx" not in alerts  # opened only later
     assert "Open alerts" not in text_of(login(tenants.bob).get(url))
 
