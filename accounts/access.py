@@ -18,7 +18,7 @@ from django.http import Http404
 
 from accounts.models import AccessLevel, InvestorStake, Role
 from portfolio.models import CustodyLocation, ExchangeAccount, HoldingSnapshot, Portfolio, SyncRun
-from riskmodels.models import Alert, ExposureSnapshot, StressScenario
+from riskmodels.models import Alert, ExposureSnapshot, PdfExport, StressScenario
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -123,3 +123,9 @@ def get_scenario_for_user(user: User, pk: int, *, manage: bool = False) -> Stres
     allowed = portfolios_for(user, manage=manage)
     queryset = StressScenario.objects.select_related("portfolio")
     return _get_or_404(queryset.filter(portfolio__in=allowed), pk=pk)
+
+
+def get_pdf_export_for_user(user: User, pk: int) -> PdfExport:
+    """A PDF export is its requester's alone (it may show their share of a fund)."""
+    queryset = PdfExport.objects.select_related("portfolio").filter(requested_by=user)
+    return _get_or_404(queryset.filter(portfolio__in=portfolios_for(user)), pk=pk)

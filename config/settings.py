@@ -424,6 +424,16 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# PDF exports (riskmodels.pdf_jobs): printed by a worker, at most one waiting per user and
+# PDF_MAX_CONCURRENT in all; kept PDF_KEEP_HOURS; a job unfinished after PDF_STALE_MINUTES failed.
+PDF_MAX_PER_USER = env_int("PDF_MAX_PER_USER", 1)
+PDF_MAX_CONCURRENT = env_int("PDF_MAX_CONCURRENT", 2)
+PDF_KEEP_HOURS = env_int("PDF_KEEP_HOURS", 24)
+PDF_STALE_MINUTES = env_int("PDF_STALE_MINUTES", 10)
+# Chromium's sandbox (run as an unprivileged user when the worker is root); off only where the
+# machine cannot give one (README, "Exports").
+PDF_CHROMIUM_SANDBOX = env_bool("PDF_CHROMIUM_SANDBOX", True)
+
 # Webhooks: per-attempt timeout, attempts in all, and the backoff between them (30 s, 1, 2,
 # 4, 8 min, then 10 min: about 35 minutes in all). The cap stays well under the broker's
 # visibility timeout, or Redis would hand a waiting retry to a second worker.

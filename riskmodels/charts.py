@@ -55,6 +55,16 @@ BAR_HEIGHT_PX = 30  # per bar of a horizontal bar chart, so that labels never ov
 BAR_CHART_BASE_PX = 90  # axis and legend
 ONE_DAY = timedelta(days=1)
 
+# plotly.js adds two <style> elements when it loads, which style-src 'self' blocks: an empty one
+# ("plotly.js-style-global") that it then fills through the CSSOM (insertRule, which CSP allows),
+# and maplibre's map stylesheet. Allowing exactly these two contents by hash, on the chart pages
+# only, keeps 'unsafe-inline' out; a nonce cannot work, plotly creates the elements itself.
+# tests/riskmodels/test_report_views.py recomputes the second hash from the installed plotly.
+PLOTLY_STYLE_HASHES = [
+    "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",  # the empty <style>
+    "'sha256-ji27qzEtxXZW+7dun6UwjHXJ18e6WAin1VvNtkzIE/o='",  # maplibre's CSS, plotly.js 4.1.1
+]
+
 
 def plain(text: str) -> str:
     """``text`` as plotly shows it literally: no tag (a link, a line break) ever comes alive."""

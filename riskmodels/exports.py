@@ -2,7 +2,8 @@
 
 CSV money is exact decimal text (no float, no exponent). The PDF is the report page itself,
 printed by the system's headless Chromium from a temporary directory, so its charts are drawn by
-the same plotly.js and charts.js as on screen.
+the same plotly.js and charts.js as on screen, served to it by a throwaway local server
+(PageServer) so that it needs no file:// access and reaches no other host.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import os
 import signal
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterable
 from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from django.conf import settings
@@ -90,15 +93,48 @@ def exposures_csv(document: ExposureReport, not_current: dict[str, str] | None =
     return render_csv(document, not_current)
 
 
-def _static_uris() -> dict[str, str]:
-    """Absolute file:// addresses of the page's static files, for Chromium to load from disk."""
-    uris = {}
+class PageServer:
+    """The printed page and its static files, and nothing else, over HTTP on 127.0.0.1 for
+    the time of one print, each answer with a strict content security policy: Chromium is
+    given no file:// address and reaches no other host."""
+
+    def __init__(self, files: dict[str, tuple[bytes, str]], csp: str) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body, content_type = files.get(self.path.split("?")[0], (b"", ""))
+                self.send_response(200 if content_type else 404)
+                self.send_header("Content-Type", content_type or "text/plain")
+                self.send_header("Content-Security-Policy", csp)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.origin = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> PageServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def _static_files() -> dict[str, tuple[bytes, str]]:
+    """The page's static files by the path the page asks for them at."""
+    found_files = {}
     for key, static_path in PDF_STATIC.items():
         found = finders.find(static_path)
         if not found:
             raise PdfUnavailable(f"The static file {static_path} is missing on the server.")
-        uris[key] = Path(found).resolve().as_uri()
-    return uris
+        kind = "text/css" if static_path.endswith(".css") else "text/javascript"
+        found_files[f"/static/{key}"] = (Path(found).read_bytes(), kind)
+    return found_files
 
 
 def report_pdf(context: dict) -> bytes:
@@ -109,45 +145,73 @@ def report_pdf(context: dict) -> bytes:
             f"PDF export needs Chromium at {chromium}, which is not installed on this server. "
             "The CSV exports work without it."
         )
-    html = render_to_string("riskmodels/report_pdf.html", {**context, "files": _static_uris()})
-    return print_to_pdf(html, chromium=chromium)
+    static = {key: f"/static/{key}" for key in PDF_STATIC}
+    html = render_to_string("riskmodels/report_pdf.html", {**context, "files": static})
+    files = {"/report.html": (html.encode(), "text/html; charset=utf-8"), **_static_files()}
+    with PageServer(files, pdf_csp()) as server:
+        return print_to_pdf(f"{server.origin}/report.html", chromium=chromium)
 
 
-def print_to_pdf(html: str, *, chromium: str, timeout: int = PDF_TIMEOUT_SECONDS) -> bytes:
-    """Print one HTML page to PDF with headless Chromium in a throwaway directory.
+def pdf_csp() -> str:
+    """Scripts and styles from the page's own server only (plotly's inline styles by hash),
+    and nothing else: no connection, no frame, no form, no other image than inline ones."""
+    from riskmodels.charts import PLOTLY_STYLE_HASHES
 
-    1. Write the page to a temporary directory, beside a fresh browser profile.
-    2. Run Chromium without network, sync or updates; virtual time lets the charts draw first.
-    3. Kill its whole process group if it takes longer than ``timeout`` seconds.
+    styles = " ".join(["'self'", *PLOTLY_STYLE_HASHES])
+    return (
+        f"default-src 'none'; script-src 'self'; style-src {styles}; img-src 'self' data:; "
+        "font-src 'self'; connect-src 'none'; frame-src 'none'; form-action 'none'; "
+        "base-uri 'none'"
+    )
+
+
+def print_to_pdf(url: str, *, chromium: str, timeout: int = PDF_TIMEOUT_SECONDS) -> bytes:
+    """Print one page to PDF with headless Chromium in a throwaway directory.
+
+    1. A fresh profile in a temporary directory, which is also Chromium's home and all it may
+       write; the environment holds nothing else (no secret of this process reaches it).
+    2. No name resolves (`--host-resolver-rules`): only 127.0.0.1, the page's own server, is
+       reached; no sync, updates or background requests; virtual time lets the charts draw.
+    3. Chromium's sandbox, as an unprivileged user when this process runs as root, unless
+       PDF_CHROMIUM_SANDBOX is off (README, "Exports").
+    4. Its whole process group is killed if it takes longer than ``timeout`` seconds.
     """
     with tempfile.TemporaryDirectory(prefix="counterweight-pdf-") as tmp:
-        page, out = Path(tmp) / "report.html", Path(tmp) / "report.pdf"
-        page.write_text(html, encoding="utf-8")
+        out = Path(tmp) / "report.pdf"
+        sandboxed = getattr(settings, "PDF_CHROMIUM_SANDBOX", True)
         command = [
             chromium,
             "--headless",
-            "--no-sandbox",
             "--disable-gpu",
             "--disable-background-networking",
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
             "--no-first-run",
             "--disable-component-update",
             "--disable-sync",
+            "--disable-extensions",
             f"--user-data-dir={Path(tmp) / 'profile'}",
             "--virtual-time-budget=10000",
             "--no-pdf-header-footer",
             f"--print-to-pdf={out}",
-            page.as_uri(),
+            *([] if sandboxed else ["--no-sandbox"]),
+            url,
         ]
-        _run(command, timeout=timeout, home=tmp)
+        _run(command, timeout=timeout, home=tmp, unprivileged=sandboxed and os.geteuid() == 0)
         data = out.read_bytes() if out.is_file() else b""
     if not data.startswith(b"%PDF"):
         raise PdfUnavailable("Chromium ran but wrote no PDF; try again later.")
     return data
 
 
-def _run(command: list[str], *, timeout: int, home: str) -> None:
+# Who Chromium runs as when this process is root: its sandbox refuses to run as root.
+NOBODY = 65534
+
+
+def _run(command: list[str], *, timeout: int, home: str, unprivileged: bool) -> None:
     # Its own session, so that a timeout kills the renderer and GPU children with it.
-    env = {**os.environ, "HOME": home}
+    env = {"HOME": home, "TMPDIR": home, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+    if unprivileged:
+        os.chown(home, NOBODY, NOBODY)
     with subprocess.Popen(  # noqa: S603 - a fixed program and arguments, no shell
         command,
         stdin=subprocess.DEVNULL,
@@ -155,6 +219,9 @@ def _run(command: list[str], *, timeout: int, home: str) -> None:
         stderr=subprocess.DEVNULL,
         env=env,
         start_new_session=True,
+        user=NOBODY if unprivileged else None,
+        group=NOBODY if unprivileged else None,
+        extra_groups=[] if unprivileged else None,
     ) as process:
         try:
             process.wait(timeout=timeout)

@@ -516,3 +516,38 @@ class PendingChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} changed at {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+class ExportState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Being prepared"
+    DONE = "done", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class PdfExport(models.Model):
+    """One PDF of a portfolio's report, prepared by a worker for the user who asked for it
+    (riskmodels.pdf_jobs): never in the web request, and at most so many at once."""
+
+    portfolio = models.ForeignKey(Portfolio, on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    state = models.CharField(max_length=8, choices=ExportState.choices, default=ExportState.QUEUED)
+    requested_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    filename = models.CharField(max_length=200, blank=True)
+    pdf = models.BinaryField(null=True, blank=True, editable=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["requested_by", "state"], name="pdf_export_user_state")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=ExportState.values), name="pdf_export_state_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"PDF of {self.portfolio} for {self.requested_by} ({self.state})"

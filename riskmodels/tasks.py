@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from portfolio.models import Portfolio
-from riskmodels import freshness
+from riskmodels import freshness, pdf_jobs
 from riskmodels.services import compute_exposure as compute_exposure_service
 from riskmodels.webhooks import WebhookDeliveryError
 from riskmodels.webhooks import deliver_webhook as deliver_webhook_service
@@ -82,3 +82,9 @@ def retry_countdown(attempt: int, retry_after: int | None = None) -> float:
         return min(retry_after, cap)
     backoff = min(settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** (attempt - 1), cap)
     return backoff * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not cryptography
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def render_pdf_export(export_id: int) -> None:
+    # Idempotent: a redelivered job finds itself claimed or finished and does nothing.
+    pdf_jobs.render_pdf_export(export_id)

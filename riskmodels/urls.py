@@ -24,6 +24,8 @@ urlpatterns = [
         name="export_exposures_csv",
     ),
     path("portfolios/<slug:slug>/export/report.pdf", views.export_pdf, name="export_pdf"),
+    path("exports/<int:pk>/", views.pdf_export, name="pdf_export"),
+    path("exports/<int:pk>/report.pdf", views.download_pdf_export, name="download_pdf_export"),
     path("portfolios/<slug:slug>/exposure/history/", history_views.history, name="history"),
     path(
         "portfolios/<slug:slug>/exposure/reports/<int:pk>/",

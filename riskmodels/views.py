@@ -19,26 +19,22 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from accounts.access import can_manage, get_alert_for_user, get_portfolio_for_user, investor_share
+from accounts.access import (
+    get_alert_for_user,
+    get_pdf_export_for_user,
+    get_portfolio_for_user,
+    investor_share,
+)
 from accounts.types import AuthenticatedRequest
 from portfolio.models import Portfolio
 from portfolio.selectors import NotCurrent, not_current_locations
-from riskmodels import exports, tasks
+from riskmodels import exports, pdf_jobs, tasks
 from riskmodels.alert_pages import subject_names
-from riskmodels.freshness import report_freshness
-from riskmodels.models import Alert
-from riskmodels.selectors import holding_lines, not_current_by_group, report_page
+from riskmodels.charts import PLOTLY_STYLE_HASHES
+from riskmodels.models import Alert, ExportState, PdfExport
+from riskmodels.pdf_jobs import report_context
+from riskmodels.selectors import holding_lines, not_current_by_group
 from riskmodels.services import acknowledge_alert
-
-# plotly.js adds two <style> elements when it loads, which style-src 'self' blocks: an empty one
-# ("plotly.js-style-global") that it then fills through the CSSOM (insertRule, which CSP allows),
-# and maplibre's map stylesheet. Allowing exactly these two contents by hash, on the chart pages
-# only, keeps 'unsafe-inline' out; a nonce cannot work, plotly creates the elements itself.
-# tests/riskmodels/test_report_views.py recomputes the second hash from the installed plotly.
-PLOTLY_STYLE_HASHES = [
-    "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",  # the empty <style>
-    "'sha256-ji27qzEtxXZW+7dun6UwjHXJ18e6WAin1VvNtkzIE/o='",  # maplibre's CSS, plotly.js 4.1.1
-]
 
 
 class AcknowledgeForm(forms.Form):
@@ -72,19 +68,8 @@ def _return_to(request: AuthenticatedRequest, alert: Alert) -> str:
 
 
 def _page_context(request: AuthenticatedRequest, portfolio: Portfolio) -> dict:
-    """The report as this user may see it: an investor's share, forms only for managers."""
-    stake = investor_share(request.user, portfolio)
-    manage = can_manage(request.user, portfolio)
-    context = {
-        "portfolio": portfolio,
-        "investor": stake is not None,
-        "can_manage": manage,
-        "page": report_page(portfolio=portfolio, stake=stake, alerts=stake is None),
-    }
-    page = context["page"]
-    snapshot = page["snapshot"] if isinstance(page, dict) else None
-    context["freshness"] = report_freshness(portfolio, snapshot, investor=stake is not None)
-    return context
+    """The report as this user may see it (riskmodels.pdf_jobs.report_context)."""
+    return report_context(request.user, portfolio)
 
 
 @login_required
@@ -144,13 +129,30 @@ def export_exposures_csv(request: AuthenticatedRequest, slug: str) -> HttpRespon
 
 @login_required
 def export_pdf(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    """GET: the user's PDFs of this report; POST: ask for one, printed by a worker."""
     portfolio = get_portfolio_for_user(request.user, slug)
-    context = _page_context(request, portfolio)
-    if context["page"] is None:
-        raise Http404("No exposure report yet.")
-    try:
-        pdf = exports.report_pdf({**context, "can_manage": False, "printing": True})
-    except exports.PdfUnavailable as error:
-        return HttpResponse(str(error), status=503, content_type="text/plain; charset=utf-8")
-    name = exports.filename(portfolio, "exposure-report", timezone.localdate()) + ".pdf"
-    return _download(pdf, "application/pdf", name)
+    if request.method == "POST":
+        try:
+            export = pdf_jobs.request_pdf_export(user=request.user, portfolio=portfolio)
+        except pdf_jobs.ExportRefused as refusal:
+            messages.error(request, str(refusal))
+            return redirect("riskmodels:export_pdf", slug=portfolio.slug)
+        return redirect("riskmodels:pdf_export", pk=export.pk)
+    mine = PdfExport.objects.filter(portfolio=portfolio, requested_by=request.user)
+    context = {"portfolio": portfolio, "exports": mine.defer("pdf").order_by("-requested_at")[:10]}
+    return render(request, "riskmodels/pdf_exports.html", context)
+
+
+@login_required
+def pdf_export(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """One PDF job: its progress (the page reloads itself until it is done), then the file."""
+    export = get_pdf_export_for_user(request.user, pk)
+    return render(request, "riskmodels/pdf_export.html", {"export": export})
+
+
+@login_required
+def download_pdf_export(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    export = get_pdf_export_for_user(request.user, pk)
+    if export.state != ExportState.DONE or not export.pdf:
+        raise Http404("This PDF is not ready.")
+    return _download(bytes(export.pdf), "application/pdf", export.filename)

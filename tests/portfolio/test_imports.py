@@ -594,7 +594,8 @@ def test_an_imported_unknown_code_is_shown_only_to_its_portfolio_until_classifie
                for p in (fund, other)}  # fmt: skip
     assert "SECRETCOIN" in visible["fund"] and "SECRETCOIN" not in visible["other"]
     assert {"BTC", "ETH"} <= visible["other"]
-    Asset.objects.filter(code="SECRETCOIN").update(kind=AssetKind.FIAT_STABLECOIN)  # an admin's call
+    # An admin classifies it:
+    Asset.objects.filter(code="SECRETCOIN").update(kind=AssetKind.FIAT_STABLECOIN)
     assert Asset.objects.visible_to(other).filter(code="SECRETCOIN").exists()
 
 

@@ -194,9 +194,29 @@ def pdf_text(data: bytes) -> str:
     return " ".join(" ".join(lines).split())
 
 
-def test_pdf_is_printed_by_chromium(tenants, computed):
+@pytest.fixture
+def printed(eager_celery, django_capture_on_commit_callbacks):
+    """`printed(user)`: the user asks for the PDF on its page, a worker (inline here) prints
+    it after the commit, and the user fetches it from its job page."""
+
+    def pdf_of(user):
+        client = login(user)
+        with django_capture_on_commit_callbacks(execute=True):
+            asked = client.post(reverse("riskmodels:export_pdf", args=["fund-a"]))
+        assert asked.status_code == 302, asked.content[:300]
+        job = client.get(asked.url)
+        assert job.status_code == 200
+        export = job.context["export"]
+        if export.state != "done":
+            return job
+        return client.get(reverse("riskmodels:download_pdf_export", args=[export.pk]))
+
+    return pdf_of
+
+
+def test_pdf_is_printed_by_chromium(tenants, computed, printed):
     require_chromium()
-    response = export(tenants.alice, "export_pdf")
+    response = printed(tenants.alice)
     assert response.status_code == 200, response.content[:300]
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"] == attachment("exposure-report") + '.pdf"'
@@ -208,10 +228,10 @@ def test_pdf_is_printed_by_chromium(tenants, computed):
     assert "Your share" not in text
 
 
-def test_investor_pdf_shows_their_share_not_the_funds_figures(tenants, computed):
+def test_investor_pdf_shows_their_share_not_the_funds_figures(tenants, computed, printed):
     """Bob holds 25% of fund A: every amount is a quarter of the fund's, shares unchanged."""
     require_chromium()
-    response = export(tenants.bob, "export_pdf")
+    response = printed(tenants.bob)
     assert response.status_code == 200
     assert response.content.startswith(b"%PDF")
     text = pdf_text(response.content)
@@ -237,11 +257,11 @@ def test_investor_pdf_shows_their_share_not_the_funds_figures(tenants, computed)
     assert " 7 NOPRICE" not in text
 
 
-def test_pdf_without_chromium_is_503_with_a_reason(tenants, computed, settings):
+def test_pdf_without_chromium_fails_with_a_reason(tenants, computed, settings, printed):
     settings.PDF_CHROMIUM = "/nonexistent/chromium"
-    response = export(tenants.alice, "export_pdf")
-    assert response.status_code == 503
-    assert "needs Chromium at /nonexistent/chromium" in response.content.decode()
+    page = printed(tenants.alice).content.decode()
+    assert "It could not be made" in page
+    assert "needs Chromium at /nonexistent/chromium" in page
 
 
 def test_holdings_csv_marks_a_location_that_is_not_current(tenants, computed):

@@ -147,6 +147,27 @@ def admin_only(ok: Status) -> Expect:
 POST_ONLY = everyone(LOGIN, 405)
 
 
+def requester_only(ok: Status) -> Expect:
+    """A PDF job is its requester's alone (the manager's here): admins included, others 404."""
+    return Expect(investor=both(404), manager=(ok, 404), admin=both(404))
+
+
+def pdf_job(o: Objects) -> dict[str, Any]:
+    """A finished PDF job asked for by the tenant's manager, made when first asked for."""
+    from accounts.models import AccessGrant
+    from riskmodels.models import ExportState, PdfExport
+
+    requester = AccessGrant.objects.get(portfolio=o.portfolio, level="manage").user
+    found = PdfExport.objects.filter(portfolio=o.portfolio).first() or PdfExport.objects.create(
+        portfolio=o.portfolio,
+        requested_by=requester,
+        state=ExportState.DONE,
+        pdf=b"%PDF-1.4",
+        filename="report.pdf",
+    )
+    return {"pk": found.pk}
+
+
 def slug(o: Objects) -> dict[str, Any]:
     return {"slug": o.portfolio.slug}
 
@@ -224,7 +245,9 @@ ROWS: list[Row] = [
     Row("riskmodels:compute_now", slug, get=POST_ONLY, post=manager_only(302)),
     Row("riskmodels:export_holdings_csv", slug, get=reader(200)),
     Row("riskmodels:export_exposures_csv", slug, get=reader(200)),
-    Row("riskmodels:export_pdf", slug, get=reader(200)),
+    Row("riskmodels:export_pdf", slug, get=reader(200), post=reader(302)),
+    Row("riskmodels:pdf_export", pdf_job, get=requester_only(200)),
+    Row("riskmodels:download_pdf_export", pdf_job, get=requester_only(200)),
     Row("riskmodels:history", slug, get=reader(200)),  # i15-history
     Row("riskmodels:past_report", past_report, get=reader(200)),  # i15-history
     Row("riskmodels:since", slug, get=reader(200)),  # i15-history

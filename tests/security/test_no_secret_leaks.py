@@ -19,14 +19,13 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
 
 import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.http import HttpResponse
-from django.test import Client
+from django.test import Client, TestCase
 from django.urls import reverse
 
 from accounts.models import AuditEvent, User
@@ -235,16 +234,27 @@ def matrix_pages(client: Client, objects: Objects) -> Iterator[tuple[str, object
 
 
 def pdf_export(client: Client, fund: Portfolio, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """The PDF and the HTML Chromium printed it from: its text is compressed inside the PDF."""
+    """The PDF and the HTML Chromium printed it from: its text is compressed inside the PDF.
+    Asked for on its page, printed by the job inline (a worker's part), then fetched."""
+    from config.celery import app
+
     printed = []
-    real = exports.print_to_pdf
+    real = exports.PageServer.__init__
 
-    def keep_html(html: str, **options: Any) -> bytes:
-        printed.append(html)
-        return real(html, **options)
+    def keep_html(server: exports.PageServer, files: dict, csp: str) -> None:
+        printed.append(files["/report.html"][0].decode())
+        real(server, files, csp)
 
-    monkeypatch.setattr(exports, "print_to_pdf", keep_html)
-    response = client.get(reverse("riskmodels:export_pdf", args=[fund.slug]))
+    monkeypatch.setattr(exports.PageServer, "__init__", keep_html)
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True  # the worker's part, inline
+    try:
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            asked = client.post(reverse("riskmodels:export_pdf", args=[fund.slug]))
+    finally:
+        app.conf.task_always_eager = eager
+    job = client.get(asked["Location"]).context["export"]
+    response = client.get(reverse("riskmodels:download_pdf_export", args=[job.pk]))
     assert response.status_code == 200 and printed
     return {"PDF bytes": response.content.decode("latin-1"), "PDF's HTML": printed[0]}
 
