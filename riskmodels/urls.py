@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from django.urls import path
 
-from riskmodels import views
+from riskmodels import firm_views, views
 
 app_name = "riskmodels"
 urlpatterns = [
+    path("firm/", firm_views.firm, name="firm"),
     path("alerts/<int:pk>/acknowledge/", views.acknowledge, name="acknowledge_alert"),
     path("portfolios/<slug:slug>/exposure/", views.report, name="report"),
     path("portfolios/<slug:slug>/exposure/compute/", views.compute_now, name="compute_now"),
