@@ -137,7 +137,8 @@ def demo_fund(browser, live_server, db, settings):
 
 NAVIGATION = """(() => {
   const n = performance.getEntriesByType("navigation")[0];
-  const plotly = performance.getEntriesByType("resource").find(e => e.name.includes("/plotly/plotly.min."));
+  const plotly = performance.getEntriesByType("resource")
+    .find(e => e.name.includes("/plotly/plotly.min."));
   return {html: n.responseEnd - n.startTime, load: n.loadEventEnd - n.startTime,
           plotly_sent: plotly.encodedBodySize, plotly_size: plotly.decodedBodySize,
           charts_drawn: performance.now()};
