@@ -24,7 +24,7 @@ demo: install
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput
 	$(DEMO_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(DEMO_ENV) $(BIN)/python manage.py load_registry
-	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
+	$(DEMO_ENV) $(BIN)/python manage.py seed_demo --print-later
 	HOST=$(HOST) PORT=$(PORT) $(DEMO_ENV) $(BIN)/python -m sandbox.rundemo
 
 # mypy's Django plugin reads config/typecheck_settings.py, which brings its own throwaway secrets.
