@@ -209,6 +209,8 @@ ROWS: list[Row] = [
     Row("riskmodels:export_exposures_csv", slug, get=reader(200)),
     Row("riskmodels:export_pdf", slug, get=reader(200)),
     Row("riskmodels:acknowledge_alert", alert, get=POST_ONLY, post=manager_only(FORM)),
+    # The firm-wide view: admins and managers (over what they see); never investors.
+    Row("riskmodels:firm", get=Expect(investor=both(404), manager=both(200), admin=both(200))),
     # The Django admin, for admins only: its index and the pages that touch credentials.
     Row("admin:index", get=admin_only(200)),
     Row("admin:portfolio_exchangeaccount_changelist", get=admin_only(200)),
