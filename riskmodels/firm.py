@@ -128,8 +128,9 @@ def _line(
 
 def group_names(groups: Iterable[str]) -> dict[str, str]:
     """Each group's display name from the registry (its slug when it has none)."""
-    names = dict(Counterparty.objects.filter(slug__in=list(groups)).values_list("slug", "name"))
-    return {group: names.get(group) or group for group in groups}
+    slugs = list(groups)
+    names = dict(Counterparty.objects.filter(slug__in=slugs).values_list("slug", "name"))
+    return {group: names.get(group) or group for group in slugs}
 
 
 def firm_page(portfolios: Iterable[Portfolio], *, now: datetime) -> FirmPage:

@@ -10,9 +10,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from portfolio.models import Counterparty
 from riskmodels.engine import DEFAULT_POLICY, Policy, Threshold
 from riskmodels.engine.firm import firm_report
-from riskmodels.firm import firm_page
+from riskmodels.firm import exposure_rows, finding_rows, firm_page
 from riskmodels.models import Limit, RiskPolicy
 from tests.conftest import login
 from tests.factories import (
@@ -193,6 +194,14 @@ def test_a_portfolio_without_a_report_is_named_and_left_out(tenants):
 
 
 # The page and who may see it.
+
+
+def test_groups_are_named_as_the_registry_names_them(two_funds):
+    Counterparty.objects.filter(slug="binance").update(name="Binance Holdings")
+    page = firm_page([two_funds.fund_a, two_funds.fund_b], now=timezone.now())
+    assert page.names["binance"] == "Binance Holdings"
+    assert [row["name"] for row in finding_rows(page)] == ["Binance Holdings"]
+    assert exposure_rows(page)[0]["name"] == "Binance Holdings"
 
 
 def test_an_admin_sees_every_portfolio_summed(two_funds):
