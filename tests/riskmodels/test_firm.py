@@ -106,6 +106,14 @@ def test_a_distressed_group_is_a_firm_level_breach_however_small():
     ]
 
 
+def test_a_firm_without_positive_nav_has_no_shares_and_any_exposure_breaches():
+    a = report([held("binance", "100"), held(None, "-200", asset="USDT", kind="fiat")], BIG_FOUR)
+    firm = firm_report({"a": a}, DEFAULT_POLICY)
+    binance = firm.exposure("binance")
+    assert firm.nav <= 0
+    assert (binance.share, binance.level, binance.above_warn) == (None, "breach", None)
+
+
 def test_no_portfolio_means_an_empty_firm():
     firm = firm_report({}, DEFAULT_POLICY)
     assert (firm.nav, firm.exposures, firm.findings) == (D(0), (), ())
@@ -246,3 +254,23 @@ def test_the_page_marks_its_figures_not_current(two_funds):
     assert 'id="firm-not-current"' in text
     notice = text.split('id="firm-not-current"')[1].split("</div>")[0]
     assert "Fund B" in notice and "holdings changed" in notice and "Fund A" not in notice
+
+
+def test_the_page_reads_a_fixed_number_of_queries_whatever_the_groups(two_funds):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    funds = [two_funds.fund_a, two_funds.fund_b]
+    with CaptureQueriesContext(connection) as before:
+        firm_page(funds, now=timezone.now())
+    btc = priced("BTC", "50000")
+    for slug in ("bybit", "gate", "mexc"):
+        location = LocationFactory.create(
+            portfolio=two_funds.fund_b, name=slug, kind="exchange", custodian=exchange(slug)
+        )
+        book(location, {btc: "1"})
+    computed_exposure(two_funds.fund_b)
+    with CaptureQueriesContext(connection) as after:
+        page = firm_page(funds, now=timezone.now())
+    assert len(page.report.exposures) == 7
+    assert len(after.captured_queries) == len(before.captured_queries)
