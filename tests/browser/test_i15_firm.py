@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.browser.conftest import Visitor, report_path
@@ -78,11 +78,26 @@ def _wait_for_every_chart(visitor, seconds: int = 30) -> None:
 
 def _fits_a_phone(visitor, path: str, shot: str) -> None:
     visitor.visit(path)
-    if path == report_path("fund-a"):  # every chart drawn (plotly marks its containers)
+    if visitor.page.locator("[data-figure]").count():  # every chart drawn (plotly marks them)
         _wait_for_every_chart(visitor)
     width = visitor.page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], (visitor.role, path, width)
     visitor.screenshot(f"390-{shot}")
+
+
+def _path_if_any(name: str, *args: str) -> str | None:
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None
+
+
+def _pages_of_other_points(slug: str) -> dict[str, str]:
+    """The alerts, stress and history pages of issue 15's other points, once they exist."""
+    names = {"alerts": "riskmodels:alerts", "stress": "riskmodels:stress",
+             "history": "riskmodels:history"}  # fmt: skip
+    paths = {shot: _path_if_any(name, slug) for shot, name in names.items()}
+    return {shot: path for shot, path in paths.items() if path is not None}
 
 
 def test_the_main_pages_fit_390_px(visit, firm_site):
@@ -97,8 +112,14 @@ def test_the_main_pages_fit_390_px(visit, firm_site):
         "account-add": reverse("sources:add_exchange_account", args=["fund-a"]),
         "firm": reverse("riskmodels:firm"),
     }
+    pages |= _pages_of_other_points("fund-a")
     for shot, path in pages.items():
         _fits_a_phone(alice, path, shot)
+    ada = visit(firm_site.ada)
+    ada.page.set_viewport_size(PHONE)
+    for shot, name in (("policy", "riskmodels:policy"),):
+        if (path := _path_if_any(name)) is not None:
+            _fits_a_phone(ada, path, shot)
     bob = visit(firm_site.bob)
     bob.page.set_viewport_size(PHONE)
     for shot, path in {"home": "/", "report": report_path("fund-a")}.items():
