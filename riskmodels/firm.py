@@ -102,7 +102,8 @@ def report_not_current(
     if oldest is not None:
         hours = _stale_hours(report)
         if Decimal((now - oldest).total_seconds()) / SECONDS_PER_HOUR > hours:
-            reasons.append(f"data from {oldest:%Y-%m-%d %H:%M} UTC, older than {hours:g} h")
+            limit = format(hours.normalize(), "f")  # 6, not 6.000000 as the column keeps it
+            reasons.append(f"data from {oldest:%Y-%m-%d %H:%M} UTC, older than {limit} h")
     return reasons
 
 

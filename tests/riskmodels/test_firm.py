@@ -17,8 +17,10 @@ from riskmodels.firm import exposure_rows, finding_rows, firm_page
 from riskmodels.models import Limit, RiskPolicy
 from tests.conftest import login
 from tests.factories import (
+    ExchangeAccountFactory,
     LocationFactory,
     SelfCustodyFactory,
+    SyncRunFactory,
     book,
     computed_exposure,
     exchange,
@@ -189,6 +191,18 @@ def test_old_data_makes_the_firm_not_current(two_funds):
     page = firm_page([two_funds.fund_a, two_funds.fund_b], now=later)
     assert not page.current
     assert all("older than 6 h" in " ".join(line.not_current) for line in page.portfolios)
+
+
+def test_a_location_whose_last_sync_failed_makes_the_firm_not_current(two_funds):
+    binance = two_funds.fund_a.locations.get(name="binance")
+    ExchangeAccountFactory.create(location=binance)
+    SyncRunFactory.create(
+        location=binance, outcome="failed", finished_at=timezone.now(), error_message="down"
+    )
+    page = firm_page([two_funds.fund_a, two_funds.fund_b], now=timezone.now())
+    line_a = next(line for line in page.portfolios if line.portfolio == two_funds.fund_a)
+    assert line_a.not_current == ("figures not current at binance",)
+    assert not page.current
 
 
 def test_a_portfolio_without_a_report_is_named_and_left_out(tenants):
