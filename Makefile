@@ -22,8 +22,9 @@ install: $(STAMP)
 # rundemo starts the worker and beat again whenever they exit (README: "Running the worker and beat").
 demo: install
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput
+	$(DEMO_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(DEMO_ENV) $(BIN)/python manage.py load_registry
-	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
+	$(DEMO_ENV) $(BIN)/python manage.py seed_demo --print-later
 	HOST=$(HOST) PORT=$(PORT) $(DEMO_ENV) $(BIN)/python -m sandbox.rundemo
 
 # mypy's Django plugin reads config/typecheck_settings.py, which brings its own throwaway secrets.
@@ -47,6 +48,7 @@ test: lint
 
 # Benchmarks need the real services: PostgreSQL and Redis on this machine by default.
 bench: install
+	$(RUN_SECRETS) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(RUN_SECRETS) \
 	DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}" \
 	REDIS_URL="$${REDIS_URL:-redis://127.0.0.1:6379/14}" \

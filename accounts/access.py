@@ -44,6 +44,14 @@ def portfolios_for(user: User | AnonymousUser, *, manage: bool = False) -> Query
     return Portfolio.objects.filter(reach).distinct()
 
 
+def firm_portfolios_for(user: User) -> QuerySet[Portfolio]:
+    """The portfolios summed in the firm-wide view: every one for admins, those granted for
+    managers; investors get 404 (the firm's figures are not theirs to see)."""
+    if user.role not in (Role.ADMIN, Role.MANAGER):
+        raise Http404
+    return portfolios_for(user)
+
+
 def can_manage(user: User, portfolio: Portfolio) -> bool:
     return portfolios_for(user, manage=True).filter(pk=portfolio.pk).exists()
 

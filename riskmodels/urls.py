@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from django.urls import path
 
-from riskmodels import alert_views, history_views, policy_views, stress_views, views
+from riskmodels import alert_views, firm_views, history_views, policy_views, stress_views, views
 
 app_name = "riskmodels"
 urlpatterns = [
+    path("firm/", firm_views.firm, name="firm"),
     path("alerts/<int:pk>/acknowledge/", views.acknowledge, name="acknowledge_alert"),
     path("portfolios/<slug:slug>/exposure/", views.report, name="report"),
     path("portfolios/<slug:slug>/alerts/", alert_views.alerts, name="alerts"),

@@ -7,6 +7,7 @@ and printed each time so that the person running the demo can log in.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from decimal import Decimal
 from pathlib import Path
@@ -35,8 +36,11 @@ from portfolio.services import (
     save_off_exchange_settlement,
     set_exchange_credentials,
 )
+from sandbox.rundemo import USERS_FILE  # the runner imports no Django: the name lives there
 
 DEMO_SCENARIO = Path(__file__).resolve().parent / "scenarios" / "demo.json"
+# An account of the scenario whose label starts so is connected to no fund (fund_accounts).
+SPARE = "Spare "
 DEMO_USERS = (("admin", Role.ADMIN), ("manager", Role.MANAGER), ("investor", Role.INVESTOR))
 FUNDS = (
     ("aurora-fund", "Aurora Digital Fund", "Multi-strategy fund; the demo investor holds 25%."),
@@ -76,11 +80,36 @@ def seed_demo() -> dict[str, str]:
     )
     for fund_slug, name, kind, custodian, amounts in MANUAL_LOCATIONS:
         _ensure_manual_location(funds[fund_slug], name, kind, custodian, amounts)
-    for account in json.loads(DEMO_SCENARIO.read_text())["accounts"]:
+    for account in fund_accounts():
         _ensure_exchange_account(funds[_fund_of(account)], account)
     for fund_slug, name, network, custodian, hours in SETTLEMENTS:
         _ensure_settlement(funds[fund_slug], name, network, custodian, hours)
     return passwords
+
+
+def fund_accounts() -> list[dict[str, Any]]:
+    """The demo scenario's accounts that belong to a fund: not the spare one, which the emulator
+    serves for whoever tries the Add account form (README, "The two commands")."""
+    accounts = json.loads(DEMO_SCENARIO.read_text())["accounts"]
+    return [account for account in accounts if not account["label"].startswith(SPARE)]
+
+
+def users_text(passwords: dict[str, str]) -> str:
+    """The demo users with their new passwords, as `make demo` prints them last."""
+    lines = ["Demo users (passwords are new on every run):"]
+    lines += [f"  {username:<10} {password}" for username, password in passwords.items()]
+    return "\n".join(lines) + "\n"
+
+
+def keep_users_for_later(var_dir: Path, text: str) -> Path:
+    """Write the users' text under ``var_dir``, readable by its owner only, for the demo's
+    runner to print once the server answers (sandbox.rundemo), which then deletes it."""
+    path = var_dir / USERS_FILE
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(text)
+    return path
 
 
 def _fund_of(account: dict[str, Any]) -> str:

@@ -15,9 +15,13 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Under VAR_DIR: the demo users, from seed_demo --print-later until print_demo_users.
+USERS_FILE = "demo-users.txt"
 PYTHON = sys.executable
 CELERY = str(Path(PYTHON).parent / "celery")
 
@@ -98,6 +102,34 @@ def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True)
 
 
+SERVER_START_SECONDS = 60.0
+
+
+def wait_until_answering(
+    url: str, server: subprocess.Popen, timeout: float = SERVER_START_SECONDS
+) -> bool:
+    """Whether the server answers ``url`` (any HTTP status) before it exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (our own http URL)
+                return True
+        except urllib.error.HTTPError:
+            return True  # an answer all the same
+        except OSError:
+            time.sleep(0.2)
+    print(f"the server did not answer {url}; the demo users are not printed", file=sys.stderr)
+    return False
+
+
+def print_demo_users(var_dir: Path) -> None:
+    """Print, last, the users seed_demo --print-later kept (sandbox.demo), then forget them."""
+    path = var_dir / USERS_FILE
+    if path.exists():
+        print(path.read_text(), end="", flush=True)
+        path.unlink()
+
+
 def stop_on_sigterm(signum: int, frame: object) -> None:
     # Python ends on SIGTERM without running `finally`, which would leave the emulator,
     # worker, beat and server running: turn it into the Ctrl-C path.
@@ -114,10 +146,12 @@ def main() -> None:
     try:
         manage(env, "sync_all_now")
         address = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
-        print(f"Counterweight runs at http://{address}/ (Ctrl-C stops everything)")
         # A child like the others, so that stopping the demo stops it the same way.
         server = [PYTHON, "manage.py", "runserver", "--noreload", address]
         children.append(subprocess.Popen(server, cwd=ROOT, env=env))
+        if wait_until_answering(f"http://{address}/health/", children[-1]):
+            print(f"Counterweight runs at http://{address}/ (Ctrl-C stops everything)", flush=True)
+            print_demo_users(Path(os.environ.get("VAR_DIR") or ROOT / "var"))
         children[-1].wait()
     except KeyboardInterrupt:
         pass

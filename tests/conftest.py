@@ -77,6 +77,18 @@ def login(user: User) -> Client:
     return client
 
 
+@pytest.fixture(scope="session", autouse=True)
+def collected_static() -> None:
+    """Pages name static files by their hashed names (config.storage), which collectstatic
+    records: collect them once, unless nothing changed since the last session did."""
+    from django.core.management import call_command
+
+    from config.storage import collected_is_current
+
+    if not collected_is_current():
+        call_command("collectstatic", interactive=False, verbosity=0)
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hasher(settings) -> None:
     # PBKDF2 at production strength costs ~0.3 s per hash; tests hash hundreds of times.

@@ -51,6 +51,24 @@ def browser(django_db_setup, django_db_blocker) -> Iterator[object]:
             chromium.close()
 
 
+def _through(application: object) -> object:
+    return application
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[object]:
+    """pytest-django's live server, but with static files served by the app, so through
+    WhiteNoise as in production (hashed names, gzip, a far-future cache header)."""
+    from pytest_django.live_server_helper import LiveServer
+
+    server = LiveServer(os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost", start=False)
+    # The thread wraps its WSGI handler in this; any callable of one application will do.
+    server.thread.static_handler = _through  # type: ignore[assignment]
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def site(browser, live_server, tenants, settings):
     """Fund A with the worked-check holdings, an exchange account and a computed exposure."""

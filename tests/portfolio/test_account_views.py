@@ -4,6 +4,7 @@ import logging
 
 import ccxt
 import pytest
+from django.templatetags.static import static
 from django.urls import reverse
 
 from portfolio import exchanges, services
@@ -221,7 +222,7 @@ def test_portfolio_page_links_to_account_pages_and_shows_sync_progress(account, 
     sync_round = SyncRound.objects.get()
     status_url = reverse("portfolio:sync_round_status", args=["fund-a", sync_round.pk])
     assert f'data-sync-status-url="{status_url}"' in page
-    assert 'data-complete="false"' in page and "portfolio/sync_progress.js" in page
+    assert 'data-complete="false"' in page and static("portfolio/sync_progress.js") in page
     assert reverse("sources:add_exchange_account", args=["fund-a"]) in page
     assert reverse("sources:edit_exchange_account", args=[account.pk]) in page
     assert reverse("manual:holdings", args=["fund-a"]) in page

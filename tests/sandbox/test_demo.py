@@ -3,13 +3,18 @@ sub-accounts, an off-exchange settlement and an exchange read by the generic ada
 
 from __future__ import annotations
 
+import io
 import json
+from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from portfolio import exchanges
+from portfolio.crypto import key_fingerprint
 from portfolio.models import ExchangeAccount, OffExchangeSettlement, Portfolio
-from sandbox.demo import DEMO_SCENARIO, seed_demo
+from sandbox.demo import DEMO_SCENARIO, credentials_of, fund_accounts, seed_demo
+from sandbox.rundemo import USERS_FILE
 
 pytestmark = pytest.mark.django_db
 
@@ -69,5 +74,61 @@ def test_seeding_again_changes_no_account(seeded):
 
 
 def test_every_demo_key_is_stored_once(seeded):
+    assert ExchangeAccount.objects.exclude(key_fingerprint="").count() == len(fund_accounts())
+
+
+def test_the_spare_account_the_readme_names_is_served_and_connected_to_no_fund(seeded):
     raw = json.loads(DEMO_SCENARIO.read_text())["accounts"]
-    assert ExchangeAccount.objects.exclude(key_fingerprint="").count() == len(raw)
+    (spare,) = [a for a in raw if a not in fund_accounts()]
+    assert (spare["exchange"], spare["api_key"], spare["secret"]) == (
+        "coinbase",
+        "demo-spare-coinbase-key",
+        "demo-spare-coinbase-secret-0123456789",
+    )
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert spare["api_key"] in readme and spare["secret"] in readme
+    assert not ExchangeAccount.objects.filter(
+        key_fingerprint=key_fingerprint("coinbase", credentials_of(spare))
+    ).exists()
+
+
+def test_seed_demo_keeps_the_users_for_later_readable_by_its_owner_only(db, settings, tmp_path):
+    from django.core.management import call_command
+
+    call_command("load_registry")
+    settings.VAR_DIR = tmp_path
+    out = io.StringIO()
+    call_command("seed_demo", "--print-later", stdout=out)
+    kept = tmp_path / USERS_FILE
+    assert kept.stat().st_mode & 0o777 == 0o600
+    text = kept.read_text()
+    assert text.startswith("Demo users (passwords are new on every run):\n")
+    assert [line.split()[0] for line in text.splitlines()[1:]] == ["admin", "manager", "investor"]
+    assert text.splitlines()[1].split()[1] not in out.getvalue()  # no password printed now
+
+
+def test_the_spare_account_can_be_added_and_synced_in_the_demo(seeded, settings):
+    from portfolio.models import Holding
+    from portfolio.services import create_exchange_account
+    from portfolio.sync import SyncRequest, sync_location
+    from sandbox.emulator import run_emulator
+
+    raw = json.loads(DEMO_SCENARIO.read_text())["accounts"]
+    (spare,) = [a for a in raw if a not in fund_accounts()]
+    with run_emulator(DEMO_SCENARIO) as emulator:
+        settings.EXCHANGE_EMULATOR_URL = emulator.url
+        account = create_exchange_account(
+            portfolio=seeded["borealis-fund"],
+            name="Coinbase spare",
+            exchange_id="coinbase",
+            credentials=credentials_of(spare),
+            wallets=["spot"],
+        )
+        run = sync_location(SyncRequest(account.location_id))
+    assert run is not None and run.outcome == "success", run and run.error_message
+    held = Holding.objects.filter(snapshot__location=account.location)
+    assert {h.asset.code: h.amount for h in held} == {
+        "BTC": Decimal("2.5"),
+        "ETH": Decimal("40"),
+        "USDC": Decimal("250000"),
+    }

@@ -266,6 +266,8 @@ ROWS: list[Row] = [
     # The risk policy page (admins only; refused outright to everyone else).
     Row("riskmodels:policy", get=policy_page(200), post=policy_page(200)),
     Row("riskmodels:portfolio_policy", slug, get=policy_page(200), post=policy_page(200)),
+    # The firm-wide view: admins and managers (over what they see); never investors.
+    Row("riskmodels:firm", get=Expect(investor=both(404), manager=both(200), admin=both(200))),
     # The Django admin, for admins only: its index and the pages that touch credentials.
     Row("admin:index", get=admin_only(200)),
     Row("admin:portfolio_exchangeaccount_changelist", get=admin_only(200)),
