@@ -12,11 +12,13 @@ any non-ccxt exception while signing (a kraken secret that is not base64, a malf
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import ccxt
 
@@ -111,14 +113,34 @@ def body_error_kind(exchange_id: str, document: Any) -> str | None:
     return adapter.body_error_kind(document) if adapter is not None else None
 
 
+# An exchange may echo a key cut short ("API key abcd1234... is invalid"): this much of its
+# start or end is still hidden; fewer characters say nothing of it.
+ECHO_MIN = 8
+
+
 def scrub(message: str, credentials: dict[str, str]) -> str:
-    """No secrets, keys, signatures or query strings; short enough to read."""
+    """No secrets, keys, signatures or query strings; short enough to read.
+
+    A credential is hidden however an answer echoes it: in any letter case, JSON- or
+    URL-escaped, or cut to its first or last ECHO_MIN characters or more.
+    """
     message = re.sub(r"(https?://[^\s?]+)\?\S*", r"\1", message)
     for value in credentials.values():
         if value and len(value) >= 4:
-            message = message.replace(value, "***")
+            message = _hide(message, value)
     message = " ".join(message.split())
     return message if len(message) <= 200 else message[:197] + "..."
+
+
+def _hide(message: str, value: str) -> str:
+    escaped = json.dumps(value)[1:-1]
+    forms = {value, escaped, escaped.replace("/", "\\/"), quote(value, safe=""), quote(value)}
+    for form in sorted(forms, key=len, reverse=True):
+        message = re.sub(re.escape(form), "***", message, flags=re.IGNORECASE)
+    for length in range(len(value) - 1, ECHO_MIN - 1, -1):
+        for part in (value[:length], value[-length:]):
+            message = re.sub(re.escape(part), "***", message, flags=re.IGNORECASE)
+    return message
 
 
 def exception_name(exc: BaseException) -> str:
