@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import html
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -64,6 +64,11 @@ PLOTLY_STYLE_HASHES = [
     "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",  # the empty <style>
     "'sha256-ji27qzEtxXZW+7dun6UwjHXJ18e6WAin1VvNtkzIE/o='",  # maplibre's CSS, plotly.js 4.1.1
 ]
+
+
+def display(row: ExposureRow) -> str:
+    """A group as people name it ("Kraken (Payward)"), its slug where no name was given."""
+    return str(row.get("name") or row["group"])
 
 
 def plain(text: str) -> str:
@@ -136,7 +141,7 @@ def exposure_figure(exposures: Sequence[ExposureRow]) -> dict | None:
     )
     if not rows:
         return None
-    labels = [plain(row["group"]) for row in rows]
+    labels = [plain(display(row)) for row in rows]
     bars = {
         "type": "bar",
         "orientation": "h",
@@ -185,9 +190,12 @@ def _named_groups(values: dict[str, dict[str, Decimal]]) -> list[str]:
     return ordered[:CUSTODY_GROUPS]
 
 
-def custody_figure(lines: Iterable[HoldingLine]) -> dict | None:
+def custody_figure(
+    lines: Iterable[HoldingLine], group_names: Mapping[str, str] | None = None
+) -> dict | None:
     """One bar per location kind (exchange, custodian, self-custody...), stacked by custody group
-    in each group's colour; None when nothing has a positive value."""
+    in each group's colour, each by its display name; None when nothing has a positive value."""
+    group_names = {SELF_CUSTODY: "Self-custody", **(group_names or {})}
     values = _custody_values(lines)
     if not values:
         return None
@@ -206,7 +214,7 @@ def custody_figure(lines: Iterable[HoldingLine]) -> dict | None:
             {
                 "type": "bar",
                 "orientation": "h",
-                "name": plain(group),
+                "name": plain(group_names.get(group, group)),
                 "x": xs,
                 "y": labels,
                 "marker": {"color": color},
@@ -332,7 +340,7 @@ def share_figure(history: list[dict[str, Any]], row: ExposureRow) -> dict[str, A
     trace = {
         "type": "scatter",
         "mode": "lines+markers",
-        "name": f"{plain(row['group'])} share of NAV",
+        "name": f"{plain(display(row))} share of NAV",
         "x": x,
         "y": _share_series(history, row["group"]),
         "line": {"color": counterparty_color(row["group"])},
@@ -385,7 +393,7 @@ def history_figures(
     """The over-time charts: each top counterparty's share, and HHI (None without history)."""
     return {
         "shares": [
-            _chart(f"chart-share-{index}", row["group"], share_figure(history, row))
+            _chart(f"chart-share-{index}", display(row), share_figure(history, row))
             for index, row in enumerate(top_rows(exposures))
         ],
         "hhi": _chart("chart-hhi", "HHI over time", hhi_figure(history)) if history else None,
@@ -402,7 +410,7 @@ def report_figures(
     """Every chart of the report page: exposure per group against its limits (the main
     picture), the custody split by location kind, and the over-time charts."""
     exposure = exposure_figure(exposures)
-    custody = custody_figure(lines)
+    custody = custody_figure(lines, {row["group"]: display(row) for row in exposures})
     return {
         "exposure": exposure
         and _chart("chart-exposure", "Exposure by counterparty group, share of NAV", exposure),

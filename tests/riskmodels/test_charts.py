@@ -148,10 +148,11 @@ def test_same_counterparty_keeps_its_colour_across_two_computes(tenants):
         return dict(zip(bars["y"], bars["marker"]["color"], strict=True))
 
     before, after = colours(first), colours(second)
-    assert next(iter(after)) == "aaa"  # the order changed: aaa is now the largest
-    assert next(iter(before)) == "binance"
-    assert before["binance"] == after["binance"] == counterparty_color("binance")
-    assert before["okx"] == after["okx"]
+    # Bars are labelled by display name; the colour follows the slug.
+    assert next(iter(after)) == "Aaa"  # the order changed: aaa is now the largest
+    assert next(iter(before)) == "Binance"
+    assert before["Binance"] == after["Binance"] == counterparty_color("binance")
+    assert before["Okx"] == after["Okx"]
 
 
 def test_a_lone_report_gets_a_readable_time_axis():

@@ -108,7 +108,7 @@ def test_past_report_is_labelled_not_current(tenants, two_reports):
     assert "Okx A 1,500,000 15.00%" in text  # OKX as it was then, not its 3,500,000 now
     assert "Compute now" not in text
     custody = response.context["page"]["charts"]["custody"]["figure"]["data"]
-    okx = next(trace for trace in custody if trace["name"] == "okx")
+    okx = next(trace for trace in custody if trace["name"] == "Okx")
     assert okx["x"] == [1_500_000.0, None]  # 30 BTC at the price of then; no self-custody
 
 
