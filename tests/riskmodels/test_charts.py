@@ -101,8 +101,8 @@ def test_custody_is_a_bar_per_location_kind_stacked_by_group():
     assert kinds == ["Exchange account", "Self-custody wallet", "Custodian account"]
     assert traces["binance"]["x"] == [300.0, None, None]
     assert traces["okx"]["x"] == [100.0, None, None]
-    assert traces["self-custody"]["x"] == [None, 250.0, None]
-    assert traces["self-custody"]["marker"]["color"] == SELF_CUSTODY_COLOR
+    assert traces["Self-custody"]["x"] == [None, 250.0, None]
+    assert traces["Self-custody"]["marker"]["color"] == SELF_CUSTODY_COLOR
     assert all(t["textposition"] == "none" for t in figure["data"])
 
 
