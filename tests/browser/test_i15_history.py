@@ -66,7 +66,7 @@ def test_report_leads_with_sorted_exposure_bars_and_a_custody_split(visit, site,
     top_down = [
         t.text_content() for _, t in sorted(zip([b["y"] for b in labels], ticks, strict=True))
     ]
-    assert top_down[:2] == ["okx", "binance"]  # 29.17% then 25%: the largest on top
+    assert top_down[:2] == ["Okx", "Binance"]  # 29.17% then 25%: the largest on top
     assert len(labels) >= 4
     assert not any(_overlap(a, b) for i, a in enumerate(labels) for b in labels[i + 1 :])
     kinds = page.locator("[data-figure=chart-custody] .ytick text").all_text_contents()
