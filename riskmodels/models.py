@@ -551,3 +551,32 @@ class PdfExport(models.Model):
 
     def __str__(self) -> str:
         return f"PDF of {self.portfolio} for {self.requested_by} ({self.state})"
+
+
+class FirmAlert(models.Model):
+    """A firm-level finding (the whole firm's exposure to one group, over every portfolio) at
+    warn or breach, from first seen until resolved (riskmodels.firm_alerts)."""
+
+    rule = models.CharField(max_length=32)
+    subject = models.CharField(max_length=120)
+    level = models.CharField(max_length=8, choices=AlertLevel.choices)
+    value = ExactDecimalField(**AMOUNT)
+    threshold = ExactDecimalField(**AMOUNT)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "subject"],
+                condition=Q(resolved_at__isnull=True),
+                name="one_live_firm_alert_per_subject",
+            ),
+            models.CheckConstraint(
+                condition=Q(level__in=AlertLevel.values), name="firm_alert_level_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"firm {self.level} {self.rule} {self.subject}"

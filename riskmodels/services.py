@@ -93,7 +93,14 @@ def compute_exposure(
     )
     notify_managers(portfolio=portfolio, changes=changes)
     freshness.clear_changes(seen)
+    transaction.on_commit(_evaluate_firm_alerts)  # the firm's sums changed with this report
     return snapshot
+
+
+def _evaluate_firm_alerts() -> None:
+    from riskmodels.tasks import evaluate_firm_alerts  # tasks import this module
+
+    evaluate_firm_alerts.delay()
 
 
 def _store(

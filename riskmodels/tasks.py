@@ -8,9 +8,10 @@ import random
 from celery import Task, shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
+from django.utils import timezone
 
 from portfolio.models import Portfolio
-from riskmodels import freshness, pdf_jobs
+from riskmodels import firm_alerts, freshness, pdf_jobs
 from riskmodels.services import compute_exposure as compute_exposure_service
 from riskmodels.webhooks import WebhookDeliveryError
 from riskmodels.webhooks import deliver_webhook as deliver_webhook_service
@@ -88,3 +89,9 @@ def retry_countdown(attempt: int, retry_after: int | None = None) -> float:
 def render_pdf_export(export_id: int) -> None:
     # Idempotent: a redelivered job finds itself claimed or finished and does nothing.
     pdf_jobs.render_pdf_export(export_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def evaluate_firm_alerts() -> None:
+    # Idempotent: the same findings leave the live firm alerts as they are.
+    firm_alerts.follow_firm_findings(now=timezone.now())
