@@ -239,7 +239,7 @@ def test_investor_pdf_shows_their_share_not_the_funds_figures(tenants, computed,
     assert "YOUR NAV 2,500,000 USD" in text
     assert (
         "Unpriced holdings: counted as zero until priced Asset Amount Product Location Held by "
-        "Why NOPRICE 1.75000000 spot Self-custody Self-custody no price has been fetched"
+        "Why NOPRICE 1.75000000 Spot Self-custody Self-custody no price has been fetched"
     ) in text
     assert (
         "Top counterparties Group Tier Exposure (USD) Share of NAV Status "

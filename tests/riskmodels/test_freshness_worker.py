@@ -76,8 +76,11 @@ def test_a_burst_of_changes_is_computed_once(tenants, risk_worker):
 
     # A CSV import of 500 rows is one more computation; a later edit is the next one.
     exchange("anchorage")
-    rows = "Vault,custodian,anchorage,BTC,spot,0.5\n"
-    rows += "\n".join(f"Vault,custodian,anchorage,X{n:03},spot,{n + 1}" for n in range(499))
+    # 10 vaults and 50 new codes: as much as one file may create.
+    rows = "Vault 0,custodian,anchorage,BTC,spot,0.5\n"
+    rows += "\n".join(
+        f"Vault {n % 10},custodian,anchorage,X{n // 10:03},spot,{n + 1}" for n in range(499)
+    )
     header = "location,location_kind,custodian,asset,product,amount\n"
     assert import_holdings(portfolio=fund, text=header + rows, user=tenants.alice).ok
     assert wait_for(lambda: settled(fund, 3), 60)
@@ -87,6 +90,6 @@ def test_a_burst_of_changes_is_computed_once(tenants, risk_worker):
     )  # fmt: skip
     assert wait_for(lambda: settled(fund, 4), 60)
     time.sleep(DEBOUNCE_SECONDS + 1)
-    # 0.5 BTC in the vault; the 499 new assets have no price (unpriced, not zero).
+    # 0.5 BTC in a vault; the 50 new assets have no price (unpriced, not zero).
     assert navs(fund)[2:] == [Decimal("10225000"), Decimal("7525000")]
     assert risk_worker.poll() is None  # still running: nothing crashed it
