@@ -200,6 +200,9 @@ def app_environment(
         "DEBUG": "0",
         "ALLOWED_HOSTS": "127.0.0.1",
         "VAR_DIR": str(var_dir),
+        # The static files the test session collected (tests/conftest.py), as a deployment
+        # collects them before it starts: pages name them by their hashed names.
+        "STATIC_ROOT": str(settings.STATIC_ROOT),
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
     }
