@@ -26,10 +26,12 @@ if TYPE_CHECKING:
         Accounting,
         ActionRow,
         AlertRow,
+        ExposureReport,
         ExposureRow,
         LiabilityRow,
         LimitRow,
         Metrics,
+        Sections,
         UnpricedRow,
     )
     from riskmodels.models import Alert
@@ -394,3 +396,46 @@ def with_names(
 ) -> list[dict[str, Any]]:
     """Rows whose ``key`` names a subject of ``rule``, with ``<key>_name``: it in words."""
     return [{**row, f"{key}_name": subject_name(rule, row[key], labels)} for row in rows]
+
+
+def page_metrics(report: Report, document: ExposureReport) -> dict[str, object]:
+    """The report's headline figures, with their percentages."""
+    c = report.concentration
+    return {
+        **document["metrics"],
+        "effective_n_third_party": c.effective_n_third_party,
+        "top1_pct": percent(document["metrics"]["top1"]),
+        "top3_pct": percent(document["metrics"]["top3"]),
+        "large_pct": percent(decimal_text(c.large_exposure_share)),
+        "large_groups": c.large_groups,
+        "exchange_custody_pct": percent(document["metrics"]["exchange_custody_share"]),
+        "largest_pct": percent(document["metrics"]["largest_share"]),
+    }
+
+
+def sections(parts: dict[str, Any], labels: Labels) -> Sections:
+    """The report's lists (stress, wrong-way, stablecoins, earn, warnings) with percentages and
+    the names of the counterparties they are about."""
+    wrong_way = [
+        {
+            **h,
+            "issuer_name": labels.counterparty(h["issuer"]),
+            "custodian_name": labels.counterparty(h["custodian"]),
+        }
+        for h in parts["wrong_way"]
+    ]
+    return {
+        "stress": with_percent(parts["scenarios"], "loss_share"),
+        "wrong_way": wrong_way,
+        "stablecoins": with_percent(
+            with_names(parts["stablecoin_issuers"], labels, Rule.STABLECOIN_ISSUER)
+        ),
+        "algo_stablecoins": {**parts["algo_stablecoins"]},
+        "algo_pct": percent(parts["algo_stablecoins"]["share"]),
+        "exchange_tokens": with_percent(parts["exchange_tokens"]),
+        "earn": with_percent(with_names(parts["earn"], labels, Rule.EARN_PER_GROUP)),
+        "locked": with_names(parts.get("locked", []), labels, Rule.GROUP, key="group"),
+        "stale": parts["stale"],
+        "unpriced": parts["unpriced"],
+        "unclassified": parts["unclassified"],
+    }

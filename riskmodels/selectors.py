@@ -11,7 +11,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from django.core.cache import cache
 from django.db.models import Count, Max, OuterRef, Q, Subquery
@@ -39,13 +38,11 @@ from portfolio.selectors import (
 )
 from riskmodels import charts, engine
 from riskmodels.documents import (
-    ExposureReport,
     LiveAlertRow,
     ReportPage,
-    Sections,
     StaticPage,
 )
-from riskmodels.engine import Report, investor_view
+from riskmodels.engine import investor_view
 from riskmodels.engine.arith import exact
 from riskmodels.engine.investor import scale_money
 from riskmodels.engine.rules import SHARE_RULES, Rule
@@ -54,13 +51,12 @@ from riskmodels.presenter import (
     Labels,
     action_view,
     allocation_view,
-    decimal_text,
     group_status,
     limit_rows,
+    page_metrics,
     percent,
+    sections,
     subject_name,
-    with_names,
-    with_percent,
     worst,
 )
 from riskmodels.reports import (
@@ -495,48 +491,6 @@ def _alert_rows(alerts: list[Alert], labels: Labels | None = None) -> list[LiveA
     return rows
 
 
-def _metrics(report: Report, document: ExposureReport) -> dict[str, object]:
-    c = report.concentration
-    return {
-        **document["metrics"],
-        "effective_n_third_party": c.effective_n_third_party,
-        "top1_pct": percent(document["metrics"]["top1"]),
-        "top3_pct": percent(document["metrics"]["top3"]),
-        "large_pct": percent(decimal_text(c.large_exposure_share)),
-        "large_groups": c.large_groups,
-        "exchange_custody_pct": percent(document["metrics"]["exchange_custody_share"]),
-        "largest_pct": percent(document["metrics"]["largest_share"]),
-    }
-
-
-def _sections(parts: dict[str, Any], labels: Labels) -> Sections:
-    """The report's lists (stress, wrong-way, stablecoins, earn, warnings) with percentages and
-    the names of the counterparties they are about."""
-    wrong_way = [
-        {
-            **h,
-            "issuer_name": labels.counterparty(h["issuer"]),
-            "custodian_name": labels.counterparty(h["custodian"]),
-        }
-        for h in parts["wrong_way"]
-    ]
-    return {
-        "stress": with_percent(parts["scenarios"], "loss_share"),
-        "wrong_way": wrong_way,
-        "stablecoins": with_percent(
-            with_names(parts["stablecoin_issuers"], labels, Rule.STABLECOIN_ISSUER)
-        ),
-        "algo_stablecoins": {**parts["algo_stablecoins"]},
-        "algo_pct": percent(parts["algo_stablecoins"]["share"]),
-        "exchange_tokens": with_percent(parts["exchange_tokens"]),
-        "earn": with_percent(with_names(parts["earn"], labels, Rule.EARN_PER_GROUP)),
-        "locked": with_names(parts.get("locked", []), labels, Rule.GROUP, key="group"),
-        "stale": parts["stale"],
-        "unpriced": parts["unpriced"],
-        "unclassified": parts["unclassified"],
-    }
-
-
 def report_page(
     *, portfolio: Portfolio, stake: Decimal | None, alerts: bool = True
 ) -> ReportPage | None:
@@ -592,14 +546,14 @@ def _static_page(
         findings=parts["findings"],
     )
     return {
-        **_sections(parts, labels),
+        **sections(parts, labels),
         "labels": labels,
         "document": document,
         "stake_pct": None if stake is None else stake * 100,
         "limits": limit_rows(document["exposures"], report.nav),
         "actions": action_view(document["actions"]),
         "allocation": allocation_view(document["allocation"], labels),
-        "metrics": _metrics(report, document),
+        "metrics": page_metrics(report, document),
         "charts": figures,
     }
 
