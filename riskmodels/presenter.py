@@ -439,3 +439,30 @@ def sections(parts: dict[str, Any], labels: Labels) -> Sections:
         "unpriced": parts["unpriced"],
         "unclassified": parts["unclassified"],
     }
+
+
+def largest_exposure(summary: dict, names: Mapping[str, str]) -> dict | None:
+    """The group with the largest look-through share, its group limit's levels, and its status
+    over every rule."""
+    rows = [e for e in summary["exposures"] if e.get("share") is not None]
+    if not rows:
+        return None
+    top = max(rows, key=lambda e: Decimal(e["share"]))
+    finding = next(
+        (
+            f
+            for f in summary["findings"]
+            if f["rule"] == Rule.GROUP and f["subject"] == top["group"]
+        ),
+        None,
+    )
+    warn, breach = (finding["warn"], finding["breach"]) if finding else (None, None)
+    levels = [(f["subject"], f["level"]) for f in summary["findings"]]
+    return {
+        "group": top["group"],
+        "name": names.get(top["group"], top["group"]),
+        "share_pct": percent(top["share"]),
+        "warn_pct": percent(warn),
+        "breach_pct": percent(breach),
+        "status": group_status(top["group"], top.get("entities", ()), levels),
+    }

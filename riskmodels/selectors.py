@@ -51,10 +51,9 @@ from riskmodels.presenter import (
     Labels,
     action_view,
     allocation_view,
-    group_status,
+    largest_exposure,
     limit_rows,
     page_metrics,
-    percent,
     sections,
     subject_name,
     worst,
@@ -623,33 +622,6 @@ def _open_alert_counts(portfolio_ids: list[int]) -> dict[int, dict[str, int]]:
     return counts
 
 
-def _largest_exposure(summary: dict, names: Mapping[str, str]) -> dict | None:
-    """The group with the largest look-through share, its group limit's levels, and its status
-    over every rule."""
-    rows = [e for e in summary["exposures"] if e.get("share") is not None]
-    if not rows:
-        return None
-    top = max(rows, key=lambda e: Decimal(e["share"]))
-    finding = next(
-        (
-            f
-            for f in summary["findings"]
-            if f["rule"] == Rule.GROUP and f["subject"] == top["group"]
-        ),
-        None,
-    )
-    warn, breach = (finding["warn"], finding["breach"]) if finding else (None, None)
-    levels = [(f["subject"], f["level"]) for f in summary["findings"]]
-    return {
-        "group": top["group"],
-        "name": names.get(top["group"], top["group"]),
-        "share_pct": percent(top["share"]),
-        "warn_pct": percent(warn),
-        "breach_pct": percent(breach),
-        "status": group_status(top["group"], top.get("entities", ()), levels),
-    }
-
-
 def portfolio_status(summary: dict | None, open_alerts: Mapping[str, int]) -> str:
     """The worst of the latest report's findings, over every rule, and of the open alerts."""
     findings = (summary or {}).get("findings", [])
@@ -692,7 +664,7 @@ def _dashboard_row(
         data_as_of=oldest,
         stale=_is_stale(oldest, summary, now),
         stake_pct=None if stake is None else stake * 100,
-        top=_largest_exposure(summary, names) if summary else None,
+        top=largest_exposure(summary, names) if summary else None,
         alerts={},
         status=portfolio_status(summary, {}),
         locations=locations,
