@@ -19,7 +19,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from portfolio.models import Asset, CustodyLocation, Holding, HoldingSnapshot, Portfolio, Price
 from riskmodels import charts
-from riskmodels.documents import ExposureReport, LiveAlertRow, ReportPage
+from riskmodels.documents import ExposureReport, ExposureRow, LiveAlertRow, ReportPage
 from riskmodels.engine.arith import exact
 from riskmodels.engine.changes import (
     AmountChange,
@@ -32,6 +32,7 @@ from riskmodels.engine.rules import SHARE_RULES
 from riskmodels.models import Alert, ExposureSnapshot, PolicyChange
 from riskmodels.presenter import subject_name
 from riskmodels.reports import (
+    counterparty_names,
     decimal_text,
     live_alerts_at,
     load_report,
@@ -148,7 +149,11 @@ def history_page(
     """The reports computed in [start, end): their list, and the over-time charts of the
     range's largest groups, each point against the limits in force then."""
     history = exposure_history(portfolio.pk, start=start, end=end)
-    latest = history[-1]["exposures"] if history else []
+    names = counterparty_names() if history else {}
+    latest: list[ExposureRow] = [
+        {**row, "name": names.get(row["group"], row["group"])}  # type: ignore[typeddict-item]
+        for row in (history[-1]["exposures"] if history else [])
+    ]
     return {
         "rows": _history_rows(history, stake),
         "charts": charts.history_figures(history, latest),

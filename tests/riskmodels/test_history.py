@@ -62,7 +62,7 @@ def test_history_point_uses_the_limit_in_force_then(two_reports):
 
 def test_share_chart_draws_each_points_own_limit(tenants, two_reports):
     page = history_page(tenants.fund_a, stake=None)
-    binance = next(c for c in page["charts"]["shares"] if c["title"] == "binance")
+    binance = next(c for c in page["charts"]["shares"] if c["title"] == "Binance")
     lines = {trace["name"]: trace["y"] for trace in binance["figure"]["data"]}
     assert lines["warn level then"] == [20.0, 30.0]
     assert lines["breach level then"] == [25.0, 40.0]
