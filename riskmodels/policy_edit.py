@@ -99,8 +99,19 @@ def current_limits(
         key_of(limit): ProposedLimit(key_of(limit), limit.warn, limit.breach) for limit in limits
     }
     for key in required:
-        found.setdefault(key, ProposedLimit(key, None, None))
+        # A required row the database lacks is the engine's default, which applies meanwhile.
+        default = engine_default(key)
+        found.setdefault(key, ProposedLimit(key, default.warn, default.breach))
     return sorted(found.values(), key=lambda item: item.key.sort_key())
+
+
+def engine_default(key: LimitKey) -> Threshold:
+    """The level the engine applies to a standard row of the global policy without a row."""
+    if key.counterparty:
+        return Threshold(None, None)
+    if key.rule == GROUP_RULE.value and key.tier:
+        return engine.DEFAULT_POLICY.group_tier[key.tier]
+    return engine.DEFAULT_POLICY.thresholds.get(key.rule, Threshold(None, None))
 
 
 def proposed_rows(

@@ -235,3 +235,17 @@ def test_portfolio_override_of_a_portfolio_wide_rule_is_in_its_unit(tenants):
     assert _save(client, data, url).status_code == 302
     limit = Limit.objects.get(policy__portfolio=tenants.fund_a)
     assert (limit.rule, limit.warn, limit.breach) == ("hhi_third_party", Decimal(2000), 3000)
+
+
+def test_a_standard_row_without_a_stored_limit_shows_the_level_in_force(tenants):
+    """Without its rows (a database flushed after the seed, say), the engine applies its
+    defaults: the page shows those, never an empty box the admin might think is "no limit"."""
+    Limit.objects.filter(policy__portfolio=None).delete()
+    form = login(tenants.ada).get(URL).context["formset"]
+    levels = {
+        (f.initial["rule"], f.initial["scope"]): (f.initial["warn"], f.initial["breach"])
+        for f in form.forms
+        if f.initial
+    }
+    assert levels[("group", "tier:A")] == ("20", "25")
+    assert levels[("exchange_custody", "")] == ("40", "50")
