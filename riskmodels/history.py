@@ -17,7 +17,7 @@ from typing import Any
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
-from portfolio.models import Asset, CustodyLocation, Holding, HoldingSnapshot, Portfolio, Price
+from portfolio.models import CustodyLocation, Holding, HoldingSnapshot, Portfolio
 from riskmodels import charts
 from riskmodels.documents import ExposureReport, ExposureRow, LiveAlertRow, ReportPage
 from riskmodels.engine.arith import exact
@@ -41,11 +41,11 @@ from riskmodels.reports import (
 )
 from riskmodels.selectors import (
     HISTORY_POINTS,
-    AssetRow,
     HoldingLine,
     _line,
     _static_page,
     exposure_history,
+    load_assets,
     load_registry,
 )
 
@@ -67,20 +67,6 @@ def snapshot_ids_at(portfolio: Portfolio, at: datetime) -> QuerySet:
     )
 
 
-def assets_at(asset_ids: set[int], slugs: dict[int, str], at: datetime) -> dict[int, AssetRow]:
-    """The assets, each with its latest price at or before ``at`` (None: unpriced then)."""
-    latest = Price.objects.filter(asset=OuterRef("pk"), as_of__lte=at).order_by("-as_of", "-pk")
-    rows = (
-        Asset.objects.filter(pk__in=sorted(asset_ids))
-        .annotate(price=Subquery(latest.values("price_usd")[:1]))
-        .values_list("pk", "code", "kind", "issuer_id", "price")
-    )
-    return {
-        pk: AssetRow(code, kind, None if issuer is None else slugs[issuer], price)
-        for pk, code, kind, issuer, price in rows
-    }
-
-
 def holding_lines_at(
     portfolio: Portfolio, at: datetime, stake: Decimal | None = None
 ) -> list[HoldingLine]:
@@ -99,7 +85,7 @@ def holding_lines_at(
         )
     )
     names = dict(portfolio.locations.values_list("pk", "name"))
-    assets = assets_at({row[3] for row in rows}, registry.slugs, at)
+    assets = load_assets({row[3] for row in rows}, registry.slugs, at)
     factor = Decimal(1) if stake is None else stake
     return [_line(names, registry, row, assets[row[3]], factor) for row in rows]
 

@@ -229,9 +229,15 @@ def load_holdings(locations: dict[int, LocationRow]) -> list[HoldingRow]:
     ]
 
 
-def load_assets(asset_ids: Iterable[int], slugs: dict[int, str]) -> dict[int, AssetRow]:
-    """The assets held, each with its latest price (by time, then by row for equal times)."""
-    latest = Price.objects.filter(asset=OuterRef("pk")).order_by("-as_of", "-pk")
+def load_assets(
+    asset_ids: Iterable[int], slugs: dict[int, str], at: datetime | None = None
+) -> dict[int, AssetRow]:
+    """The assets held, each with its latest price (by time, then by row for equal times), or
+    its latest at or before ``at`` (None: unpriced then)."""
+    prices = Price.objects.filter(asset=OuterRef("pk"))
+    if at is not None:
+        prices = prices.filter(as_of__lte=at)
+    latest = prices.order_by("-as_of", "-pk")
     rows = (
         Asset.objects.filter(pk__in=sorted(set(asset_ids)))
         .annotate(price=Subquery(latest.values("price_usd")[:1]))
