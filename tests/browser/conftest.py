@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,11 @@ def site(browser, live_server, tenants, settings):
     # The live server speaks plain HTTP: secure-only cookies would never come back.
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
+    # The live server's tests flush the database after each one, the migration-seeded global
+    # policy included: seed it again, so that every browser test starts from the same policy.
+    from django.apps import apps
+
+    import_module("riskmodels.migrations.0003_default_policy").seed(apps, None)
     tenants.locations = worked_check(tenants.fund_a)
     tenants.account = create_exchange_account(
         portfolio=tenants.fund_a,
