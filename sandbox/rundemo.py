@@ -140,7 +140,10 @@ def main() -> None:
     signal.signal(signal.SIGTERM, stop_on_sigterm)
     emulator, url = start_emulator()
     env = {**os.environ, "DEBUG": "1", "EXCHANGE_EMULATOR_URL": url}
+    # Alert mails go to files, so that the console keeps the demo users last (issue 15).
+    env.setdefault("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
     print(f"Exchange emulator (demo scenario) at {url}")
+    print("Alert e-mails are written to files under var/mail/")
     supervised = start_workers(env)
     children: list[subprocess.Popen] = [emulator]
     try:
