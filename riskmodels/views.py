@@ -26,7 +26,6 @@ from accounts.access import (
     investor_share,
 )
 from accounts.types import AuthenticatedRequest
-from portfolio.models import Portfolio
 from portfolio.selectors import NotCurrent, not_current_locations
 from riskmodels import exports, pdf_jobs, tasks
 from riskmodels.alert_pages import subject_names
@@ -67,17 +66,12 @@ def _return_to(request: AuthenticatedRequest, alert: Alert) -> str:
     return target if safe else reverse("riskmodels:alerts", args=[alert.portfolio.slug])
 
 
-def _page_context(request: AuthenticatedRequest, portfolio: Portfolio) -> dict:
-    """The report as this user may see it (riskmodels.pdf_jobs.report_context)."""
-    return report_context(request.user, portfolio)
-
-
 @login_required
 # django-csp types its decorators for views without URL arguments; this one takes the slug.
 @csp_update({"style-src": PLOTLY_STYLE_HASHES})  # type: ignore[arg-type]
 def report(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     portfolio = get_portfolio_for_user(request.user, slug)
-    return render(request, "riskmodels/report.html", _page_context(request, portfolio))
+    return render(request, "riskmodels/report.html", report_context(request.user, portfolio))
 
 
 @login_required
@@ -118,7 +112,7 @@ def _not_current_words(row: NotCurrent, *, reason: bool) -> str:
 @login_required
 def export_exposures_csv(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     portfolio = get_portfolio_for_user(request.user, slug)
-    page = _page_context(request, portfolio)["page"]
+    page = report_context(request.user, portfolio)["page"]
     if page is None:
         raise Http404("No exposure report yet.")
     marks = not_current_by_group(portfolio, reasons=investor_share(request.user, portfolio) is None)
